@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, message schemas, stream names, the Redis layer and the worker runtime."""

@@ -1,0 +1,335 @@
+"""The one Redis layer: every stream and key operation moodstream performs.
+
+Workers call domain verbs (publish, read_batch, ack, claim_stale,
+dead_letter, commit) and never issue raw Redis commands themselves. The
+connection is passed in, so tests and tools can point it anywhere.
+
+Delivery is at-least-once through consumer groups; stages that publish and
+ack in one MULTI transaction (``publish_and_ack``/``commit``) make a crash
+either lose the output *and* keep the input pending (to be reclaimed), or
+keep both, so nothing is lost and nothing is processed twice in the normal
+case.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from .keys import Keys
+from .settings import StreamSettings
+
+log = logging.getLogger(__name__)
+
+FIELD = b"d"
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ConnectionError,
+    OSError,
+)
+
+_RELEASE_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    stream: str
+    id: str
+    payload: bytes | None  # None when the entry lacks the payload field (malformed)
+    deliveries: int = 1
+
+
+def consumer_name(stage: str) -> str:
+    """Unique per process, so a restarted worker never inherits a dead one's identity by accident."""
+    return f"{stage}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Bus:
+    def __init__(self, client: redis.Redis, keys: Keys, streams: StreamSettings | None = None) -> None:
+        self.r = client
+        self.keys = keys
+        self.cfg = streams or StreamSettings()
+        self._release = self.r.register_script(_RELEASE_LOCK)
+
+    # ----- maintenance -------------------------------------------------------------------------------
+    def ping(self) -> bool:
+        return bool(self.r.ping())
+
+    def ensure_group(self, stream: str, group: str, start: str = "0") -> None:
+        """Idempotent: creating an existing group is not an error, and the stream is made if missing."""
+        try:
+            self.r.xgroup_create(stream, group, id=start, mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def maxlen(self, stream: str) -> int:
+        if stream == self.keys.frames:
+            return self.cfg.frames_maxlen
+        if stream == self.keys.dead:
+            return self.cfg.dead_maxlen
+        return self.cfg.events_maxlen
+
+    # ----- producing ---------------------------------------------------------------------------------
+    def publish(self, stream: str, payload: bytes) -> str:
+        return _s(self.r.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True))
+
+    def publish_many(self, stream: str, payloads: Sequence[bytes]) -> list[str]:
+        pipe = self.r.pipeline(transaction=False)
+        for payload in payloads:
+            pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
+        return [_s(i) for i in pipe.execute()]
+
+    def publish_and_ack(
+        self,
+        stream: str,
+        payloads: Sequence[bytes],
+        ack_stream: str,
+        group: str,
+        ids: Sequence[str],
+    ) -> None:
+        """Publish outputs and ack their inputs atomically."""
+        pipe = self.r.pipeline(transaction=True)
+        for payload in payloads:
+            pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
+        if ids:
+            pipe.xack(ack_stream, group, *ids)
+        pipe.execute()
+
+    # ----- consuming ---------------------------------------------------------------------------------
+    def _entries(self, stream: str, raw: Sequence[Any]) -> list[Entry]:
+        out = []
+        for entry_id, fields in raw:
+            if fields is None:  # trimmed away while pending
+                continue
+            out.append(Entry(stream=stream, id=_s(entry_id), payload=fields.get(FIELD)))
+        return out
+
+    def read_batch(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """New entries for this consumer; blocks at most ``block_ms`` (never 0, which would block forever)."""
+        block_ms = max(1, int(block_ms))
+        try:
+            reply = self.r.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The server lost its groups (a restart without persistence): recreate and carry on.
+            log.warning("consumer group %s on %s missing; recreating", group, stream)
+            self.ensure_group(stream, group)
+            return []
+        if not reply:
+            return []
+        _, raw = reply[0]
+        return self._entries(stream, raw)
+
+    def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        return int(self.r.xack(stream, group, *ids))
+
+    def claim_stale(
+        self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 64
+    ) -> list[Entry]:
+        """Take over entries a dead consumer left pending, with their delivery counts."""
+        try:
+            reply = self.r.xautoclaim(stream, group, consumer, min_idle_ms, start_id="0-0", count=count)
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                self.ensure_group(stream, group)
+                return []
+            raise
+        raw = reply[1] if len(reply) > 1 else []
+        entries = self._entries(stream, raw)
+        if not entries:
+            return []
+        info = self.r.xpending_range(
+            stream,
+            group,
+            min=entries[0].id,
+            max=entries[-1].id,
+            count=len(entries) * 2 + 16,
+            consumername=consumer,
+        )
+        counts = {_s(p["message_id"]): int(p["times_delivered"]) for p in info}
+        return [Entry(e.stream, e.id, e.payload, counts.get(e.id, 1)) for e in entries]
+
+    def prune_consumers(self, stream: str, group: str, idle_ms: int) -> int:
+        """Forget consumers that are long gone and hold nothing, so status stays readable."""
+        removed = 0
+        try:
+            consumers = self.r.xinfo_consumers(stream, group)
+        except redis.ResponseError:
+            return 0
+        for c in consumers:
+            if int(c.get("pending", 0)) == 0 and int(c.get("idle", 0)) > idle_ms:
+                self.r.xgroup_delconsumer(stream, group, c["name"])
+                removed += 1
+        return removed
+
+    def dead_letter(self, entry: Entry, group: str, stage: str, reason: str) -> None:
+        """Park a message that cannot be processed, with the reason, and ack it so it stops circulating."""
+        log.warning("dead-letter %s %s (%s): %s", entry.stream, entry.id, stage, reason)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.xadd(
+            self.keys.dead,
+            {
+                b"stream": entry.stream,
+                b"id": entry.id,
+                b"group": group,
+                b"stage": stage,
+                b"reason": reason[:2000],
+                b"ts": repr(time.time()),
+                FIELD: entry.payload if entry.payload is not None else b"",
+            },
+            maxlen=self.cfg.dead_maxlen,
+            approximate=True,
+        )
+        pipe.xack(entry.stream, group, entry.id)
+        pipe.execute()
+
+    def dead_letters(self, count: int = 100) -> list[dict[str, Any]]:
+        out = []
+        for entry_id, fields in self.r.xrevrange(self.keys.dead, count=count):
+            item: dict[str, Any] = {"id": _s(entry_id)}
+            for k, v in fields.items():
+                key = _s(k)
+                item[key] = v if key == "d" else _s(v)
+            out.append(item)
+        return out
+
+    # ----- per-camera state of stateful stages -------------------------------------------------------
+    @contextmanager
+    def camera_lock(self, stage: str, camera: str, ttl_ms: int = 5000, wait_s: float = 5.0) -> Iterator[bool]:
+        """A short lease on one camera's state, so two instances never interleave updates to it.
+
+        Yields False if the lease could not be had within ``wait_s``; the caller then
+        leaves its messages pending, and they are retried or reclaimed.
+        """
+        key = self.keys.lock(stage, camera)
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + wait_s
+        got = False
+        while True:
+            if self.r.set(key, token, nx=True, px=ttl_ms):
+                got = True
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.005)
+        try:
+            yield got
+        finally:
+            if got:
+                self._release(keys=[key], args=[token])
+
+    def load_state(self, stage: str, camera: str) -> bytes | None:
+        return self.r.get(self.keys.state(stage, camera))
+
+    def commit(
+        self,
+        stage: str,
+        camera: str,
+        state: bytes,
+        outputs: Sequence[tuple[str, bytes]],
+        ack_stream: str,
+        group: str,
+        ids: Sequence[str],
+        extra_keys: Sequence[tuple[str, bytes]] = (),
+        state_ttl_s: int = 24 * 3600,
+    ) -> None:
+        """Save a camera's state, publish what it produced and ack the inputs, all or nothing."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(self.keys.state(stage, camera), state, ex=state_ttl_s)
+        for stream, payload in outputs:
+            pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
+        for key, value in extra_keys:
+            pipe.set(key, value, ex=state_ttl_s)
+        if ids:
+            pipe.xack(ack_stream, group, *ids)
+        pipe.execute()
+
+    # ----- observing ---------------------------------------------------------------------------------
+    def group_info(self, stream: str, group: str) -> dict[str, Any]:
+        """Pending (delivered, not acked) and lag (not yet delivered) for one stage's group."""
+        try:
+            groups = self.r.xinfo_groups(stream)
+        except redis.ResponseError:
+            return {"pending": 0, "lag": 0, "consumers": 0, "length": 0}
+        length = int(self.r.xlen(stream))
+        for g in groups:
+            if _s(g["name"]) == group:
+                lag = g.get("lag")
+                return {
+                    "pending": int(g.get("pending", 0)),
+                    "lag": int(lag) if lag is not None else None,
+                    "consumers": int(g.get("consumers", 0)),
+                    "length": length,
+                }
+        return {"pending": 0, "lag": 0, "consumers": 0, "length": length}
+
+    def stream_length(self, stream: str) -> int:
+        return int(self.r.xlen(stream))
+
+    def tail(self, streams: dict[str, str], block_ms: int, count: int = 100) -> list[Entry]:
+        """Follow public streams without a group (watch, dashboard): ``streams`` maps name -> last id."""
+        reply = self.r.xread(streams, count=count, block=max(1, int(block_ms)))
+        out: list[Entry] = []
+        for stream, raw in reply or []:
+            out.extend(self._entries(_s(stream), raw))
+        return out
+
+    def last_id(self, stream: str) -> str:
+        """The id of the newest entry, or 0-0; to start following from 'now' without missing anything."""
+        newest = self.r.xrevrange(stream, count=1)
+        return _s(newest[0][0]) if newest else "0-0"
+
+    def history(self, stream: str, since_id: str = "-", count: int = 10_000) -> list[Entry]:
+        return self._entries(stream, self.r.xrange(stream, min=since_id, count=count))
+
+    # ----- worker liveness ---------------------------------------------------------------------------
+    def heartbeat(self, stage: str, worker: str, payload: bytes, ttl_s: float) -> None:
+        self.r.set(self.keys.heartbeat(stage, worker), payload, px=max(1000, int(ttl_s * 1000)))
+
+    def forget_worker(self, stage: str, worker: str) -> None:
+        self.r.delete(self.keys.heartbeat(stage, worker))
+
+    def heartbeats(self, stage: str = "*") -> list[bytes]:
+        keys = list(self.r.scan_iter(match=self.keys.heartbeat_pattern(stage), count=500))
+        if not keys:
+            return []
+        return [v for v in self.r.mget(keys) if v is not None]
+
+    def set_camera_status(self, camera: str, payload: bytes) -> None:
+        self.r.hset(self.keys.cameras(), camera, payload)
+
+    def camera_statuses(self) -> dict[str, bytes]:
+        return {_s(k): v for k, v in self.r.hgetall(self.keys.cameras()).items()}
+
+    def set_latest(self, key: str, payload: bytes, ttl_s: int = 3600) -> None:
+        self.r.set(key, payload, ex=ttl_s)
+
+    def get(self, key: str) -> bytes | None:
+        return self.r.get(key)
+
+    def delete_all(self) -> int:
+        """Remove every key under this deployment's prefix (tests, and `moodstream reset`)."""
+        keys = list(self.r.scan_iter(match=self.keys.all_pattern(), count=1000))
+        for i in range(0, len(keys), 500):
+            self.r.delete(*keys[i : i + 500])
+        return len(keys)

@@ -1,0 +1,293 @@
+"""The worker runtime shared by every stage, in the manner of python-rq and arq.
+
+A stage subclasses ``StreamWorker`` (or drives ``Runtime`` itself, as
+capture does) and gets: a stop event with two-stage shutdown (first SIGTERM
+finishes and acks the message in hand; a second exits at once), heartbeats
+carrying counters, reconnect with backoff when Redis goes away, reclaiming a
+dead consumer's pending entries, and dead-lettering of payloads that cannot be
+decoded or processed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgpack
+import redis
+
+from .bus import CONNECTION_ERRORS, Bus, Entry, consumer_name
+from .connection import connect, resolve_url
+from .keys import Keys
+from .metrics import Counters
+from .schemas import Message, SchemaError
+from .settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Message)
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+    )
+
+
+class Stopper:
+    """First SIGTERM/SIGINT: set the event and let the loop finish what it holds. Second: exit now."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._signals = 0
+
+    def install(self) -> Stopper:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._handle)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("signal %s: finishing the message in hand, then stopping (again to exit now)", signum)
+            self.event.set()
+        else:
+            log.warning("second signal %s: exiting now; unacked messages stay pending for others", signum)
+            os._exit(1)
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        return self.event.wait(seconds)
+
+
+class Backoff:
+    def __init__(self, initial: float = 0.2, maximum: float = 5.0) -> None:
+        self.initial, self.maximum = initial, maximum
+        self.current = initial
+
+    def next(self) -> float:
+        delay = self.current
+        self.current = min(self.current * 2, self.maximum)
+        return delay
+
+    def reset(self) -> None:
+        self.current = self.initial
+
+
+class Runtime:
+    """Connection, identity, counters and heartbeats of one worker process."""
+
+    def __init__(
+        self,
+        stage: str,
+        settings: Settings,
+        client: redis.Redis | None = None,
+        stopper: Stopper | None = None,
+        name_suffix: str = "",
+    ) -> None:
+        self.stage = stage
+        self.settings = settings
+        self.keys = Keys(settings.redis.prefix)
+        if client is None:
+            url = resolve_url(settings)
+            if url is None:
+                raise ConfigError(
+                    "no Redis answers: set [redis] url or MOODSTREAM_REDIS_URL, or use `moodstream up`"
+                )
+            client = connect(url, settings.redis.socket_timeout_s)
+        self.bus = Bus(client, self.keys, settings.streams)
+        self.stopper = stopper or Stopper()
+        self.worker = consumer_name(stage) + (f"-{name_suffix}" if name_suffix else "")
+        self.counters = Counters()
+        self.backoff = Backoff()
+        self.started = time.time()
+        self.extra: dict[str, Any] = {}
+        self._last_beat = 0.0
+        self.connected = True
+
+    def heartbeat(self, force: bool = False) -> None:
+        interval = self.settings.runtime.heartbeat_s
+        now = time.monotonic()
+        if not force and now - self._last_beat < interval:
+            return
+        self._last_beat = now
+        snap = self.counters.snapshot()
+        payload = {
+            "stage": self.stage,
+            "worker": self.worker,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": self.started,
+            "ts": time.time(),
+            **snap,
+            **self.extra,
+        }
+        self.bus.heartbeat(
+            self.stage, self.worker, msgpack.packb(payload, use_bin_type=True), interval * 3 + 1
+        )
+
+    def on_connection_error(self, exc: BaseException) -> None:
+        self.connected = False
+        self.counters.inc("errors")
+        delay = self.backoff.next()
+        log.warning("Redis unavailable (%s: %s); retrying in %.1fs", exc.__class__.__name__, exc, delay)
+        self.stopper.wait(delay)
+
+    def on_connected(self) -> None:
+        if not self.connected:
+            log.info("Redis connection restored")
+        self.connected = True
+        self.backoff.reset()
+
+    def close(self) -> None:
+        with contextlib.suppress(CONNECTION_ERRORS):
+            self.bus.forget_worker(self.stage, self.worker)
+
+
+class StreamWorker:
+    """Base of the consuming stages: read a batch, process, ack; never block more than ~1 s."""
+
+    stage: str = ""
+    read_count: int = 16
+
+    def __init__(
+        self, settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None
+    ) -> None:
+        self.settings = settings
+        self.rt = Runtime(self.stage, settings, client, stopper)
+        self.bus = self.rt.bus
+        self.keys = self.rt.keys
+        self.counters = self.rt.counters
+        self.stream = self.keys.input_stream(self.stage)
+        self.out_stream = self.keys.output_stream(self.stage)
+        self.group = Keys.group(self.stage)
+        self._last_claim = 0.0
+        self._groups_ready = False
+
+    # ----- to override -------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Load models and the like, once, before the loop."""
+
+    def process(self, entries: list[Entry]) -> None:
+        raise NotImplementedError
+
+    def idle(self) -> None:
+        """Called every loop turn, e.g. to flush a batch whose deadline passed."""
+
+    def block_ms(self) -> int:
+        return 1000
+
+    def drain(self) -> None:
+        """Finish and ack whatever is held, on a graceful stop."""
+
+    # ----- helpers for stages ------------------------------------------------------------------------
+    def decode(self, entry: Entry, cls: type[M], max_bytes: int | None = None) -> M | None:
+        """Decode or dead-letter: a bad payload never stops the worker."""
+        if entry.payload is None:
+            self.reject(entry, "entry has no payload field")
+            return None
+        try:
+            return cls.decode(entry.payload, max_bytes or self.settings.streams.max_frame_bytes * 2)
+        except SchemaError as exc:
+            self.reject(entry, f"bad payload: {exc}")
+            return None
+
+    def reject(self, entry: Entry, reason: str) -> None:
+        self.bus.dead_letter(entry, self.group, self.stage, reason)
+        self.counters.inc("dead")
+
+    # ----- the loop ----------------------------------------------------------------------------------
+    def _ensure_groups(self) -> None:
+        if not self._groups_ready:
+            self.bus.ensure_group(self.stream, self.group)
+            self._groups_ready = True
+
+    def _claim(self) -> None:
+        idle_ms = self.settings.streams.claim_idle_ms
+        now = time.monotonic()
+        if now - self._last_claim < min(idle_ms / 2000.0, 5.0):
+            return
+        self._last_claim = now
+        entries = self.bus.claim_stale(
+            self.stream, self.group, self.rt.worker, idle_ms, count=self.read_count * 4
+        )
+        if not entries:
+            return
+        log.info("reclaimed %d stale entries from %s", len(entries), self.stream)
+        fresh = []
+        for entry in entries:
+            if entry.deliveries > self.settings.streams.max_deliveries:
+                self.reject(entry, f"delivered {entry.deliveries} times without being acked")
+            else:
+                fresh.append(entry)
+        if fresh:
+            self.process(fresh)
+        self.bus.prune_consumers(self.stream, self.group, idle_ms * 30)
+
+    def run_once(self) -> None:
+        self._ensure_groups()
+        self._claim()
+        entries = self.bus.read_batch(
+            self.stream, self.group, self.rt.worker, self.read_count, self.block_ms()
+        )
+        if entries:
+            self.process(entries)
+        self.idle()
+        self.rt.heartbeat()
+        self.rt.on_connected()
+
+    def run(self) -> int:
+        log.info("%s worker %s starting", self.stage, self.rt.worker)
+        self.setup()
+        while not self.rt.stopper.is_set():
+            try:
+                self.run_once()
+            except CONNECTION_ERRORS as exc:
+                self._groups_ready = False
+                self.rt.on_connection_error(exc)
+            except redis.ResponseError as exc:
+                self._groups_ready = False
+                self.counters.inc("errors")
+                log.error("Redis error: %s", exc)
+                self.rt.stopper.wait(0.5)
+            except Exception:
+                self.counters.inc("errors")
+                log.exception("%s: unexpected error; continuing", self.stage)
+                self.rt.stopper.wait(0.2)
+        self._graceful_stop()
+        return 0
+
+    def _graceful_stop(self) -> None:
+        for attempt in range(3):
+            try:
+                self.drain()
+                break
+            except CONNECTION_ERRORS as exc:
+                log.warning("drain failed (%s), attempt %d", exc, attempt + 1)
+                time.sleep(0.5)
+        with contextlib.suppress(CONNECTION_ERRORS):
+            self.rt.heartbeat(force=True)
+        self.rt.close()
+        log.info("%s worker %s stopped", self.stage, self.rt.worker)
+
+
+def run_with_retry(fn: Callable[[], Any], stopper: Stopper, rt: Runtime) -> Any:
+    """Run a Redis call until it succeeds or the worker stops (for producers such as capture)."""
+    while not stopper.is_set():
+        try:
+            result = fn()
+            rt.on_connected()
+            return result
+        except CONNECTION_ERRORS as exc:
+            rt.on_connection_error(exc)
+    return None

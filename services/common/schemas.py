@@ -1,0 +1,420 @@
+"""Versioned msgpack message schemas.
+
+Every message on a pipeline stream is a msgpack map with ``v`` (schema
+version) and ``t`` (message type). Decoding validates types, ranges and sizes
+and raises ``SchemaError`` with a reason; the Redis layer sends such payloads
+to the dead-letter stream instead of crashing the worker. Never pickle:
+anything on the wire may come from another host.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import msgpack
+
+SCHEMA_VERSION = 1
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+MAX_FACES = 256
+MAX_CAMERA_LEN = 64
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+
+
+class SchemaError(ValueError):
+    """A payload that cannot be decoded into a valid message; the reason is the message."""
+
+
+def _req(data: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    if key not in data:
+        raise SchemaError(f"{what}: missing field {key!r}")
+    value = data[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise SchemaError(f"{what}: field {key!r} has type {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SchemaError(f"{what}: field {key!r} is not finite")
+    return value
+
+
+def _camera(data: dict[str, Any], what: str) -> str:
+    camera = _req(data, "camera", str, what)
+    if not camera or len(camera) > MAX_CAMERA_LEN:
+        raise SchemaError(f"{what}: bad camera id")
+    return camera
+
+
+def _box(value: Any, what: str) -> tuple[int, int, int, int]:
+    if not isinstance(value, list | tuple) or len(value) != 4 or not all(isinstance(v, int) for v in value):
+        raise SchemaError(f"{what}: box must be four integers")
+    x, y, w, h = value
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or max(x + w, y + h) > 100_000:
+        raise SchemaError(f"{what}: box {value} out of range")
+    return (x, y, w, h)
+
+
+def _probs(value: Any, what: str) -> list[float]:
+    if not isinstance(value, list | tuple) or len(value) != len(EMOTIONS):
+        raise SchemaError(f"{what}: probs must have {len(EMOTIONS)} values")
+    out = []
+    for p in value:
+        if (
+            not isinstance(p, int | float)
+            or isinstance(p, bool)
+            or not math.isfinite(p)
+            or not -1e-3 <= p <= 1.001
+        ):
+            raise SchemaError(f"{what}: probability {p!r} out of range")
+        out.append(float(p))
+    return out
+
+
+class Message:
+    TYPE: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        raise NotImplementedError
+
+    def encode(self) -> bytes:
+        return msgpack.packb({"v": SCHEMA_VERSION, "t": self.TYPE, **self.to_dict()}, use_bin_type=True)
+
+    @classmethod
+    def decode(cls, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> Self:
+        if not isinstance(payload, bytes | bytearray | memoryview):
+            raise SchemaError("payload is not bytes")
+        if len(payload) > max_bytes:
+            raise SchemaError(f"payload of {len(payload)} bytes exceeds limit of {max_bytes}")
+        try:
+            data = msgpack.unpackb(payload, raw=False, strict_map_key=True, max_bin_len=max_bytes)
+        except Exception as exc:  # msgpack raises several unrelated types for bad input
+            raise SchemaError(f"not valid msgpack: {exc.__class__.__name__}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SchemaError("payload is not a map")
+        version = data.get("v")
+        if version != SCHEMA_VERSION:
+            raise SchemaError(f"unsupported schema version {version!r} (this worker speaks {SCHEMA_VERSION})")
+        if data.get("t") != cls.TYPE:
+            raise SchemaError(f"expected message type {cls.TYPE!r}, got {data.get('t')!r}")
+        return cls.from_dict(data)
+
+
+@dataclass
+class Frame(Message):
+    """One captured frame, JPEG-encoded."""
+
+    TYPE: ClassVar[str] = "frame"
+    camera: str
+    seq: int
+    ts: float  # capture time, epoch seconds
+    width: int
+    height: int
+    jpeg: bytes
+    live: bool = True  # live frames may be skipped when stale; file/replay frames with every_frame are not
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "seq": self.seq,
+            "ts": self.ts,
+            "w": self.width,
+            "h": self.height,
+            "jpeg": self.jpeg,
+            "live": self.live,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Frame:
+        what = "frame"
+        frame = cls(
+            camera=_camera(data, what),
+            seq=_req(data, "seq", int, what),
+            ts=_req(data, "ts", float, what),
+            width=_req(data, "w", int, what),
+            height=_req(data, "h", int, what),
+            jpeg=_req(data, "jpeg", bytes, what),
+            live=_req(data, "live", bool, what),
+        )
+        if frame.seq < 0:
+            raise SchemaError("frame: negative seq")
+        if not (0 < frame.width <= 16384 and 0 < frame.height <= 16384):
+            raise SchemaError(f"frame: size {frame.width}x{frame.height} out of range")
+        if not frame.jpeg.startswith(b"\xff\xd8"):
+            raise SchemaError("frame: jpeg field is not a JPEG")
+        return frame
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # x, y, w, h in full-resolution frame pixels
+    crop: bytes = b""  # gray uint8, crop_size x crop_size, row-major (detections only)
+    probs: list[float] = field(default_factory=list)  # classifier output, EMOTIONS order
+
+    def label(self) -> str:
+        return EMOTIONS[max(range(len(self.probs)), key=self.probs.__getitem__)]
+
+
+@dataclass
+class Detections(Message):
+    """The faces found in one frame, with model-sized gray crops."""
+
+    TYPE: ClassVar[str] = "detections"
+    camera: str
+    seq: int
+    ts: float
+    width: int
+    height: int
+    crop_size: int
+    faces: list[Face]
+    live: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "seq": self.seq,
+            "ts": self.ts,
+            "w": self.width,
+            "h": self.height,
+            "crop": self.crop_size,
+            "live": self.live,
+            "faces": [[list(f.box), f.crop] for f in self.faces],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Detections:
+        what = "detections"
+        crop_size = _req(data, "crop", int, what)
+        if not 8 <= crop_size <= 512:
+            raise SchemaError(f"{what}: crop size {crop_size} out of range")
+        raw_faces = _req(data, "faces", list, what)
+        if len(raw_faces) > MAX_FACES:
+            raise SchemaError(f"{what}: {len(raw_faces)} faces exceeds {MAX_FACES}")
+        faces = []
+        for item in raw_faces:
+            if not isinstance(item, list) or len(item) != 2 or not isinstance(item[1], bytes):
+                raise SchemaError(f"{what}: face must be [box, crop]")
+            if len(item[1]) != crop_size * crop_size:
+                raise SchemaError(f"{what}: crop has {len(item[1])} bytes, expected {crop_size * crop_size}")
+            faces.append(Face(box=_box(item[0], what), crop=item[1]))
+        return cls(
+            camera=_camera(data, what),
+            seq=_req(data, "seq", int, what),
+            ts=_req(data, "ts", float, what),
+            width=_req(data, "w", int, what),
+            height=_req(data, "h", int, what),
+            crop_size=crop_size,
+            faces=faces,
+            live=_req(data, "live", bool, what),
+        )
+
+
+@dataclass
+class Classified(Message):
+    """Per-face class probabilities for one frame (raw, unsmoothed)."""
+
+    TYPE: ClassVar[str] = "classified"
+    camera: str
+    seq: int
+    ts: float
+    width: int
+    height: int
+    faces: list[Face]
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "seq": self.seq,
+            "ts": self.ts,
+            "w": self.width,
+            "h": self.height,
+            "model": self.model,
+            "faces": [[list(f.box), [round(p, 5) for p in f.probs]] for f in self.faces],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Classified:
+        what = "classified"
+        raw_faces = _req(data, "faces", list, what)
+        if len(raw_faces) > MAX_FACES:
+            raise SchemaError(f"{what}: {len(raw_faces)} faces exceeds {MAX_FACES}")
+        faces = []
+        for item in raw_faces:
+            if not isinstance(item, list) or len(item) != 2:
+                raise SchemaError(f"{what}: face must be [box, probs]")
+            faces.append(Face(box=_box(item[0], what), probs=_probs(item[1], what)))
+        return cls(
+            camera=_camera(data, what),
+            seq=_req(data, "seq", int, what),
+            ts=_req(data, "ts", float, what),
+            width=_req(data, "w", int, what),
+            height=_req(data, "h", int, what),
+            faces=faces,
+            model=_req(data, "model", str, what),
+        )
+
+
+@dataclass
+class EmotionEvent(Message):
+    """A smoothed emotion for one face track: the public ``emotion`` event."""
+
+    TYPE: ClassVar[str] = "emotion"
+    camera: str
+    ts: float
+    track: int
+    label: str
+    confidence: float
+    probs: dict[str, float]
+    box: tuple[int, int, int, int] = (0, 0, 1, 1)
+    seq: int = 0
+    changed: bool = False  # True when the label changed with this event
+    latency_ms: float = 0.0  # capture -> smoothed, measured by the smoother
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "ts": self.ts,
+            "track": self.track,
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "probs": {k: round(v, 4) for k, v in self.probs.items()},
+            "box": list(self.box),
+            "seq": self.seq,
+            "changed": self.changed,
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EmotionEvent:
+        what = "emotion"
+        label = _req(data, "label", str, what)
+        if label not in EMOTIONS:
+            raise SchemaError(f"{what}: unknown label {label!r}")
+        probs = _req(data, "probs", dict, what)
+        if set(probs) != set(EMOTIONS):
+            raise SchemaError(f"{what}: probs must be keyed by the {len(EMOTIONS)} emotions")
+        values = _probs([probs[e] for e in EMOTIONS], what)
+        return cls(
+            camera=_camera(data, what),
+            ts=_req(data, "ts", float, what),
+            track=_req(data, "track", int, what),
+            label=label,
+            confidence=_req(data, "confidence", float, what),
+            probs=dict(zip(EMOTIONS, values, strict=True)),
+            box=_box(_req(data, "box", list, what), what),
+            seq=_req(data, "seq", int, what),
+            changed=_req(data, "changed", bool, what),
+            latency_ms=_req(data, "latency_ms", float, what),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape served by ``moodstream watch`` and the Socket.IO feed."""
+        return {"type": "emotion", **self.to_dict()}
+
+
+@dataclass
+class Track:
+    title: str
+    artist: str
+    spotify_id: str
+    url: str
+    source: str  # "catalog" or "spotify"
+    album: str = ""
+    popularity: int = 0
+    embed_url: str = ""
+    preview_url: str = ""
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "artist": self.artist,
+            "spotify_id": self.spotify_id,
+            "url": self.url,
+            "source": self.source,
+            "album": self.album,
+            "popularity": self.popularity,
+            "embed_url": self.embed_url,
+            "preview_url": self.preview_url,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Track:
+        what = "track"
+        if not isinstance(data, dict):
+            raise SchemaError(f"{what}: must be a map")
+        return cls(
+            title=_req(data, "title", str, what),
+            artist=_req(data, "artist", str, what),
+            spotify_id=_req(data, "spotify_id", str, what),
+            url=_req(data, "url", str, what),
+            source=_req(data, "source", str, what),
+            album=data.get("album", "") if isinstance(data.get("album", ""), str) else "",
+            popularity=data.get("popularity", 0) if isinstance(data.get("popularity", 0), int) else 0,
+            embed_url=str(data.get("embed_url", "")),
+            preview_url=str(data.get("preview_url", "") or ""),
+            reason=str(data.get("reason", "")),
+        )
+
+
+@dataclass
+class RecommendationEvent(Message):
+    """A music suggestion for one camera: the public ``recommendation`` event."""
+
+    TYPE: ClassVar[str] = "recommendation"
+    camera: str
+    ts: float
+    emotion: str
+    strategy: str
+    mood: str
+    tracks: list[Track]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "ts": self.ts,
+            "emotion": self.emotion,
+            "strategy": self.strategy,
+            "mood": self.mood,
+            "tracks": [t.to_dict() for t in self.tracks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RecommendationEvent:
+        what = "recommendation"
+        emotion = _req(data, "emotion", str, what)
+        if emotion not in EMOTIONS:
+            raise SchemaError(f"{what}: unknown emotion {emotion!r}")
+        return cls(
+            camera=_camera(data, what),
+            ts=_req(data, "ts", float, what),
+            emotion=emotion,
+            strategy=_req(data, "strategy", str, what),
+            mood=_req(data, "mood", str, what),
+            tracks=[Track.from_dict(t) for t in _req(data, "tracks", list, what)],
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {"type": "recommendation", **self.to_dict()}
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls for cls in (Frame, Detections, Classified, EmotionEvent, RecommendationEvent)
+}
+
+
+def decode_any(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
+    """Decode a payload of any known type (used by tools such as watch and the dashboard)."""
+    try:
+        head = msgpack.unpackb(payload, raw=False)
+    except Exception as exc:
+        raise SchemaError(f"not valid msgpack: {exc}") from exc
+    if not isinstance(head, dict) or head.get("t") not in MESSAGE_TYPES:
+        raise SchemaError("unknown message type")
+    return MESSAGE_TYPES[head["t"]].decode(payload, max_bytes)

@@ -1,0 +1,260 @@
+"""Typed settings: one model per TOML section, unknown keys rejected.
+
+Settings come from a TOML file, then environment overrides of the form
+``MOODSTREAM__SECTION__KEY=value`` (values parsed as TOML scalars, so ``true``
+and ``12`` keep their types). A mistake in the file fails at start with the
+offending key named, rather than half-way through a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "MOODSTREAM__"
+DEFAULT_CONFIG = "moodstream.toml"
+CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ConfigError(Exception):
+    """Raised for a config file or override that cannot be used; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RedisSettings(_Section):
+    # Empty means: use redis://127.0.0.1:6379/0 if it answers, else start an embedded server.
+    url: str = ""
+    prefix: str = Field(default="ms", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    socket_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    embedded_port: int = Field(default=0, ge=0, le=65535)
+
+
+class CameraSettings(_Section):
+    id: str
+    # A video file path, a webcam index ("0"), an rtsp:// / http(s):// URL, or a .msrec recording.
+    source: str
+    # Frames per second to publish; 0 means the source's own rate (files) or as fast as it delivers.
+    fps: float = Field(default=0.0, ge=0, le=240)
+    loop: bool = False
+    # Ask the detector to process every frame (files and recordings only); live sources drop stale frames.
+    every_frame: bool = False
+    # Longest side of the published frame in pixels; larger frames are downscaled at capture.
+    max_width: int = Field(default=1280, ge=64, le=7680)
+    jpeg_quality: int = Field(default=80, ge=10, le=100)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not CAMERA_ID_RE.match(value):
+            raise ValueError("camera id must be 1-64 letters, digits, '_' or '-'")
+        return value
+
+
+class CaptureSettings(_Section):
+    reconnect_initial_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=15.0, gt=0)
+
+
+class DetectorSettings(_Section):
+    instances: int = Field(default=1, ge=0, le=64)
+    # Haar detection runs on a frame downscaled to this width; boxes are mapped back to full resolution.
+    detect_width: int = Field(default=320, ge=80, le=4096)
+    scale_factor: float = Field(default=1.2, gt=1.0, le=2.0)
+    min_neighbors: int = Field(default=5, ge=1, le=20)
+    # Smallest face considered, as a fraction of the detection frame's width.
+    min_face_frac: float = Field(default=0.06, gt=0, lt=1)
+    # Live frames older than this are skipped in favour of newer ones.
+    max_frame_age_ms: int = Field(default=500, ge=10, le=60_000)
+    max_faces: int = Field(default=16, ge=1, le=256)
+    batch: int = Field(default=8, ge=1, le=256)
+
+
+class ClassifierSettings(_Section):
+    instances: int = Field(default=1, ge=0, le=64)
+    max_batch: int = Field(default=32, ge=1, le=1024)
+    max_wait_ms: int = Field(default=20, ge=0, le=10_000)
+    # A model folder path, or the name of a folder under models/ or the asset cache.
+    model: str = "fer-mini-xception"
+    # "auto" uses a GPU when the backend sees one.
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+
+
+class SmootherSettings(_Section):
+    instances: int = Field(default=1, ge=0, le=64)
+    window: int = Field(default=10, ge=1, le=256)
+    min_confidence: float = Field(default=0.4, ge=0, le=1)
+    ema_alpha: float = Field(default=0.3, gt=0, le=1)
+    # A new label must beat the current one's smoothed probability by this margin.
+    hysteresis: float = Field(default=0.1, ge=0, le=1)
+    iou_match: float = Field(default=0.3, gt=0, le=1)
+    track_ttl_s: float = Field(default=2.0, gt=0, le=600)
+    emit_interval_s: float = Field(default=1.0, gt=0, le=600)
+
+
+class RecommenderSettings(_Section):
+    instances: int = Field(default=1, ge=0, le=64)
+    strategy: Literal["uplift", "match"] = "uplift"
+    tracks: int = Field(default=5, ge=1, le=50)
+    # The camera's emotion must hold this long before its suggestion changes.
+    cooldown_s: float = Field(default=5.0, ge=0, le=3600)
+    # Tracks suggested to a camera are not repeated within this many suggestions.
+    no_repeat: int = Field(default=3, ge=0, le=100)
+    catalog: str = ""  # empty: the catalog shipped with moodstream
+    provider: Literal["catalog", "spotify"] = "catalog"
+
+
+class StreamSettings(_Section):
+    # Approximate MAXLEN per stream, so no stream grows without bound.
+    frames_maxlen: int = Field(default=600, ge=10)
+    events_maxlen: int = Field(default=20_000, ge=10)
+    dead_maxlen: int = Field(default=10_000, ge=10)
+    max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_frame_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+    # Pending entries idle this long are taken over from their (presumably dead) consumer.
+    claim_idle_ms: int = Field(default=10_000, ge=100)
+    max_deliveries: int = Field(default=5, ge=1)
+
+
+class RuntimeSettings(_Section):
+    dir: str = ".moodstream"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    heartbeat_s: float = Field(default=2.0, gt=0, le=60)
+
+
+class DashboardSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=0, le=65535)
+    token: str = ""
+
+
+class Settings(_Section):
+    redis: RedisSettings = RedisSettings()
+    cameras: list[CameraSettings] = []
+    capture: CaptureSettings = CaptureSettings()
+    detector: DetectorSettings = DetectorSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    smoother: SmootherSettings = SmootherSettings()
+    recommender: RecommenderSettings = RecommenderSettings()
+    streams: StreamSettings = StreamSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    # Where the settings came from, for messages and for relative paths.
+    source_path: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> Settings:
+        seen: set[str] = set()
+        for camera in self.cameras:
+            if camera.id in seen:
+                raise ValueError(f"camera id {camera.id!r} appears twice")
+            seen.add(camera.id)
+        return self
+
+    def camera(self, camera_id: str) -> CameraSettings:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        raise ConfigError(f"no camera {camera_id!r} in config (cameras: {[c.id for c in self.cameras]})")
+
+    def resolve_path(self, value: str) -> Path:
+        """Relative paths in a config file are relative to that file, as users expect."""
+        path = Path(value).expanduser()
+        if path.is_absolute() or self.source_path is None:
+            return path
+        return Path(self.source_path).resolve().parent / path
+
+
+def _format_error(exc: ValidationError, origin: str) -> str:
+    lines = [f"invalid config ({origin}):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        else:
+            lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_env_overrides(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    """``MOODSTREAM__CLASSIFIER__MAX_BATCH=64`` sets ``[classifier] max_batch``."""
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if len(parts) != 2:
+            raise ConfigError(f"environment override {name}: expected MOODSTREAM__SECTION__KEY")
+        section, key = parts
+        if section == "cameras":
+            raise ConfigError(f"environment override {name}: cameras are set in the config file")
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"environment override {name}: [{section}] is not a section")
+        target[key] = _parse_env_value(raw)
+    # Secrets that have well-known variables of their own.
+    token = environ.get("MOODSTREAM_DASHBOARD_TOKEN")
+    if token:
+        data.setdefault("dashboard", {})["token"] = token
+    url = environ.get("MOODSTREAM_REDIS_URL")
+    if url:
+        data.setdefault("redis", {})["url"] = url
+    return data
+
+
+def config_path(explicit: str | None = None, environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(explicit or env.get("MOODSTREAM_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(
+    path: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+    *,
+    required: bool = False,
+) -> Settings:
+    """Load settings from a TOML file plus environment overrides.
+
+    A missing default file is fine (everything has a default); a missing file
+    that was named explicitly is an error.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file = config_path(str(path) if path else None, env)
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if file.exists():
+        origin = str(file)
+        try:
+            data = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid config ({file}): {exc}") from exc
+    elif required or path is not None or "MOODSTREAM_CONFIG" in env:
+        raise ConfigError(f"config file not found: {file}")
+    data = apply_env_overrides(data, env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, origin)) from exc
+    settings.source_path = str(file) if file.exists() else None
+    return settings
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, "dict")) from exc
