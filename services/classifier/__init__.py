@@ -1,0 +1,1 @@
+"""classifier: batched, GPU-capable emotion classification of face crops."""

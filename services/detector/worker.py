@@ -1,0 +1,123 @@
+"""The detector loop: frames in, detections (boxes plus model-sized crops) out.
+
+Stateless, so any number of instances share the frames group. Live frames
+that have gone stale, or that a newer frame of the same camera in the same
+read supersedes, are acked and counted as skipped: live video must never fall
+behind. Frames marked ``live=False`` (every_frame files and replays) are all
+processed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import cv2
+import numpy as np
+import redis
+
+from ..common.bus import Entry
+from ..common.modelspec import ModelError, ModelSpec, resolve_model_dir
+from ..common.runtime import Stopper, StreamWorker, setup_logging
+from ..common.schemas import Detections, Face, Frame
+from ..common.settings import Settings
+from .haar import HaarDetector, jpeg_size
+
+log = logging.getLogger(__name__)
+
+
+def crop_size_for(settings: Settings) -> int:
+    base = settings.resolve_path(".") if settings.source_path else None
+    try:
+        return ModelSpec.load(resolve_model_dir(settings.classifier.model, base)).size
+    except ModelError as exc:
+        log.warning("%s; using 64x64 crops", exc)
+        return 64
+
+
+class DetectorWorker(StreamWorker):
+    stage = "detector"
+
+    def __init__(self, settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None):
+        super().__init__(settings, client, stopper)
+        self.cfg = settings.detector
+        self.read_count = self.cfg.batch
+        self.detector: HaarDetector | None = None
+
+    def setup(self) -> None:
+        self.detector = HaarDetector(self.cfg, crop_size_for(self.settings))
+        cv2.setNumThreads(1)  # instances scale out as processes; one thread each avoids oversubscription
+
+    def _select(self, frames: list[tuple[Entry, Frame]]) -> tuple[list[tuple[Entry, Frame]], list[Entry]]:
+        """Keep every non-live frame, and for live ones only the newest fresh frame per camera."""
+        now = time.time()
+        max_age = self.cfg.max_frame_age_ms / 1000.0
+        newest: dict[str, int] = {}
+        for _, f in frames:
+            if f.live:
+                newest[f.camera] = max(newest.get(f.camera, -1), f.seq)
+        keep, skip = [], []
+        for entry, f in frames:
+            if f.live and (f.seq != newest[f.camera] or now - f.ts > max_age):
+                skip.append(entry)
+            else:
+                keep.append((entry, f))
+        return keep, skip
+
+    def _detect(self, entry: Entry, frame: Frame) -> Detections | None:
+        limits = self.settings.streams
+        dims = jpeg_size(frame.jpeg)
+        if dims is None:
+            self.reject(entry, "frame: cannot read JPEG header")
+            return None
+        if dims[0] * dims[1] > limits.max_frame_pixels:
+            self.reject(
+                entry, f"frame: {dims[0]}x{dims[1]} exceeds max_frame_pixels {limits.max_frame_pixels}"
+            )
+            return None
+        gray = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if gray is None:
+            self.reject(entry, "frame: JPEG does not decode")
+            return None
+        assert self.detector is not None
+        faces = self.detector.detect(gray)
+        self.counters.inc("faces", len(faces))
+        h, w = gray.shape[:2]
+        return Detections(
+            camera=frame.camera,
+            seq=frame.seq,
+            ts=frame.ts,
+            width=w,
+            height=h,
+            crop_size=self.detector.crop_size,
+            faces=[Face(box=f.box, crop=f.crop.tobytes()) for f in faces],
+            live=frame.live,
+        )
+
+    def process(self, entries: list[Entry]) -> None:
+        max_bytes = self.settings.streams.max_frame_bytes + 4096
+        frames = [(e, f) for e in entries if (f := self.decode(e, Frame, max_bytes)) is not None]
+        keep, skip = self._select(frames)
+        outputs: list[bytes] = []
+        done: list[str] = [e.id for e in skip]
+        for entry, frame in keep:
+            try:
+                det = self._detect(entry, frame)
+            except Exception as exc:  # a frame that breaks OpenCV must not break the worker
+                log.exception("detection failed")
+                self.reject(entry, f"detection failed: {exc.__class__.__name__}: {exc}")
+                continue
+            if det is None:
+                continue
+            outputs.append(det.encode())
+            done.append(entry.id)
+            self.counters.observe_latency((time.time() - frame.ts) * 1000.0)
+        self.bus.publish_and_ack(self.out_stream, outputs, self.stream, self.group, done)
+        self.counters.inc("processed", len(outputs))
+        self.counters.inc("published", len(outputs))
+        self.counters.inc("skipped", len(skip))
+
+
+def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
+    setup_logging(settings.runtime.log_level)
+    return DetectorWorker(settings, client, stopper or Stopper().install()).run()

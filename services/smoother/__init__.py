@@ -1,0 +1,1 @@
+"""smoother: per-camera, per-track temporal smoothing of raw classifications."""
