@@ -69,6 +69,10 @@ class ClassifierWorker(StreamWorker):
             det = self.decode(entry, Detections)
             if det is None:
                 continue
+            if det.live and time.time() - det.ts > self.cfg.max_age_ms / 1000.0:
+                self.bus.ack(self.stream, self.group, [entry.id])
+                self.counters.inc("skipped")
+                continue
             self.pending.append((entry, det))
             if det.faces and self.first_face_at is None:
                 self.first_face_at = time.monotonic()

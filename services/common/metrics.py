@@ -56,7 +56,8 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.values: dict[str, int] = dict.fromkeys(self.NAMES, 0)
-        self.latency = Histogram()
+        self.latency = Histogram()  # since start: merged across snapshots for benchmarks
+        self.recent = Histogram()  # since the last snapshot: what status shows
         self.started = time.time()
         self._last_values = dict(self.values)
         self._last_time = time.monotonic()
@@ -69,6 +70,7 @@ class Counters:
     def observe_latency(self, ms: float) -> None:
         with self._lock:
             self.latency.add(ms)
+            self.recent.add(ms)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -77,8 +79,11 @@ class Counters:
             self.rates = {k: (v - self._last_values.get(k, 0)) / dt for k, v in self.values.items()}
             self._last_values = dict(self.values)
             self._last_time = now
+            recent = list(self.recent.counts)
+            self.recent = Histogram()
             return {
                 "counters": dict(self.values),
                 "rates": {k: round(v, 3) for k, v in self.rates.items()},
                 "latency_hist": list(self.latency.counts),
+                "latency_recent": recent,
             }

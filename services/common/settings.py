@@ -83,6 +83,8 @@ class ClassifierSettings(_Section):
     max_wait_ms: int = Field(default=20, ge=0, le=10_000)
     # A model folder path, or the name of a folder under models/ or the asset cache.
     model: str = "fer-mini-xception"
+    # Live detections older than this are skipped (catching up after a stall beats classifying the past).
+    max_age_ms: int = Field(default=2000, ge=10, le=600_000)
     # "auto" uses a GPU when the backend sees one.
     device: Literal["auto", "cpu", "gpu"] = "auto"
 
@@ -130,7 +132,7 @@ class RuntimeSettings(_Section):
 
 
 class DashboardSettings(_Section):
-    enabled: bool = True
+    enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=0, le=65535)
     token: str = ""

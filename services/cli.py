@@ -1,0 +1,290 @@
+"""The ``moodstream`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .common.settings import ConfigError, Settings, config_path, load_settings
+
+log = logging.getLogger("moodstream")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None))
+
+
+def _bus(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
+    from .common.bus import Bus
+    from .common.connection import connect, resolve_url
+    from .common.keys import Keys
+
+    url = resolve_url(settings)
+    if url is None:
+        raise ConfigError("no Redis answers: start the stack with `moodstream up`, or set [redis] url")
+    return Bus(connect(url, settings.redis.socket_timeout_s), Keys(settings.redis.prefix), settings.streams)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    stage = args.stage
+    if stage == "capture":
+        if not args.camera:
+            raise ConfigError("worker capture needs --camera ID")
+        from .capture.worker import run as run_capture
+
+        return run_capture(settings, args.camera)
+    if stage == "detector":
+        from .detector.worker import run
+    elif stage == "classifier":
+        from .classifier.worker import run
+    elif stage == "smoother":
+        from .smoother.worker import run
+    elif stage == "recommender":
+        from .recommender.worker import run
+    else:  # argparse restricts choices; kept for type checkers
+        raise ConfigError(f"unknown stage {stage}")
+    return run(settings)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from . import stack
+
+    settings = _settings(args)
+    path = config_path(getattr(args, "config", None))
+    url = stack.up(settings, path)
+    print(f"moodstream is up: {len(settings.cameras)} camera(s), Redis at {url}")
+    print(f"  logs:    {stack.run_dir(settings) / 'logs'}")
+    print(f"  watch:   moodstream watch --config {path}")
+    print(f"  status:  moodstream status --config {path}")
+    print(f"  stop:    moodstream down --config {path}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from . import stack
+
+    if stack.down(_settings(args)):
+        print("moodstream stopped")
+    else:
+        print("moodstream is not running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from . import stack
+    from .observe import collect_status, format_status
+
+    settings = _settings(args)
+    status = collect_status(_bus(settings))
+    status["processes"] = stack.describe(settings)
+    if args.json:
+        print(json.dumps(status))
+    else:
+        print(format_status(status))
+        if status["processes"]:
+            print("\nprocesses:\n  " + "\n  ".join(status["processes"]))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .observe import follow
+
+    bus = _bus(_settings(args))
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    count = 0
+    for event in follow(bus, camera=args.camera, from_start=args.from_start):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if event is None:
+            continue
+        if args.json:
+            print(json.dumps(event), flush=True)
+        elif event["type"] == "emotion":
+            print(
+                f"{event['camera']} track {event['track']}: {event['label']} ({event['confidence']:.2f})",
+                flush=True,
+            )
+        else:
+            tracks = ", ".join(f"{t['title']} - {t['artist']}" for t in event["tracks"])
+            print(f"{event['camera']}: {event['emotion']} -> {event['mood']}: {tracks}", flush=True)
+        count += 1
+        if args.count and count >= args.count:
+            break
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .common.runtime import Stopper
+    from .recordtool import record
+
+    bus = _bus(_settings(args))
+    n = record(bus, args.camera, Path(args.out), args.seconds, Stopper().install())
+    print(f"recorded {n} frames of camera {args.camera} to {args.out}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .common.connection import connect, resolve_url
+    from .common.runtime import Runtime, Stopper, setup_logging
+    from .recordtool import replay
+
+    settings = _settings(args)
+    setup_logging(settings.runtime.log_level)
+    url = resolve_url(settings)
+    if url is None:
+        raise ConfigError("no Redis answers: start the stack with `moodstream up`, or set [redis] url")
+    rt = Runtime("capture", settings, connect(url), Stopper().install(), name_suffix=args.camera or "replay")
+    return replay(
+        rt, Path(args.file), args.camera, speed=args.speed, loop=args.loop, every_frame=not args.live
+    )
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    from .common import assets
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    paths = assets.fetch_all()
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_dead(args: argparse.Namespace) -> int:
+    bus = _bus(_settings(args))
+    for item in bus.dead_letters(args.count):
+        payload = item.pop("d", b"")
+        item["payload_bytes"] = len(payload)
+        print(json.dumps(item))
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    n = _bus(_settings(args)).delete_all()
+    print(f"deleted {n} keys")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(json.dumps(settings.model_dump(), indent=2))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    result: dict[str, Any] = run_bench(
+        _settings(args),
+        cameras=args.cameras,
+        seconds=args.seconds,
+        fps=args.fps,
+        detectors=args.detectors,
+        classifiers=args.classifiers,
+        micro=not args.no_micro,
+        progress=not args.json,
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        from .bench import format_result
+
+        print(format_result(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (default ./moodstream.toml or $MOODSTREAM_CONFIG)",
+    )
+    parser = argparse.ArgumentParser(prog="moodstream", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", parents=[common], help="start the whole stack under supervisor")
+    p.set_defaults(fn=cmd_up)
+    p = sub.add_parser("down", parents=[common], help="stop the stack")
+    p.set_defaults(fn=cmd_down)
+    p = sub.add_parser(
+        "status", parents=[common], help="per-stage rates, pending/lag, skipped and dead letters"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_status)
+    p = sub.add_parser("watch", parents=[common], help="print emotion and recommendation events")
+    p.add_argument("--camera")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--count", type=int, default=0, help="exit after this many events")
+    p.add_argument("--seconds", type=float, default=0, help="exit after this many seconds")
+    p.add_argument("--from-start", action="store_true", help="begin with the events still in the stream")
+    p.set_defaults(fn=cmd_watch)
+    p = sub.add_parser("record", parents=[common], help="record a camera's frames to a file")
+    p.add_argument("--camera", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seconds", type=float, default=0)
+    p.set_defaults(fn=cmd_record)
+    p = sub.add_parser("replay", parents=[common], help="publish a recording with its original timing")
+    p.add_argument("file")
+    p.add_argument("--camera")
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--loop", action="store_true")
+    p.add_argument(
+        "--live", action="store_true", help="let the detector skip stale frames, as for a live camera"
+    )
+    p.set_defaults(fn=cmd_replay)
+    p = sub.add_parser("bench", parents=[common], help="benchmark the pipeline on replayed sample video")
+    p.add_argument("--cameras", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--fps", type=float, default=15)
+    p.add_argument("--detectors", type=int, default=0, help="detector instances (0: one per core)")
+    p.add_argument("--classifiers", type=int, default=1)
+    p.add_argument("--no-micro", action="store_true", help="skip the classifier micro-benchmark")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_bench)
+    p = sub.add_parser("assets", parents=[common], help="download and verify the model and sample videos")
+    p.add_argument("action", choices=["fetch"])
+    p.set_defaults(fn=cmd_assets)
+    p = sub.add_parser("worker", parents=[common], help="run one pipeline worker (what supervisor runs)")
+    p.add_argument("stage", choices=["capture", "detector", "classifier", "smoother", "recommender"])
+    p.add_argument("--camera")
+    p.set_defaults(fn=cmd_worker)
+    p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
+    p.add_argument("--count", type=int, default=20)
+    p.set_defaults(fn=cmd_dead)
+    p = sub.add_parser("reset", parents=[common], help="delete all of this deployment's keys from Redis")
+    p.set_defaults(fn=cmd_reset)
+    p = sub.add_parser("config", parents=[common], help="validate the config and print it with defaults")
+    p.set_defaults(fn=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except ConfigError as exc:
+        print(f"moodstream: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `moodstream watch | head`
+        sys.stderr.close()
+        return 0
+    except Exception as exc:
+        from .common.assets import AssetError
+        from .common.modelspec import ModelError
+
+        if isinstance(exc, AssetError | ModelError) or exc.__class__.__name__ == "StackError":
+            print(f"moodstream: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

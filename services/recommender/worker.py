@@ -1,0 +1,143 @@
+"""The recommender loop: smoothed emotion events in, recommendation events out.
+
+A camera's emotion is the average of its live tracks' smoothed
+probabilities. Its suggestion changes only when that emotion has held for
+``cooldown_s``: music should not switch with every glance. Tracks suggested
+recently to the same camera are not repeated while others are available.
+State is per camera in Redis, committed with the outputs and acks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import msgpack
+import redis
+
+from ..common.bus import Entry
+from ..common.runtime import Stopper, StreamWorker, setup_logging
+from ..common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
+from ..common.settings import Settings
+from .provider import MusicProvider, build_provider
+from .strategies import mood_for
+
+log = logging.getLogger(__name__)
+TRACK_WINDOW_S = 3.0
+
+
+class CameraMood:
+    def __init__(self, raw: bytes | None = None) -> None:
+        data: dict[str, Any] = {}
+        if raw:
+            try:
+                data = msgpack.unpackb(raw, raw=False)
+            except Exception:
+                data = {}
+        self.tracks: dict[str, list[Any]] = data.get("tracks", {})  # track id -> [ts, probs]
+        self.emotion: str = data.get("emotion", "")
+        self.since: float = data.get("since", 0.0)
+        self.suggested: str = data.get("suggested", "")
+        self.history: list[list[str]] = data.get("history", [])
+
+    def encode(self) -> bytes:
+        return msgpack.packb(
+            {
+                "tracks": self.tracks,
+                "emotion": self.emotion,
+                "since": self.since,
+                "suggested": self.suggested,
+                "history": self.history,
+            },
+            use_bin_type=True,
+        )
+
+    def observe(self, event: EmotionEvent) -> str:
+        self.tracks[str(event.track)] = [event.ts, [event.probs[e] for e in EMOTIONS]]
+        self.tracks = {k: v for k, v in self.tracks.items() if event.ts - v[0] <= TRACK_WINDOW_S}
+        totals = [0.0] * len(EMOTIONS)
+        for _, probs in self.tracks.values():
+            for i, p in enumerate(probs):
+                totals[i] += p
+        emotion = EMOTIONS[max(range(len(EMOTIONS)), key=totals.__getitem__)]
+        if emotion != self.emotion:
+            self.emotion, self.since = emotion, event.ts
+        return emotion
+
+
+class RecommenderWorker(StreamWorker):
+    stage = "recommender"
+    read_count = 64
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis | None = None,
+        stopper: Stopper | None = None,
+        provider: MusicProvider | None = None,
+    ):
+        super().__init__(settings, client, stopper)
+        self.cfg = settings.recommender
+        self.provider = provider
+
+    def setup(self) -> None:
+        if self.provider is None:
+            self.provider = build_provider(self.settings)
+        self.rt.extra = {"provider": self.provider.name, "strategy": self.cfg.strategy}
+
+    def _suggest(self, camera: str, state: CameraMood, ts: float) -> RecommendationEvent:
+        assert self.provider is not None
+        mood = mood_for(self.cfg.strategy, state.emotion)
+        recent = (
+            {sid for ids in state.history[-self.cfg.no_repeat :] for sid in ids}
+            if self.cfg.no_repeat
+            else set()
+        )
+        tracks = self.provider.suggest(mood, state.emotion, self.cfg.tracks, recent)
+        state.suggested = state.emotion
+        state.history = (state.history + [[t.spotify_id for t in tracks]])[-max(self.cfg.no_repeat, 1) :]
+        return RecommendationEvent(
+            camera=camera, ts=ts, emotion=state.emotion, strategy=self.cfg.strategy, mood=mood, tracks=tracks
+        )
+
+    def process(self, entries: list[Entry]) -> None:
+        by_camera: dict[str, list[tuple[Entry, EmotionEvent]]] = defaultdict(list)
+        for entry in entries:
+            event = self.decode(entry, EmotionEvent)
+            if event is not None:
+                by_camera[event.camera].append((entry, event))
+        for camera, items in by_camera.items():
+            with self.bus.camera_lock(self.stage, camera) as got:
+                if not got:
+                    continue
+                state = CameraMood(self.bus.load_state(self.stage, camera))
+                outputs, latest = [], []
+                for _, event in sorted(items, key=lambda item: item[1].ts):
+                    state.observe(event)
+                    if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
+                        reco = self._suggest(camera, state, event.ts)
+                        payload = reco.encode()
+                        outputs.append((self.out_stream, payload))
+                        latest = [(self.keys.latest_recommendation(camera), payload)]
+                        log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
+                self.bus.commit(
+                    self.stage,
+                    camera,
+                    state.encode(),
+                    outputs,
+                    self.stream,
+                    self.group,
+                    [e.id for e, _ in items],
+                    extra_keys=latest,
+                )
+                self.counters.inc("processed", len(items))
+                self.counters.inc("published", len(outputs))
+                for _, event in items:
+                    self.counters.observe_latency((time.time() - event.ts) * 1000.0)
+
+
+def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
+    setup_logging(settings.runtime.log_level)
+    return RecommenderWorker(settings, client, stopper or Stopper().install()).run()
