@@ -1,0 +1,74 @@
+"""The Redis layer against a real Redis server."""
+
+import time
+
+import redis
+
+from services.common.bus import Bus
+
+
+def test_group_creation_is_idempotent(bus: Bus) -> None:
+    bus.ensure_group(f"{bus.keys.prefix}:s", "g")
+    bus.ensure_group(f"{bus.keys.prefix}:s", "g")
+    assert bus.group_info(f"{bus.keys.prefix}:s", "g")["consumers"] == 0
+
+
+def test_publish_read_ack(bus: Bus) -> None:
+    stream = bus.keys.detections
+    bus.ensure_group(stream, "g")
+    ids = bus.publish_many(stream, [b"a", b"b", b"c"])
+    got = bus.read_batch(stream, "g", "c1", count=10, block_ms=100)
+    assert [e.payload for e in got] == [b"a", b"b", b"c"]
+    assert bus.group_info(stream, "g")["pending"] == 3
+    assert bus.ack(stream, "g", ids) == 3
+    assert bus.group_info(stream, "g")["pending"] == 0
+    assert bus.read_batch(stream, "g", "c1", count=10, block_ms=50) == []
+
+
+def test_claim_stale_counts_deliveries(bus: Bus) -> None:
+    stream = bus.keys.detections
+    bus.ensure_group(stream, "g")
+    bus.publish(stream, b"x")
+    assert len(bus.read_batch(stream, "g", "dead-consumer", 10, 50)) == 1
+    assert bus.claim_stale(stream, "g", "rescuer", min_idle_ms=10_000) == []
+    time.sleep(0.15)
+    claimed = bus.claim_stale(stream, "g", "rescuer", min_idle_ms=100)
+    assert [e.payload for e in claimed] == [b"x"]
+    assert claimed[0].deliveries == 2
+
+
+def test_dead_letter_keeps_reason_and_payload(bus: Bus) -> None:
+    stream = bus.keys.frames
+    bus.ensure_group(stream, "g")
+    bus.publish(stream, b"junk")
+    [entry] = bus.read_batch(stream, "g", "c", 10, 50)
+    bus.dead_letter(entry, "g", "detector", "bad payload: test")
+    [dead] = bus.dead_letters()
+    assert dead["reason"] == "bad payload: test" and dead["d"] == b"junk" and dead["stream"] == stream
+    assert bus.group_info(stream, "g")["pending"] == 0
+
+
+def test_streams_are_trimmed(bus: Bus) -> None:
+    bus.cfg.frames_maxlen = 100
+    for _ in range(30):
+        bus.publish_many(bus.keys.frames, [b"f"] * 20)
+    # Approximate trimming keeps the stream near its cap, never unbounded.
+    assert bus.stream_length(bus.keys.frames) < 300
+
+
+def test_lost_group_is_recreated(bus: Bus, client: redis.Redis) -> None:
+    stream = bus.keys.classified
+    bus.ensure_group(stream, "g")
+    client.delete(stream)  # what a Redis restart without persistence looks like
+    assert bus.read_batch(stream, "g", "c", 10, 50) == []
+    bus.publish(stream, b"after")
+    assert [e.payload for e in bus.read_batch(stream, "g", "c", 10, 50)] == [b"after"]
+
+
+def test_camera_lock_excludes(bus: Bus) -> None:
+    with bus.camera_lock("smoother", "cam", ttl_ms=2000) as first:
+        assert first
+        with bus.camera_lock("smoother", "cam", wait_s=0.05) as second:
+            assert not second
+    with bus.camera_lock("smoother", "cam", wait_s=0.05) as again:
+        assert again

@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "moodstream.toml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "[classifier]\nmax_btch = 3\n")
+    with pytest.raises(ConfigError, match=r"classifier\.max_btch: unknown key"):
+        load_settings(path, environ={})
+
+
+def test_invalid_value_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "[classifier]\nmax_batch = 0\n")
+    with pytest.raises(ConfigError, match=r"classifier\.max_batch"):
+        load_settings(path, environ={})
+
+
+def test_unknown_section_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "[clasifier]\ninstances = 2\n")
+    with pytest.raises(ConfigError, match="clasifier: unknown key"):
+        load_settings(path, environ={})
+
+
+def test_environment_overrides_keep_types(tmp_path: Path) -> None:
+    path = write(tmp_path, '[redis]\nurl = "redis://x:1/0"\n')
+    env = {"MOODSTREAM__CLASSIFIER__MAX_BATCH": "64", "MOODSTREAM__DASHBOARD__ENABLED": "false"}
+    s = load_settings(path, environ=env)
+    assert s.classifier.max_batch == 64
+    assert s.dashboard.enabled is False
+    assert s.redis.url == "redis://x:1/0"
+
+
+def test_secrets_from_environment(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, ""), environ={"MOODSTREAM_DASHBOARD_TOKEN": "s3cret"})
+    assert s.dashboard.token == "s3cret"
+
+
+def test_bad_override_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="expected MOODSTREAM__SECTION__KEY"):
+        load_settings(write(tmp_path, ""), environ={"MOODSTREAM__CLASSIFIER": "1"})
+
+
+def test_cameras_validated(tmp_path: Path) -> None:
+    text = '[[cameras]]\nid = "a"\nsource = "0"\n[[cameras]]\nid = "a"\nsource = "1"\n'
+    with pytest.raises(ConfigError, match="appears twice"):
+        load_settings(write(tmp_path, text), environ={})
+    with pytest.raises(ConfigError, match=r"cameras\.0\.id"):
+        load_settings(write(tmp_path, '[[cameras]]\nid = "bad id!"\nsource = "0"\n'), environ={})
+
+
+def test_missing_explicit_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, '[[cameras]]\nid = "a"\nsource = "videos/a.mp4"\n'), environ={})
+    assert s.resolve_path(s.cameras[0].source) == tmp_path / "videos" / "a.mp4"

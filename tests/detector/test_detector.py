@@ -1,0 +1,79 @@
+"""The detector worker on real images, against a real Redis."""
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from services.common.bus import Bus
+from services.common.runtime import Stopper
+from services.common.schemas import Detections, Frame
+from services.detector.haar import HaarDetector, jpeg_size
+from services.detector.worker import DetectorWorker
+from tests.helpers import wait_for
+
+
+def jpeg_of(path: Path, width: int = 640) -> tuple[bytes, int, int]:
+    img = cv2.imread(str(path))
+    scale = width / img.shape[1]
+    img = cv2.resize(img, (width, round(img.shape[0] * scale)))
+    return cv2.imencode(".jpg", img)[1].tobytes(), img.shape[1], img.shape[0]
+
+
+def test_haar_finds_faces_and_crops_at_full_resolution(make_settings, assets) -> None:
+    # Small faces in a group photo need a larger detection frame than the speed-tuned default.
+    settings = make_settings(detector={"detect_width": 480})
+    det = HaarDetector(settings.detector, crop_size=64)
+    gray = cv2.imread(str(assets["samples"] / "multi_face.jpg"), cv2.IMREAD_GRAYSCALE)
+    faces = det.detect(gray)
+    assert len(faces) >= 4
+    for f in faces:
+        x, y, w, h = f.box
+        assert f.crop.shape == (64, 64) and f.crop.dtype == np.uint8
+        assert x + w <= gray.shape[1] and y + h <= gray.shape[0]
+
+
+def test_jpeg_size_reads_header() -> None:
+    data = cv2.imencode(".jpg", np.zeros((37, 53, 3), np.uint8))[1].tobytes()
+    assert jpeg_size(data) == (53, 37)
+    assert jpeg_size(b"\xff\xd8garbage") is None
+
+
+def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus: Bus, assets) -> None:
+    settings = make_settings(detector={"max_frame_age_ms": 1000}, streams={"max_frame_pixels": 1_000_000})
+    jpg, w, h = jpeg_of(assets["samples"] / "single_face.jpg")
+    big = cv2.imencode(".jpg", np.zeros((1200, 1600, 3), np.uint8))[1].tobytes()
+    now = time.time()
+    frames = [
+        Frame("live", 0, now - 10, w, h, jpg, live=True),  # stale: skipped
+        Frame("live", 1, now, w, h, jpg, live=True),  # superseded by seq 2 in the same read
+        Frame("live", 2, now, w, h, jpg, live=True),
+        Frame("file", 0, now - 10, w, h, jpg, live=False),  # every-frame: never skipped
+        Frame("file", 1, now, 1600, 1200, big, live=False),  # oversized: dead letter
+        Frame("file", 2, now, w, h, b"\xff\xd8not a jpeg at all", live=False),  # undecodable
+    ]
+    bus.publish_many(bus.keys.frames, [f.encode() for f in frames])
+    bus.publish(bus.keys.frames, b"\x93not msgpack")
+    stopper = Stopper()
+    worker = DetectorWorker(settings, bus.r, stopper)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: len(bus.dead_letters()) == 3, 20, what="three dead letters")
+        wait_for(lambda: bus.group_info(bus.keys.frames, "detector")["pending"] == 0, 10, what="acks")
+        out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
+        assert sorted((d.camera, d.seq) for d in out) == [("file", 0), ("live", 2)]
+        assert all(len(d.faces) == 1 and d.crop_size == 64 for d in out)
+        reasons = " | ".join(d["reason"] for d in bus.dead_letters())
+        assert (
+            "exceeds max_frame_pixels" in reasons
+            and "cannot read JPEG header" in reasons
+            and "msgpack" in reasons
+        )
+        assert worker.counters.values["skipped"] == 2
+        assert thread.is_alive()
+    finally:
+        stopper.event.set()
+        thread.join(10)

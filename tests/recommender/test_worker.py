@@ -1,0 +1,46 @@
+"""The recommender worker against real Redis: cooldown, no-repeat, latest suggestion kept."""
+
+import threading
+import time
+
+from services.common.bus import Bus
+from services.common.runtime import Stopper
+from services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
+from services.recommender.worker import RecommenderWorker
+from tests.helpers import wait_for
+
+
+def emotion(camera: str, ts: float, label: str) -> bytes:
+    probs = {e: (0.9 if e == label else 0.1 / 6) for e in EMOTIONS}
+    return EmotionEvent(camera, ts, 1, label, 0.9, probs, (0, 0, 10, 10), int(ts * 10)).encode()
+
+
+def test_cooldown_and_suggestions(make_settings, bus: Bus) -> None:
+    settings = make_settings(recommender={"cooldown_s": 2.0, "no_repeat": 3})
+    stopper = Stopper()
+    worker = RecommenderWorker(settings, bus.r, stopper)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        t0 = time.time()
+        # sad for 3 s (stable past the cooldown), a 1 s flicker of anger, then happy for 3 s.
+        events = [emotion("cam", t0 + i * 0.5, "sad") for i in range(7)]
+        events += [emotion("cam", t0 + 3.5 + i * 0.5, "angry") for i in range(2)]
+        events += [emotion("cam", t0 + 4.5 + i * 0.5, "happy") for i in range(7)]
+        bus.publish_many(bus.keys.emotions, events)
+        wait_for(
+            lambda: (
+                bus.group_info(bus.keys.emotions, "recommender")["lag"] == 0
+                and bus.group_info(bus.keys.emotions, "recommender")["pending"] == 0
+            ),
+            10,
+            what="recommender to drain",
+        )
+        recos = [RecommendationEvent.decode(e.payload) for e in bus.history(bus.keys.recommendations)]
+        assert [(r.emotion, r.mood) for r in recos] == [("sad", "Happy"), ("happy", "Happy")]
+        assert not {t.spotify_id for t in recos[0].tracks} & {t.spotify_id for t in recos[1].tracks}
+        latest = RecommendationEvent.decode(bus.get(bus.keys.latest_recommendation("cam")))
+        assert latest.emotion == "happy"
+    finally:
+        stopper.event.set()
+        thread.join(10)
