@@ -1,0 +1,131 @@
+"""End to end: real worker processes, real face videos, a real Redis that we restart mid-run."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from services.common.bus import Bus
+from services.common.keys import Keys
+from services.common.schemas import EmotionEvent, RecommendationEvent
+from tests.helpers import ROOT, RedisServer, WorkerProcess, wait_for, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def pipeline_config(tmp_path: Path, url: str, prefix: str, samples: Path) -> Path:
+    return write_config(
+        tmp_path / "moodstream.toml",
+        {
+            "redis": {"url": url, "prefix": prefix},
+            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
+            "recommender": {"cooldown_s": 1.0},
+            "cameras": [
+                {
+                    "id": "lobby",
+                    "source": str(samples / "WolfgangLanger_Pexels.mp4"),
+                    "fps": 10.0,
+                    "loop": True,
+                },
+                {"id": "desk", "source": str(samples / "single_face.mp4"), "fps": 10.0, "loop": True},
+            ],
+        },
+    )
+
+
+def events(bus: Bus) -> tuple[list[EmotionEvent], list[RecommendationEvent]]:
+    emo = [EmotionEvent.decode(e.payload) for e in bus.history(bus.keys.emotions)]
+    rec = [RecommendationEvent.decode(e.payload) for e in bus.history(bus.keys.recommendations)]
+    return emo, rec
+
+
+def covers_both(bus: Bus) -> bool:
+    emo, rec = events(bus)
+    return {e.camera for e in emo} == {"lobby", "desk"} and {r.camera for r in rec} == {"lobby", "desk"}
+
+
+def test_pipeline_end_to_end_and_redis_restart(tmp_path: Path, assets) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    prefix = "e2e"
+    config = pipeline_config(tmp_path, server.url, prefix, assets["samples"])
+    workers = [
+        WorkerProcess(config, "capture", "--camera", "lobby", log_dir=tmp_path, name="capture-lobby"),
+        WorkerProcess(config, "capture", "--camera", "desk", log_dir=tmp_path, name="capture-desk"),
+        WorkerProcess(config, "detector", log_dir=tmp_path),
+        WorkerProcess(config, "classifier", log_dir=tmp_path),
+        WorkerProcess(config, "smoother", log_dir=tmp_path),
+        WorkerProcess(config, "recommender", log_dir=tmp_path),
+    ]
+    client = redis.Redis.from_url(server.url, socket_timeout=5)
+    bus = Bus(client, Keys(prefix))
+    try:
+        wait_for(
+            lambda: covers_both(bus), 120, interval=0.5, what="emotions and recommendations for both cameras"
+        )
+        emo, rec = events(bus)
+        assert all(e.label and 0 <= e.confidence <= 1 and abs(sum(e.probs.values()) - 1) < 0.01 for e in emo)
+        assert all(len(r.tracks) == 5 and r.strategy == "uplift" for r in rec)
+
+        server.stop()  # Redis goes away, taking every stream and group with it
+        time.sleep(3)
+        assert all(w.alive() for w in workers), [w.output()[-2000:] for w in workers if not w.alive()]
+        server.start()
+        wait_for(
+            lambda: covers_both(bus), 120, interval=0.5, what="events for both cameras after the restart"
+        )
+        assert all(w.alive() for w in workers)
+        assert any("Redis unavailable" in w.output() for w in workers)
+    finally:
+        for w in workers:
+            w.stop()
+        client.close()
+        server.stop()
+
+
+def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_up_status_watch_down(tmp_path: Path, redis_base_url: str, prefix: str, client, assets) -> None:
+    config = str(pipeline_config(tmp_path, redis_base_url, prefix, assets["samples"]))
+    up = moodstream("up", "--config", config)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        watch = moodstream(
+            "watch", "--config", config, "--json", "--count", "4", "--seconds", "120", timeout=150
+        )
+        lines = [json.loads(line) for line in watch.stdout.splitlines()]
+        assert len(lines) == 4 and all(e["type"] in ("emotion", "recommendation") for e in lines)
+        for e in lines:
+            if e["type"] == "emotion":
+                assert {"camera", "ts", "track", "label", "confidence", "probs"} <= set(e)
+        status = json.loads(moodstream("status", "--config", config, "--json").stdout)
+        for stage in ("capture", "detector", "classifier", "smoother", "recommender"):
+            assert status["stages"][stage]["workers"] >= 1, status
+        assert {c["camera"] for c in status["cameras"]} == {"lobby", "desk"}
+        assert any("capture-lobby" in p and "RUNNING" in p for p in status["processes"])
+        again = moodstream("up", "--config", config)
+        assert again.returncode == 1 and "already running" in again.stderr
+    finally:
+        down = moodstream("down", "--config", config)
+    assert "stopped" in down.stdout
+    assert moodstream("down", "--config", config).stdout.strip() == "moodstream is not running"
+
+
+def test_bad_config_fails_with_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[detector]\ninstances = 2\nscale = 1.1\n")
+    result = moodstream("status", "--config", str(path))
+    assert result.returncode == 2
+    assert "detector.scale: unknown key" in result.stderr
