@@ -142,6 +142,10 @@ def open_source(spec: str, resolve: callable = Path) -> Source:  # type: ignore[
         raise SourceError("empty camera source")
     if spec.isdigit():
         return OpenCVSource(int(spec), "webcam", live=True)
+    if spec.startswith("sample:"):
+        from ..common.assets import sample_video
+
+        return OpenCVSource(str(sample_video(spec.split(":", 1)[1])), "file", live=False)
     if spec.startswith("/dev/video"):
         return OpenCVSource(spec, "webcam", live=True)
     if URL_RE.match(spec):
