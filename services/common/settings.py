@@ -67,10 +67,10 @@ class DetectorSettings(_Section):
     instances: int = Field(default=1, ge=0, le=64)
     # Haar detection runs on a frame downscaled to this width; boxes are mapped back to full resolution.
     detect_width: int = Field(default=320, ge=80, le=4096)
-    scale_factor: float = Field(default=1.2, gt=1.0, le=2.0)
+    scale_factor: float = Field(default=1.25, gt=1.0, le=2.0)
     min_neighbors: int = Field(default=5, ge=1, le=20)
     # Smallest face considered, as a fraction of the detection frame's width.
-    min_face_frac: float = Field(default=0.06, gt=0, lt=1)
+    min_face_frac: float = Field(default=0.08, gt=0, lt=1)
     # Live frames older than this are skipped in favour of newer ones.
     max_frame_age_ms: int = Field(default=500, ge=10, le=60_000)
     max_faces: int = Field(default=16, ge=1, le=256)

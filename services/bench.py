@@ -1,0 +1,287 @@
+"""``moodstream bench``: the pipeline on replayed sample video, measured.
+
+It starts real worker processes against a private key prefix, lets them warm
+up, then measures a window: per-stage throughput from heartbeat counters,
+capture-to-smoothed-emotion latency from the smoother's histograms, skipped
+frames, consumer-group lag over time, and the CPU the workers used. A
+classifier micro-benchmark compares one ``model.predict`` per face (the
+research prototypes' way) with the compiled batched call.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .common.bus import Bus
+from .common.connection import connect, resolve_url
+from .common.keys import Keys
+from .common.metrics import Histogram
+from .common.settings import Settings
+from .observe import heartbeats
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _toml(data: dict[str, Any]) -> str:
+    def val(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return repr(v)
+
+    lines = []
+    for section, body in data.items():
+        if section == "cameras":
+            continue
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {val(v)}" for k, v in body.items()]
+    for cam in data.get("cameras", []):
+        lines.append("[[cameras]]")
+        lines += [f"{k} = {val(v)}" for k, v in cam.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _snapshot(bus: Bus) -> dict[str, dict[str, Any]]:
+    return {h["worker"]: h for h in heartbeats(bus)}
+
+
+def _diff(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], stage: str, counter: str) -> int:
+    total = 0
+    for worker, hb in b.items():
+        if hb.get("stage") != stage:
+            continue
+        before = a.get(worker, {}).get("counters", {}).get(counter, 0)
+        total += int(hb.get("counters", {}).get(counter, 0)) - int(before)
+    return total
+
+
+def _latency(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], stage: str) -> Histogram:
+    hist = Histogram()
+    for worker, hb in b.items():
+        if hb.get("stage") != stage:
+            continue
+        after = hb.get("latency_hist", [])
+        before = a.get(worker, {}).get("latency_hist", [0] * len(after))
+        hist.merge([x - y for x, y in zip(after, before, strict=False)])
+    return hist
+
+
+def classifier_micro(
+    batch_sizes: tuple[int, ...] = (1, 8, 16, 32, 64), per_face_n: int = 40
+) -> dict[str, Any]:
+    import numpy as np
+
+    from .classifier.predictor import Predictor
+    from .common.assets import fetch_model
+    from .common.modelspec import ModelSpec
+
+    spec = ModelSpec.load(fetch_model())
+    predictor = Predictor(spec, max_batch=max(batch_sizes))
+    predictor.warmup()
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 255, (256, spec.size, spec.size), dtype=np.uint8)
+    predictor.predict_per_face(crops[:3])
+    t = time.perf_counter()
+    predictor.predict_per_face(crops[:per_face_n])
+    per_face = per_face_n / (time.perf_counter() - t)
+    batched: dict[str, float] = {}
+    for size in batch_sizes:
+        predictor.max_batch = size
+        predictor.predict_crops(crops[:size])
+        n_calls = max(5, 512 // size)
+        t = time.perf_counter()
+        for i in range(n_calls):
+            predictor.predict_crops(crops[(i * size) % 192 : (i * size) % 192 + size])
+        batched[str(size)] = round(n_calls * size / (time.perf_counter() - t), 1)
+    return {
+        "model": spec.name,
+        "device": predictor.device,
+        "per_face_predict_faces_per_s": round(per_face, 1),
+        "batched_faces_per_s": batched,
+        "speedup_best": round(max(batched.values()) / per_face, 1),
+    }
+
+
+def run_bench(
+    settings: Settings,
+    cameras: int = 4,
+    seconds: float = 30,
+    fps: float = 15,
+    detectors: int = 0,
+    classifiers: int = 1,
+    micro: bool = True,
+    progress: bool = True,
+    warmup_s: float = 5.0,
+    video: str = "sample:WolfgangLanger_Pexels.mp4",
+) -> dict[str, Any]:
+    from .common.assets import fetch_all
+
+    fetch_all()
+
+    def say(msg: str) -> None:
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    url = resolve_url(settings)
+    embedded = None
+    if url is None:
+        from .stack import valkey_binary
+
+        port = _free_port()
+        embedded = subprocess.Popen(
+            [valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        time.sleep(0.5)
+    prefix = "bench-" + uuid.uuid4().hex[:8]
+    bus = Bus(connect(url), Keys(prefix), settings.streams)
+    detectors = detectors or max(1, (os.cpu_count() or 2))
+    data: dict[str, Any] = {
+        "redis": {"url": url, "prefix": prefix},
+        "runtime": {"heartbeat_s": 0.5},
+        "detector": settings.detector.model_dump(),
+        "classifier": {**settings.classifier.model_dump(), "instances": classifiers},
+        "smoother": settings.smoother.model_dump(),
+        "recommender": {"cooldown_s": settings.recommender.cooldown_s},
+        "cameras": [{"id": f"cam{i}", "source": video, "fps": fps, "loop": True} for i in range(cameras)],
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="moodstream-bench-"))
+    config = tmp / "bench.toml"
+    config.write_text(_toml(data))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> None:
+        log = (tmp / f"{'-'.join(args)}.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "--config", str(config), "worker", *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
+
+    try:
+        say(f"starting {detectors} detector(s), {classifiers} classifier(s), smoother, recommender")
+        for _ in range(detectors):
+            start("detector")
+        for _ in range(classifiers):
+            start("classifier")
+        start("smoother")
+        start("recommender")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            stages = [h.get("stage") for h in heartbeats(bus)]
+            if stages.count("classifier") >= classifiers and stages.count("detector") >= detectors:
+                break
+            time.sleep(0.5)
+        say(f"starting {cameras} camera(s) at {fps} fps; warming up {warmup_s:.0f}s")
+        for i in range(cameras):
+            start("capture", "--camera", f"cam{i}")
+        time.sleep(warmup_s)
+        a = _snapshot(bus)
+        cpu_a = {p.pid: _cpu_seconds(p.pid) for p in procs}
+        t0 = time.monotonic()
+        lags: list[int] = []
+        say(f"measuring for {seconds:.0f}s")
+        while time.monotonic() - t0 < seconds:
+            time.sleep(1.0)
+            info = bus.group_info(bus.keys.frames, "detector")
+            lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
+        elapsed = time.monotonic() - t0
+        time.sleep(1.2)  # one more heartbeat from every worker
+        b = _snapshot(bus)
+        cpu_b = {p.pid: _cpu_seconds(p.pid) for p in procs}
+        cpu_s = sum(cpu_b[pid] - cpu_a.get(pid, 0.0) for pid in cpu_b)
+        latency = _latency(a, b, "smoother")
+        stage_rates = {
+            stage: round(_diff(a, b, stage, "processed") / elapsed, 1)
+            for stage in ("capture", "detector", "classifier", "smoother", "recommender")
+        }
+        result: dict[str, Any] = {
+            "cameras": cameras,
+            "fps": fps,
+            "seconds": round(elapsed, 1),
+            "detectors": detectors,
+            "classifiers": classifiers,
+            "frames_captured": _diff(a, b, "capture", "published"),
+            "frames_processed": _diff(a, b, "detector", "processed"),
+            "frames_skipped": _diff(a, b, "detector", "skipped") + _diff(a, b, "classifier", "skipped"),
+            "faces_classified": _diff(a, b, "classifier", "faces"),
+            "emotion_events": _diff(a, b, "smoother", "published"),
+            "stage_rates_per_s": stage_rates,
+            "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
+            "detector_backlog": {
+                "first": lags[0] if lags else 0,
+                "last": lags[-1] if lags else 0,
+                "max": max(lags or [0]),
+            },
+            "cpu": {
+                "core_seconds": round(cpu_s, 1),
+                "cores_busy": round(cpu_s / elapsed, 2),
+                "cores": os.cpu_count(),
+            },
+            "dead_letters": bus.stream_length(bus.keys.dead),
+        }
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        bus.delete_all()
+        if embedded is not None:
+            embedded.kill()
+    if micro:
+        say("classifier micro-benchmark")
+        result["classifier"] = classifier_micro()
+    return result
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def format_result(r: dict[str, Any]) -> str:
+    lat = r["latency_ms"]
+    lines = [
+        f"{r['cameras']} cameras x {r['fps']} fps for {r['seconds']} s "
+        f"({r['detectors']} detector(s), {r['classifiers']} classifier(s))",
+        f"frames captured {r['frames_captured']}, processed {r['frames_processed']}, skipped {r['frames_skipped']}",
+        f"faces classified {r['faces_classified']}, emotion events {r['emotion_events']}",
+        f"latency capture->smoothed: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms",
+        f"stage rates /s: {r['stage_rates_per_s']}",
+        f"detector backlog first/last/max: {r['detector_backlog']}",
+        f"CPU: {r['cpu']['cores_busy']} of {r['cpu']['cores']} cores busy",
+    ]
+    if "classifier" in r:
+        c = r["classifier"]
+        lines.append(
+            f"classifier ({c['device']}): per-face predict {c['per_face_predict_faces_per_s']} faces/s; "
+            f"batched {c['batched_faces_per_s']} faces/s; best speed-up x{c['speedup_best']}"
+        )
+    return "\n".join(lines)
