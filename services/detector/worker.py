@@ -98,8 +98,9 @@ class DetectorWorker(StreamWorker):
         max_bytes = self.settings.streams.max_frame_bytes + 4096
         frames = [(e, f) for e in entries if (f := self.decode(e, Frame, max_bytes)) is not None]
         keep, skip = self._select(frames)
-        outputs: list[bytes] = []
-        done: list[str] = [e.id for e in skip]
+        if skip:
+            self.bus.ack(self.stream, self.group, [e.id for e in skip])
+            self.counters.inc("skipped", len(skip))
         for entry, frame in keep:
             try:
                 det = self._detect(entry, frame)
@@ -109,13 +110,11 @@ class DetectorWorker(StreamWorker):
                 continue
             if det is None:
                 continue
-            outputs.append(det.encode())
-            done.append(entry.id)
+            # Publish each frame as soon as it is done: holding a read's worth of frames adds latency.
+            self.bus.publish_and_ack(self.out_stream, [det.encode()], self.stream, self.group, [entry.id])
+            self.counters.inc("processed")
+            self.counters.inc("published")
             self.counters.observe_latency((time.time() - frame.ts) * 1000.0)
-        self.bus.publish_and_ack(self.out_stream, outputs, self.stream, self.group, done)
-        self.counters.inc("processed", len(outputs))
-        self.counters.inc("published", len(outputs))
-        self.counters.inc("skipped", len(skip))
 
 
 def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
