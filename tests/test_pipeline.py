@@ -129,3 +129,19 @@ def test_bad_config_fails_with_the_key(tmp_path: Path) -> None:
     result = moodstream("status", "--config", str(path))
     assert result.returncode == 2
     assert "detector.scale: unknown key" in result.stderr
+
+
+def test_up_starts_an_embedded_server_when_asked(tmp_path: Path, assets) -> None:
+    config = pipeline_config(tmp_path, "embedded", "emb", assets["samples"])
+    up = moodstream("up", "--config", str(config))
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        marker = (tmp_path / "run" / "redis.url").read_text().strip()
+        assert marker.startswith("redis://127.0.0.1:") and not marker.endswith(":6379/0")
+        watch = moodstream(
+            "watch", "--config", str(config), "--json", "--count", "2", "--seconds", "120", timeout=150
+        )
+        assert len(watch.stdout.splitlines()) == 2, watch.stderr
+    finally:
+        moodstream("down", "--config", str(config))
+    assert not (tmp_path / "run" / "redis.url").exists()

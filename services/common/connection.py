@@ -15,6 +15,7 @@ import redis
 from .settings import Settings
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+EMBEDDED = "embedded"
 
 
 def connect(url: str, socket_timeout_s: float = 5.0) -> redis.Redis:
@@ -44,13 +45,15 @@ def embedded_url_file(settings: Settings) -> Path:
 
 
 def resolve_url(settings: Settings, *, probe_default: bool = True) -> str | None:
-    if settings.redis.url:
+    """The URL to use, or None when ``up`` should start an embedded server (``url = "embedded"`` forces it)."""
+    forced = settings.redis.url == EMBEDDED
+    if settings.redis.url and not forced:
         return settings.redis.url
     marker = embedded_url_file(settings)
     if marker.exists():
         url = marker.read_text().strip()
         if url and answers(url):
             return url
-    if probe_default and answers(DEFAULT_URL):
+    if probe_default and not forced and answers(DEFAULT_URL):
         return DEFAULT_URL
     return None

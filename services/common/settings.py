@@ -30,7 +30,7 @@ class _Section(BaseModel):
 
 
 class RedisSettings(_Section):
-    # Empty means: use redis://127.0.0.1:6379/0 if it answers, else start an embedded server.
+    # Empty: redis://127.0.0.1:6379/0 if it answers, else an embedded server; "embedded" always embeds.
     url: str = ""
     prefix: str = Field(default="ms", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     socket_timeout_s: float = Field(default=5.0, gt=0, le=60)

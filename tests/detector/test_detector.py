@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import cv2
+import msgpack
 import numpy as np
 
 from services.common.bus import Bus
@@ -56,12 +57,13 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
     ]
     bus.publish_many(bus.keys.frames, [f.encode() for f in frames])
     bus.publish(bus.keys.frames, b"\x93not msgpack")
+    bus.publish(bus.keys.frames, msgpack.packb({**msgpack.unpackb(frames[2].encode()), "v": 2}))
     stopper = Stopper()
     worker = DetectorWorker(settings, bus.r, stopper)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: len(bus.dead_letters()) == 3, 20, what="three dead letters")
+        wait_for(lambda: len(bus.dead_letters()) == 4, 20, what="four dead letters")
         wait_for(lambda: bus.group_info(bus.keys.frames, "detector")["pending"] == 0, 10, what="acks")
         out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
         assert sorted((d.camera, d.seq) for d in out) == [("file", 0), ("live", 2)]
@@ -72,6 +74,7 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
             and "cannot read JPEG header" in reasons
             and "msgpack" in reasons
         )
+        assert "unsupported schema version 2" in reasons
         assert worker.counters.values["skipped"] == 2
         assert thread.is_alive()
     finally:
