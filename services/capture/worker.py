@@ -142,8 +142,9 @@ class CaptureLoop:
             live=not self.opts.every_frame,
         )
         try:
-            self.rt.bus.publish(self.rt.keys.frames, frame.encode())
-            self.rt.bus.set_latest(self.rt.keys.latest_frame(self.opts.camera), frame.encode(), ttl_s=30)
+            payload = frame.encode()
+            self.rt.bus.publish(self.rt.keys.frames, payload)
+            self.rt.bus.set_latest(self.rt.keys.latest_frame(self.opts.camera), payload, ttl_s=30)
             self.rt.counters.inc("processed")
             self.rt.counters.inc("published")
             self.rt.on_connected()
