@@ -52,6 +52,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run(settings)
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.server import run
+
+    settings = _settings(args)
+    if args.host:
+        settings.dashboard.host = args.host
+    if args.port is not None:
+        settings.dashboard.port = args.port
+    return run(settings)
+
+
+def cmd_url(args: argparse.Namespace) -> int:
+    from . import stack
+
+    settings = _settings(args)
+    url = stack.dashboard_url(settings)
+    if url is None:
+        print("moodstream: the dashboard is disabled ([dashboard] enabled = false)", file=sys.stderr)
+        return 1
+    print(url)
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from . import stack
 
@@ -59,6 +82,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     path = config_path(getattr(args, "config", None))
     url = stack.up(settings, path)
     print(f"moodstream is up: {len(settings.cameras)} camera(s), Redis at {url}")
+    dashboard = stack.dashboard_url(settings)
+    if dashboard:
+        print(f"  dashboard: {dashboard}")
     print(f"  logs:    {stack.run_dir(settings) / 'logs'}")
     print(f"  watch:   moodstream watch --config {path}")
     print(f"  status:  moodstream status --config {path}")
@@ -210,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("up", parents=[common], help="start the whole stack under supervisor")
     p.set_defaults(fn=cmd_up)
+    p = sub.add_parser("dashboard", parents=[common], help="run the web dashboard and Socket.IO feed alone")
+    p.add_argument("--host", help="override [dashboard] host")
+    p.add_argument("--port", type=int, help="override [dashboard] port")
+    p.set_defaults(fn=cmd_dashboard)
+    p = sub.add_parser("url", parents=[common], help="print the dashboard URL, with its token")
+    p.set_defaults(fn=cmd_url)
     p = sub.add_parser("down", parents=[common], help="stop the stack")
     p.set_defaults(fn=cmd_down)
     p = sub.add_parser(
@@ -264,7 +296,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand, found before parsing (``--config X`` may precede it)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--config":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if _command(argv) == "dashboard":
+        # gevent must patch the standard library before redis, flask or socket are imported.
+        from gevent import monkey
+
+        monkey.patch_all()
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args) or 0)

@@ -73,9 +73,14 @@ def collect_status(bus: Bus) -> dict[str, Any]:
         for h in hbs
         if h.get("stage") == "capture"
     ]
+    dashboards = [h for h in hbs if h.get("stage") == "dashboard"]
     return {
         "ts": time.time(),
         "stages": stages,
+        "dashboards": {
+            "processes": len(dashboards),
+            "clients": sum(int(h.get("clients", 0)) for h in dashboards),
+        },
         "cameras": sorted(cameras, key=lambda c: str(c["camera"])),
         "dead_letters": bus.stream_length(bus.keys.dead),
     }

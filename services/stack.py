@@ -93,8 +93,49 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
         if n > 0:
             programs.append(Program(stage, [*base, "worker", stage], numprocs=n, priority=50))
     if settings.dashboard.enabled:
-        programs.append(Program("dashboard", [*base, "dashboard"], priority=60))
+        nice = ["nice", "-n", str(settings.dashboard.nice)] if settings.dashboard.nice else []
+        programs.append(
+            Program(
+                "dashboard",
+                [*nice, *base, "dashboard"],
+                priority=60,
+                env={"MOODSTREAM_DASHBOARD_TOKEN": dashboard_token(settings)},
+            )
+        )
     return programs, redis_url
+
+
+def token_file(settings: Settings) -> Path:
+    return run_dir(settings) / "dashboard.token"
+
+
+def dashboard_token(settings: Settings, create: bool = True) -> str:
+    """The configured token, or one generated for this run directory (kept private to the user)."""
+    if settings.dashboard.token:
+        return settings.dashboard.token
+    path = token_file(settings)
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return ""
+    import secrets
+
+    token = secrets.token_urlsafe(18)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
+def dashboard_url(settings: Settings) -> str | None:
+    cfg = settings.dashboard
+    if not cfg.enabled:
+        return None
+    host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::", "") else cfg.host
+    if ":" in host:
+        host = f"[{host}]"
+    token = dashboard_token(settings, create=False)
+    return f"http://{host}:{cfg.port}/" + (f"?token={token}" if token else "")
 
 
 def render(settings: Settings, programs: list[Program], redis_url: str) -> str:
@@ -121,7 +162,7 @@ def render(settings: Settings, programs: list[Program], redis_url: str) -> str:
     env = {"MOODSTREAM_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     for p in programs:
         cmd = " ".join(shlex.quote(c) if c else '""' for c in p.command)
-        environment = ",".join(f'{k}="{v}"' for k, v in {**env, **(p.env or {})}.items())
+        environment = ",".join(f'{k}="{v}"' for k, v in {**env, **(p.env or {})}.items() if v)
         lines += [
             f"[program:{p.name}]",
             f"command={cmd}",
@@ -169,6 +210,10 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
         raise ConfigError("no [[cameras]] configured; add at least one camera to the config")
     if is_running(settings):
         raise StackError(f"already running (run dir {run_dir(settings)}); use `moodstream down` first")
+    if settings.dashboard.enabled:
+        from dashboard.auth import check_exposure
+
+        check_exposure(settings.dashboard)
     rd = run_dir(settings)
     (rd / "logs").mkdir(parents=True, exist_ok=True)
     marker = embedded_url_file(settings)
@@ -176,6 +221,8 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
     redis_url = resolve_url(settings)
     programs, redis_url = plan(settings, config_file.resolve(), redis_url)
     conf = conf_path(settings)
+    conf.touch(mode=0o600)
+    conf.chmod(0o600)  # it holds the dashboard token
     conf.write_text(render(settings, programs, redis_url))
     embedded = any(p.name == "redis" for p in programs)
     if embedded:

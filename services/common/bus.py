@@ -38,6 +38,18 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 
+_HOLD_LEASE = """
+local owner = redis.call('get', KEYS[1])
+if owner == ARGV[1] then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  return 1
+elseif not owner then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
@@ -66,6 +78,7 @@ class Bus:
         self.keys = keys
         self.cfg = streams or StreamSettings()
         self._release = self.r.register_script(_RELEASE_LOCK)
+        self._hold = self.r.register_script(_HOLD_LEASE)
 
     # ----- maintenance -------------------------------------------------------------------------------
     def ping(self) -> bool:
@@ -238,6 +251,13 @@ class Bus:
             if got:
                 self._release(keys=[key], args=[token])
 
+    def hold_lease(self, key: str, token: str, ttl_ms: int) -> bool:
+        """Take a lease, or renew it if this token already holds it; False while someone else does."""
+        return bool(self._hold(keys=[key], args=[token, int(ttl_ms)]))
+
+    def release_lease(self, key: str, token: str) -> None:
+        self._release(keys=[key], args=[token])
+
     def load_state(self, stage: str, camera: str) -> bytes | None:
         return self.r.get(self.keys.state(stage, camera))
 
@@ -252,6 +272,7 @@ class Bus:
         ids: Sequence[str],
         extra_keys: Sequence[tuple[str, bytes]] = (),
         state_ttl_s: int = 24 * 3600,
+        extra_ttl_s: int | None = None,
     ) -> None:
         """Save a camera's state, publish what it produced and ack the inputs, all or nothing."""
         pipe = self.r.pipeline(transaction=True)
@@ -259,7 +280,7 @@ class Bus:
         for stream, payload in outputs:
             pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
         for key, value in extra_keys:
-            pipe.set(key, value, ex=state_ttl_s)
+            pipe.set(key, value, ex=extra_ttl_s or state_ttl_s)
         if ids:
             pipe.xack(ack_stream, group, *ids)
         pipe.execute()
@@ -323,6 +344,16 @@ class Bus:
 
     def set_latest(self, key: str, payload: bytes, ttl_s: int = 3600) -> None:
         self.r.set(key, payload, ex=ttl_s)
+
+    def latest_frames(self, cameras: Sequence[str]) -> dict[str, tuple[bytes | None, bytes | None]]:
+        """Each camera's newest frame and overlay, in one round trip (what the dashboard shows)."""
+        if not cameras:
+            return {}
+        names: list[str] = []
+        for camera in cameras:
+            names += [self.keys.latest_frame(camera), self.keys.overlay(camera)]
+        values = self.r.mget(names)
+        return {camera: (values[2 * i], values[2 * i + 1]) for i, camera in enumerate(cameras)}
 
     def get(self, key: str) -> bytes | None:
         return self.r.get(key)

@@ -86,6 +86,18 @@ class Keys:
     def latest_frame(self, camera: str) -> str:
         return f"{self.prefix}:frame:{camera}"
 
+    def overlay(self, camera: str) -> str:
+        """The smoother's current face boxes and labels for a camera, drawn over the dashboard's video."""
+        return f"{self.prefix}:overlay:{camera}"
+
+    def dashboard_lease(self) -> str:
+        """Held by the one dashboard process that bridges streams into a shared Socket.IO message queue."""
+        return f"{self.prefix}:lock:dashboard:bridge"
+
+    def dashboard_cursor(self) -> str:
+        """Where the bridging dashboard got to in the public streams, so a successor resumes there."""
+        return f"{self.prefix}:state:dashboard:bridge"
+
     def cameras(self) -> str:
         """Hash: camera id -> msgpack of its capture status, written by capture workers."""
         return f"{self.prefix}:cameras"

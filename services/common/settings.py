@@ -135,7 +135,22 @@ class DashboardSettings(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=0, le=65535)
+    # Required (16+ characters) when host is not a loopback address; best set with $MOODSTREAM_DASHBOARD_TOKEN.
     token: str = ""
+    # Several dashboard processes share events through a Socket.IO message queue: "" (one process),
+    # "redis" (the pipeline's Redis), or a redis:// URL.
+    message_queue: str = ""
+    # The most video frames per second sent to a client for one camera.
+    max_fps: float = Field(default=10.0, gt=0, le=30)
+    # How much emotion history the timeline endpoint returns by default, and the page shows.
+    timeline_s: int = Field(default=300, ge=10, le=24 * 3600)
+    stats_interval_s: float = Field(default=2.0, ge=0.2, le=60)
+    # A frame not acknowledged by the client within this time no longer holds back the next one.
+    frame_ack_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Browser origins other than the dashboard's own allowed to open the feed (e.g. "https://app.example").
+    cors_origins: list[str] = []
+    # Niceness under `moodstream up`: on a busy host the pipeline comes before the viewers.
+    nice: int = Field(default=5, ge=0, le=19)
 
 
 class Settings(_Section):

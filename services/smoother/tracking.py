@@ -105,6 +105,30 @@ class CameraState:
             return cls()
 
 
+def overlay(state: CameraState, msg: Classified, recent_s: float = 0.5) -> bytes:
+    """What the dashboard draws over a camera's video: current boxes with their smoothed labels.
+
+    Tracks seen in the last ``recent_s`` are kept so that a face missed in one
+    frame does not make its box flicker.
+    """
+    faces = [
+        [t.id, list(t.box), EMOTIONS[t.label] if t.label >= 0 else "", round(_confidence(t), 3)]
+        for t in state.tracks
+        if msg.ts - t.last_ts <= recent_s
+    ]
+    return msgpack.packb(
+        {"v": 1, "seq": msg.seq, "ts": msg.ts, "w": msg.width, "h": msg.height, "faces": faces},
+        use_bin_type=True,
+    )
+
+
+def _confidence(track: TrackState) -> float:
+    if track.label < 0:
+        return 0.0
+    total = sum(track.ema) or 1.0
+    return track.ema[track.label] / total
+
+
 class Smoother:
     def __init__(self, cfg: SmootherSettings) -> None:
         self.cfg = cfg

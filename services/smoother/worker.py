@@ -18,9 +18,12 @@ from ..common.bus import Entry
 from ..common.runtime import Stopper, StreamWorker, setup_logging
 from ..common.schemas import Classified
 from ..common.settings import Settings
-from .tracking import CameraState, Smoother
+from .tracking import CameraState, Smoother, overlay
 
 log = logging.getLogger(__name__)
+
+# Boxes of a camera whose pipeline stopped must not hang over its video for long.
+OVERLAY_TTL_S = 5
 
 
 class SmootherWorker(StreamWorker):
@@ -49,6 +52,7 @@ class SmootherWorker(StreamWorker):
                 outputs = []
                 skipped = 0
                 now = time.time()
+                newest: Classified | None = None
                 for _, msg in items:
                     if self.smoother.seen_before(state, msg.seq):
                         skipped += 1
@@ -56,6 +60,8 @@ class SmootherWorker(StreamWorker):
                     for event in self.smoother.update(state, msg, now):
                         outputs.append((self.out_stream, event.encode()))
                     self.counters.observe_latency((now - msg.ts) * 1000.0)
+                    newest = msg
+                extra = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest))]
                 self.bus.commit(
                     self.stage,
                     camera,
@@ -64,6 +70,8 @@ class SmootherWorker(StreamWorker):
                     self.stream,
                     self.group,
                     [e.id for e, _ in items],
+                    extra_keys=extra,
+                    extra_ttl_s=OVERLAY_TTL_S,
                 )
                 self.counters.inc("processed", len(items) - skipped)
                 self.counters.inc("skipped", skipped)

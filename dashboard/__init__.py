@@ -1,0 +1,1 @@
+"""The web dashboard and the Socket.IO feed (see docs/dashboard.md)."""

@@ -1,0 +1,162 @@
+"""Live video for dashboard clients: the latest frame wins.
+
+The pump never reads the pipeline's streams. At most ``max_fps`` times a
+second per camera it reads the newest frame the capture worker left in Redis,
+with the smoother's overlay, and offers it to each client watching that
+camera. A client holds one frame in flight per camera until it acknowledges
+it; anything newer that arrives meanwhile replaces the waiting frame instead
+of queueing behind it. A slow or stalled browser therefore sees a lower
+frame rate, and costs neither the pipeline nor this process any memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+
+from services.common.bus import CONNECTION_ERRORS, Bus
+from services.common.runtime import Backoff
+from services.common.schemas import Frame, SchemaError
+
+from .clients import Client, Clients, FrameSlot
+
+log = logging.getLogger(__name__)
+
+# Boxes older than this relative to the frame are not drawn (the pipeline is behind or stopped).
+MAX_OVERLAY_LAG_S = 2.0
+
+SendFrame = Callable[[str, dict[str, Any], Callable[..., None]], None]
+
+
+def frame_payload(frame_bytes: bytes, overlay_bytes: bytes | None) -> dict[str, Any]:
+    """The ``frame`` event: the capture's JPEG unchanged (no re-encoding) plus the boxes to draw."""
+    frame = Frame.decode(frame_bytes)
+    faces: list[dict[str, Any]] = []
+    overlay_seq = None
+    if overlay_bytes:
+        try:
+            ov = msgpack.unpackb(overlay_bytes, raw=False)
+            if abs(frame.ts - float(ov["ts"])) <= MAX_OVERLAY_LAG_S:
+                overlay_seq = int(ov["seq"])
+                faces = [
+                    {
+                        "track": int(track),
+                        "box": [int(v) for v in box],
+                        "label": label or None,
+                        "confidence": float(conf),
+                    }
+                    for track, box, label, conf in ov["faces"]
+                ]
+        except (ValueError, KeyError, TypeError, msgpack.UnpackException):
+            faces, overlay_seq = [], None
+    return {
+        "camera": frame.camera,
+        "seq": frame.seq,
+        "ts": frame.ts,
+        "width": frame.width,
+        "height": frame.height,
+        "jpeg": frame.jpeg,
+        "faces": faces,
+        "overlay_seq": overlay_seq,
+    }
+
+
+class FramePump:
+    def __init__(
+        self,
+        bus: Bus,
+        clients: Clients,
+        send: SendFrame,
+        known_cameras: Callable[[], list[str]],
+        max_fps: float,
+        ack_timeout_s: float,
+    ) -> None:
+        self.bus = bus
+        self.clients = clients
+        self.send = send
+        self.known_cameras = known_cameras
+        self.period = 1.0 / max_fps
+        self.ack_timeout_s = ack_timeout_s
+        self._polled: dict[str, float] = {}
+        self._seq: dict[str, tuple[float, int]] = {}
+        self.counters = {"frames_sent": 0, "frames_acked": 0, "frames_dropped": 0, "ack_timeouts": 0}
+        self.tick_s = min(0.02, self.period / 4)
+
+    # ----- one step of the loop, testable without a server ------------------------------------------
+    def poll(self, now: float) -> None:
+        cameras = self.clients.video_cameras(self.known_cameras())
+        due = [c for c in cameras if now - self._polled.get(c, 0.0) >= self.period]
+        if not due:
+            return
+        for camera, (frame_bytes, overlay_bytes) in self.bus.latest_frames(due).items():
+            self._polled[camera] = now
+            if frame_bytes is None:
+                continue
+            try:
+                payload = frame_payload(frame_bytes, overlay_bytes)
+            except SchemaError as exc:
+                log.warning("camera %s: unusable latest frame (%s)", camera, exc)
+                continue
+            # (ts, seq) identifies a frame even across a capture restart, which starts seq at 0 again.
+            ident = (payload["ts"], payload["seq"])
+            if self._seq.get(camera) == ident:
+                continue
+            self._seq[camera] = ident
+            self.offer(camera, payload)
+
+    def offer(self, camera: str, payload: dict[str, Any]) -> None:
+        for client in self.clients.watching_video():
+            if not client.sub.wants(camera):
+                continue
+            slot = client.slots.setdefault(camera, FrameSlot())
+            if slot.pending is not None:
+                self.counters["frames_dropped"] += 1
+            slot.pending = payload
+
+    def flush(self, now: float) -> None:
+        for client in self.clients.watching_video():
+            min_gap = 1.0 / client.sub.max_fps
+            for camera, slot in list(client.slots.items()):
+                if slot.pending is None or now - slot.last_sent < min_gap:
+                    continue
+                if slot.in_flight_since is not None:
+                    if now - slot.in_flight_since < self.ack_timeout_s:
+                        continue
+                    self.counters["ack_timeouts"] += 1
+                self._send(client, camera, slot, now)
+
+    def _send(self, client: Client, camera: str, slot: FrameSlot, now: float) -> None:
+        payload, slot.pending = slot.pending, None
+        assert payload is not None
+        slot.in_flight_since = now
+        slot.last_sent = now
+        sid = client.sid
+
+        def acked(*_args: Any) -> None:
+            self.counters["frames_acked"] += 1
+            current = self.clients.get(sid)
+            if current is not None and camera in current.slots:
+                current.slots[camera].in_flight_since = None
+
+        self.counters["frames_sent"] += 1
+        self.send(sid, payload, acked)
+
+    # ----- the loop ---------------------------------------------------------------------------------
+    def run(self, stopped: Callable[[], bool], wait: Callable[[float], Any]) -> None:
+        backoff = Backoff()
+        while not stopped():
+            now = time.monotonic()
+            try:
+                self.poll(now)
+                backoff.reset()
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next()
+                log.warning("frames: Redis unavailable (%s); retrying in %.1fs", exc, delay)
+                wait(delay)
+                continue
+            self.flush(now)
+            wait(self.tick_s)

@@ -1,0 +1,399 @@
+// The moodstream dashboard page: plain JavaScript, no CDN, socket.io-client served locally.
+//
+// One Socket.IO connection to /feed, subscribed to every camera with video. Frames are acknowledged
+// once drawn, and the server sends the next only then, so a slow browser sees fewer frames instead of
+// a growing backlog. Tiles follow the cameras listed in `stats`.
+"use strict";
+
+(function () {
+  const CONFIG = JSON.parse(document.getElementById("config").textContent);
+  const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+  const COLORS = {
+    angry: "#e53935",
+    disgust: "#8e24aa",
+    fear: "#5e35b1",
+    happy: "#f9c908",
+    sad: "#1e88e5",
+    surprise: "#fb8c00",
+    neutral: "#9e9e9e",
+  };
+  const params = new URLSearchParams(window.location.search);
+  const token = params.get("token") || "";
+  const authHeaders = token ? { Authorization: "Bearer " + token } : {};
+  const grid = document.getElementById("grid");
+  const tiles = new Map();
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function api(path) {
+    return fetch(path, { headers: authHeaders, cache: "no-store" }).then((r) => (r.ok ? r.json() : null));
+  }
+
+  // ----- timeline -------------------------------------------------------------------------------
+  class Timeline {
+    constructor(canvas, legend) {
+      this.canvas = canvas;
+      this.buckets = new Map(); // second -> {sums, n}
+      this.pending = false;
+      for (const e of EMOTIONS) {
+        const item = el("span", "key", e);
+        item.style.setProperty("--c", COLORS[e]);
+        legend.appendChild(item);
+      }
+    }
+    addPoint(ts, probs, weight) {
+      const key = Math.floor(ts);
+      let b = this.buckets.get(key);
+      if (!b) {
+        b = { sums: EMOTIONS.map(() => 0), n: 0 };
+        this.buckets.set(key, b);
+      }
+      EMOTIONS.forEach((e, i) => (b.sums[i] += (probs[e] || 0) * weight));
+      b.n += weight;
+    }
+    prune() {
+      const oldest = Date.now() / 1000 - CONFIG.timelineS;
+      for (const key of this.buckets.keys()) if (key < oldest) this.buckets.delete(key);
+    }
+    get size() {
+      return this.buckets.size;
+    }
+    schedule() {
+      if (this.pending) return;
+      this.pending = true;
+      setTimeout(() => {
+        this.pending = false;
+        this.draw();
+      }, 500);
+    }
+    draw() {
+      this.prune();
+      const c = this.canvas;
+      const w = (c.width = c.clientWidth * devicePixelRatio);
+      const h = (c.height = c.clientHeight * devicePixelRatio);
+      const ctx = c.getContext("2d");
+      ctx.clearRect(0, 0, w, h);
+      ctx.strokeStyle = "#333";
+      ctx.lineWidth = 1;
+      for (const y of [0.25, 0.5, 0.75]) {
+        ctx.beginPath();
+        ctx.moveTo(0, h - y * h);
+        ctx.lineTo(w, h - y * h);
+        ctx.stroke();
+      }
+      const now = Date.now() / 1000;
+      const keys = [...this.buckets.keys()].sort((a, b) => a - b);
+      // The window grows with the history, from one minute up to timeline_s.
+      const span = Math.min(CONFIG.timelineS, Math.max(60, keys.length ? now - keys[0] : 0));
+      ctx.lineWidth = 1.5 * devicePixelRatio;
+      EMOTIONS.forEach((e, i) => {
+        ctx.strokeStyle = COLORS[e];
+        ctx.beginPath();
+        let prev = null;
+        for (const key of keys) {
+          const b = this.buckets.get(key);
+          const x = w - ((now - key) / span) * w;
+          const y = h - (b.sums[i] / b.n) * h;
+          // A gap of more than 5 s (no face, or the camera was down) breaks the line.
+          if (prev === null || key - prev > 5) ctx.moveTo(x, y);
+          else ctx.lineTo(x, y);
+          prev = key;
+        }
+        ctx.stroke();
+      });
+    }
+  }
+
+  // ----- camera tiles ---------------------------------------------------------------------------
+  class Tile {
+    constructor(camera) {
+      this.camera = camera;
+      const root = document.getElementById("tile-template").content.firstElementChild.cloneNode(true);
+      root.dataset.camera = camera;
+      root.querySelector(".name").textContent = camera;
+      this.root = root;
+      this.img = root.querySelector(".frame");
+      this.boxes = root.querySelector(".boxes");
+      this.timeline = new Timeline(root.querySelector(".timeline"), root.querySelector(".legend"));
+      this.frames = 0;
+      this.boxesDrawn = 0;
+      this.objectUrl = null;
+      root.addEventListener("click", (ev) => {
+        if (ev.target.closest("a, button, iframe, audio")) return;
+        focusCamera(root.classList.contains("focused") ? null : camera);
+      });
+      root.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" && ev.target === root) focusCamera(camera);
+      });
+      this.loadHistory();
+    }
+
+    loadHistory() {
+      const since = Date.now() / 1000 - CONFIG.timelineS;
+      const cam = encodeURIComponent(this.camera);
+      api(`/api/cameras/${cam}/timeline?since=${since.toFixed(3)}`).then((data) => {
+        if (!data) return;
+        for (const p of data.points) this.timeline.addPoint(p.ts, p.probs, p.events);
+        this.root.dataset.points = this.timeline.size;
+        this.root.dataset.history = data.points.length;
+        this.timeline.draw();
+      });
+      api(`/api/cameras/${cam}/recommendation`).then((data) => {
+        if (data && !this.root.dataset.suggested) this.showSuggestion(data);
+      });
+    }
+
+    setState(cam) {
+      const state = this.root.querySelector(".state");
+      state.textContent = cam.state === "streaming" ? `${cam.fps.toFixed(1)} fps` : cam.state;
+      state.title = cam.error || "";
+      this.root.dataset.state = cam.state;
+    }
+
+    showFrame(frame, ack) {
+      const blob = new Blob([frame.jpeg], { type: "image/jpeg" });
+      const url = URL.createObjectURL(blob);
+      const done = () => {
+        if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+        this.objectUrl = url;
+        this.frames += 1;
+        this.root.dataset.frames = this.frames;
+        this.root.dataset.seq = frame.seq;
+        this.root.classList.add("live");
+        this.drawBoxes(frame);
+        if (ack) ack();
+      };
+      this.img.onload = done;
+      this.img.onerror = () => {
+        URL.revokeObjectURL(url);
+        if (ack) ack();
+      };
+      this.img.src = url;
+    }
+
+    drawBoxes(frame) {
+      const c = this.boxes;
+      const w = (c.width = this.img.clientWidth * devicePixelRatio);
+      const h = (c.height = this.img.clientHeight * devicePixelRatio);
+      const ctx = c.getContext("2d");
+      ctx.clearRect(0, 0, w, h);
+      const sx = w / frame.width;
+      const sy = h / frame.height;
+      ctx.lineWidth = 2 * devicePixelRatio;
+      ctx.font = `${Math.round(13 * devicePixelRatio)}px sans-serif`;
+      for (const f of frame.faces) {
+        const [x, y, bw, bh] = f.box;
+        const color = f.label ? COLORS[f.label] : "#ffffff";
+        ctx.strokeStyle = color;
+        ctx.strokeRect(x * sx, y * sy, bw * sx, bh * sy);
+        const text = f.label ? `${f.label} ${Math.round(f.confidence * 100)}%` : "…";
+        const tw = ctx.measureText(text).width + 8 * devicePixelRatio;
+        const th = 17 * devicePixelRatio;
+        ctx.fillStyle = color;
+        ctx.fillRect(x * sx, Math.max(0, y * sy - th), tw, th);
+        ctx.fillStyle = "#000";
+        ctx.fillText(text, x * sx + 4 * devicePixelRatio, Math.max(th, y * sy) - 4 * devicePixelRatio);
+      }
+      this.boxesDrawn += frame.faces.length;
+      this.root.dataset.faces = frame.faces.length;
+      this.root.dataset.boxes = this.boxesDrawn;
+    }
+
+    addEmotion(ev) {
+      this.timeline.addPoint(ev.ts, ev.probs, 1);
+      this.root.dataset.points = this.timeline.size;
+      const label = this.root.querySelector(".emotion");
+      label.textContent = ev.label;
+      label.style.setProperty("--c", COLORS[ev.label]);
+      this.timeline.schedule();
+    }
+
+    showSuggestion(reco) {
+      this.root.dataset.suggested = "1";
+      const section = this.root.querySelector(".suggestion");
+      section.querySelector(".reason").textContent =
+        `${reco.emotion} → ${reco.mood} (${reco.strategy}), ${new Date(reco.ts * 1000).toLocaleTimeString()}`;
+      const list = section.querySelector(".tracks");
+      list.replaceChildren();
+      for (const t of reco.tracks) {
+        const li = el("li", "track");
+        li.dataset.source = t.source;
+        const text = el("span", "what");
+        text.append(el("span", "title", t.title), el("span", "artist", " — " + t.artist));
+        if (t.reason) text.title = t.reason;
+        const open = el("a", "open", "Open in Spotify");
+        open.href = t.url;
+        open.target = "_blank";
+        open.rel = "noopener noreferrer";
+        const preview = el("button", "preview", "Preview");
+        preview.type = "button";
+        preview.addEventListener("click", () => this.preview(t));
+        li.append(text, open, preview);
+        list.appendChild(li);
+      }
+      this.root.dataset.tracks = reco.tracks.length;
+      section.classList.remove("fresh");
+      void section.offsetWidth;
+      section.classList.add("fresh");
+    }
+
+    // Playback is always the user's choice: a new suggestion never replaces what is playing.
+    preview(track) {
+      const player = this.root.querySelector(".player");
+      player.replaceChildren();
+      const close = el("button", "close", "×");
+      close.type = "button";
+      close.title = "close the preview";
+      close.addEventListener("click", () => player.replaceChildren());
+      let media;
+      if (track.preview_url) {
+        media = el("audio");
+        media.controls = true;
+        media.src = track.preview_url;
+      } else {
+        media = el("iframe");
+        media.src = track.embed_url;
+        media.allow = "encrypted-media";
+        media.loading = "lazy";
+        media.title = `${track.title} — ${track.artist}`;
+      }
+      player.append(el("span", "playing", `${track.title} — ${track.artist}`), close, media);
+    }
+
+    remove() {
+      if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+      this.root.remove();
+    }
+  }
+
+  function focusCamera(camera) {
+    for (const [id, tile] of tiles) tile.root.classList.toggle("focused", id === camera);
+    grid.classList.toggle("has-focus", camera !== null && tiles.has(camera));
+    document.getElementById("back").hidden = camera === null;
+    const hash = camera ? `#camera=${encodeURIComponent(camera)}` : " ";
+    history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+  }
+
+  function syncTiles(cameras) {
+    const seen = new Set();
+    for (const cam of cameras) {
+      seen.add(cam.camera);
+      let tile = tiles.get(cam.camera);
+      if (!tile) {
+        tile = new Tile(cam.camera);
+        tiles.set(cam.camera, tile);
+        const after = [...tiles.keys()].sort().find((id) => id > cam.camera && tiles.get(id).root.isConnected);
+        grid.insertBefore(tile.root, after ? tiles.get(after).root : null);
+        const wanted = new URLSearchParams(window.location.hash.slice(1)).get("camera");
+        if (wanted === cam.camera) focusCamera(cam.camera);
+      }
+      tile.setState(cam);
+    }
+    for (const [id, tile] of tiles) {
+      if (!seen.has(id)) {
+        tile.remove();
+        tiles.delete(id);
+        if (grid.classList.contains("has-focus") && !grid.querySelector(".focused")) focusCamera(null);
+      }
+    }
+    document.getElementById("empty").hidden = tiles.size > 0;
+    grid.dataset.cameras = tiles.size;
+  }
+
+  // ----- system panel ---------------------------------------------------------------------------
+  function fmt(v, digits) {
+    if (v === null || v === undefined) return "–";
+    return typeof v === "number" && digits !== undefined ? v.toFixed(digits) : String(v);
+  }
+
+  function showStats(stats) {
+    const body = document.getElementById("stages");
+    body.replaceChildren();
+    for (const [stage, s] of Object.entries(stats.stages)) {
+      const tr = el("tr");
+      tr.dataset.stage = stage;
+      const p95 = s.latency_ms && s.latency_ms.p95;
+      for (const v of [stage, s.workers, fmt(s.rate, 1), fmt(s.pending), fmt(s.lag), fmt(s.skip_rate, 1), s.skipped, s.errors, p95 ? p95.toFixed(0) : "–"]) {
+        tr.appendChild(el("td", null, String(v)));
+      }
+      body.appendChild(tr);
+    }
+    const d = stats.dashboard || {};
+    document.getElementById("system-extra").textContent =
+      `dead letters: ${stats.dead_letters} · viewers on this dashboard: ${d.clients ?? "–"} · ` +
+      `frames sent: ${d.frames_sent ?? 0}, replaced while a viewer was busy: ${d.frames_dropped ?? 0}`;
+    const det = stats.stages.detector || {};
+    document.getElementById("summary").textContent =
+      `${stats.cameras.length} camera(s) · detector ${fmt(det.rate, 1)}/s · ` +
+      `p95 ${stats.stages.smoother && stats.stages.smoother.latency_ms.p95 ? stats.stages.smoother.latency_ms.p95.toFixed(0) + " ms" : "–"}`;
+    syncTiles(stats.cameras);
+  }
+
+  // ----- connection -----------------------------------------------------------------------------
+  function setConnection(state, text) {
+    document.body.dataset.connection = state;
+    document.getElementById("connection").textContent = text;
+  }
+
+  function banner(text) {
+    const b = document.getElementById("banner");
+    b.textContent = text || "";
+    b.hidden = !text;
+  }
+
+  function start() {
+    if (typeof io !== "function") {
+      banner("socket.io-client is missing on the server: run `make install` there.");
+      setConnection("error", "no client library");
+      return;
+    }
+    const socket = io(CONFIG.feed, { auth: { token }, reconnectionDelayMax: 5000 });
+    socket.on("connect", () => {
+      setConnection("connected", "live");
+      banner("");
+      socket.emit("subscribe", { cameras: "*", frames: true, max_fps: CONFIG.maxFps }, (reply) => {
+        if (!reply || !reply.ok) banner("subscription refused: " + (reply && reply.error));
+      });
+    });
+    socket.on("disconnect", (reason) => setConnection("disconnected", "reconnecting… (" + reason + ")"));
+    socket.on("connect_error", (err) => {
+      const refused = /unauthorized/.test(err.message);
+      setConnection(refused ? "refused" : "disconnected", refused ? "refused" : "reconnecting…");
+      if (refused) {
+        banner("The dashboard refused this page's token. Open the address printed by `moodstream url`.");
+        socket.disconnect();
+      }
+    });
+    socket.on("stats", showStats);
+    socket.on("emotion", (ev) => {
+      const tile = tiles.get(ev.camera);
+      if (tile) tile.addEmotion(ev);
+    });
+    socket.on("recommendation", (reco) => {
+      const tile = tiles.get(reco.camera);
+      if (tile) tile.showSuggestion(reco);
+    });
+    socket.on("frame", (frame, ack) => {
+      const tile = tiles.get(frame.camera);
+      if (tile) tile.showFrame(frame, ack);
+      else if (ack) ack();
+    });
+    setInterval(() => tiles.forEach((t) => t.timeline.draw()), 5000);
+  }
+
+  document.getElementById("toggle-system").addEventListener("click", (ev) => {
+    const panel = document.getElementById("system");
+    panel.hidden = !panel.hidden;
+    ev.target.setAttribute("aria-expanded", String(!panel.hidden));
+  });
+  document.getElementById("back").addEventListener("click", () => focusCamera(null));
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") focusCamera(null);
+  });
+  start();
+})();
