@@ -83,7 +83,9 @@ def build_blueprint(dash: Dashboard) -> Blueprint:
         folder = VENDOR.get(name)
         if folder is None or not (folder / name).exists():
             return Response(
-                f"{name} is missing: run `make install` (npm ci in dashboard/)\n", status=404, mimetype="text/plain"
+                f"{name} is missing: run `make install` (npm ci in dashboard/)\n",
+                status=404,
+                mimetype="text/plain",
             )
         return send_from_directory(folder, name, max_age=3600)
 
@@ -113,7 +115,9 @@ def build_blueprint(dash: Dashboard) -> Blueprint:
         out = []
         for cam in stats["cameras"]:
             reco = _latest_reco(dash, cam["camera"])
-            out.append({**cam, "emotion": reco.emotion if reco else None, "mood": reco.mood if reco else None})
+            out.append(
+                {**cam, "emotion": reco.emotion if reco else None, "mood": reco.mood if reco else None}
+            )
         return jsonify(cameras=out)
 
     @bp.get("/api/cameras/<camera>/timeline")

@@ -59,13 +59,15 @@ class Subscription:
         max_fps = data.get("max_fps", fps_cap)
         if not isinstance(frames, bool):
             raise SubscriptionError("frames must be true or false")
-        if isinstance(max_fps, bool) or not isinstance(max_fps, int | float) or not 0 < max_fps:
+        if isinstance(max_fps, bool) or not isinstance(max_fps, int | float) or not max_fps > 0:
             raise SubscriptionError("max_fps must be a positive number")
         max_fps = min(float(max_fps), fps_cap)
         if cameras == "*":
             return cls(all=True, frames=frames, max_fps=max_fps)
         if not isinstance(cameras, list) or len(cameras) > MAX_CAMERAS_PER_SUBSCRIPTION:
-            raise SubscriptionError(f"cameras must be '*' or a list of at most {MAX_CAMERAS_PER_SUBSCRIPTION} ids")
+            raise SubscriptionError(
+                f"cameras must be '*' or a list of at most {MAX_CAMERAS_PER_SUBSCRIPTION} ids"
+            )
         for camera in cameras:
             if not isinstance(camera, str) or not CAMERA_ID_RE.match(camera):
                 raise SubscriptionError(f"bad camera id {camera!r}")

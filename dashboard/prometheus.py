@@ -51,10 +51,15 @@ def render(status: dict[str, Any], dashboard: dict[str, Any]) -> str:
         per_stage("skipped"),
     )
     w.metric("moodstream_errors_total", "counter", "Processing and connection errors.", per_stage("errors"))
-    w.metric("moodstream_dead_total", "counter", "Messages sent to the dead-letter stream.", per_stage("dead"))
+    w.metric(
+        "moodstream_dead_total", "counter", "Messages sent to the dead-letter stream.", per_stage("dead")
+    )
     w.metric("moodstream_rate", "gauge", "Messages processed per second, recently.", per_stage("rate"))
     w.metric(
-        "moodstream_pending", "gauge", "Delivered to the stage's group but not yet acked.", per_stage("pending")
+        "moodstream_pending",
+        "gauge",
+        "Delivered to the stage's group but not yet acked.",
+        per_stage("pending"),
     )
     w.metric("moodstream_lag", "gauge", "Entries not yet delivered to the stage's group.", per_stage("lag"))
     latency = []
@@ -83,7 +88,10 @@ def render(status: dict[str, Any], dashboard: dict[str, Any]) -> str:
         [({"camera": c["camera"]}, 1 if c["state"] == "streaming" else 0) for c in cams],
     )
     w.metric(
-        "moodstream_dead_letters", "gauge", "Entries in the dead-letter stream.", [({}, status["dead_letters"])]
+        "moodstream_dead_letters",
+        "gauge",
+        "Entries in the dead-letter stream.",
+        [({}, status["dead_letters"])],
     )
     w.metric(
         "moodstream_dashboard_clients",

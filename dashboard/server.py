@@ -9,6 +9,7 @@ greenlets that block on Redis with timeouts and check the stop event.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -51,7 +52,9 @@ class Dashboard:
         check_exposure(self.cfg)
         redis_url = resolve_url(settings)
         if redis_url is None and client is None:
-            raise ConfigError("no Redis answers: set [redis] url or MOODSTREAM_REDIS_URL, or use `moodstream up`")
+            raise ConfigError(
+                "no Redis answers: set [redis] url or MOODSTREAM_REDIS_URL, or use `moodstream up`"
+            )
         self.rt = Runtime("dashboard", settings, client, stopper)
         self.bus = self.rt.bus
         self.stopper = self.rt.stopper
@@ -145,10 +148,8 @@ class Dashboard:
             server.stop(timeout=2)
             for task in tasks:
                 task.join(timeout=3)
-            try:
+            with contextlib.suppress(CONNECTION_ERRORS):
                 self.rt.close()
-            except CONNECTION_ERRORS:
-                pass
         return 0
 
 

@@ -21,8 +21,12 @@ import socketio
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:8050/", help="the dashboard URL (from `moodstream url`)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:8050/", help="the dashboard URL (from `moodstream url`)"
+    )
     parser.add_argument("--camera", action="append", help="a camera to follow (repeatable; default: all)")
     parser.add_argument("--count", type=int, default=0, help="exit after this many events")
     parser.add_argument("--seconds", type=float, default=0, help="exit after this many seconds")
