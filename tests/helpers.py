@@ -62,20 +62,22 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class WorkerProcess:
-    """A real ``moodstream worker`` process, logging to a file the test can show on failure."""
+class CliProcess:
+    """A real ``moodstream`` process, logging to a file the test can show on failure."""
 
-    def __init__(self, config: Path, stage: str, *extra: str, log_dir: Path, name: str | None = None) -> None:
-        self.name = name or stage
+    def __init__(
+        self, config: Path, *args: str, log_dir: Path, name: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.name = name
         self.log_path = log_dir / f"{self.name}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "--config", str(config), "worker", stage, *extra],
+            [sys.executable, "-m", "services.cli", "--config", str(config), *args],
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=full_env,
         )
 
     @property
@@ -103,6 +105,13 @@ class WorkerProcess:
     def output(self) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")
+
+
+class WorkerProcess(CliProcess):
+    """A real ``moodstream worker`` process."""
+
+    def __init__(self, config: Path, stage: str, *extra: str, log_dir: Path, name: str | None = None) -> None:
+        super().__init__(config, "worker", stage, *extra, log_dir=log_dir, name=name or stage)
 
 
 class RedisServer:

@@ -1,0 +1,91 @@
+"""Fixtures that start real dashboard processes (gevent, Flask-SocketIO) against the test Redis."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.api import SCHEMAS
+from services.stack import free_port
+from tests.helpers import CliProcess, wait_for, write_config
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+class Dashboard:
+    def __init__(self, proc: CliProcess, port: int, token: str, config: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.token = token
+        self.config = config
+        self.url = f"http://127.0.0.1:{port}"
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes, dict[str, str]]:
+        req = urllib.request.Request(self.url + path)
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
+    def json(self, path: str) -> Any:
+        status, body, _ = self.get(path, self.token)
+        assert status == 200, (path, status, body[:300])
+        return json.loads(body)
+
+    def healthy(self) -> bool:
+        try:
+            return self.get("/healthz")[0] == 200
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def start_dashboard(tmp_path: Path, redis_base_url: str, prefix: str) -> Iterator[Callable[..., Dashboard]]:
+    started: list[Dashboard] = []
+
+    def start(
+        name: str = "dashboard", token: str = TOKEN, cameras: list[dict] | None = None, **dash: Any
+    ) -> Dashboard:
+        port = free_port()
+        data: dict[str, Any] = {
+            "redis": {"url": redis_base_url, "prefix": prefix},
+            "runtime": {"dir": str(tmp_path / "run"), "heartbeat_s": 0.5},
+            "dashboard": {"enabled": True, "port": port, "token": token, "stats_interval_s": 0.5, **dash},
+            "cameras": cameras or [],
+        }
+        config = write_config(tmp_path / f"{name}.toml", data)
+        proc = CliProcess(config, "dashboard", log_dir=tmp_path, name=name)
+        d = Dashboard(proc, port, token, config)
+        started.append(d)
+        try:
+            wait_for(lambda: d.healthy() or not proc.alive(), 30, what=f"{name} to answer")
+        except AssertionError:
+            raise AssertionError(proc.output()) from None
+        assert proc.alive(), proc.output()
+        return d
+
+    yield start
+    for d in started:
+        d.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def schemas() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+
+
+def validate(schemas: dict[str, dict], name: str, payload: dict) -> None:
+    import jsonschema
+
+    if name == "frame":
+        payload = {**payload, "jpeg": "<bytes>"}
+    jsonschema.validate(payload, schemas[name])

@@ -1,0 +1,307 @@
+"""The /feed namespace and the REST API, against a real dashboard process and real Redis.
+
+Events are published into the public streams with the pipeline's own schemas (what the smoother and
+recommender write); the full pipeline feeding a browser is tests/dashboard/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+import socketio
+
+from services.common.bus import Bus
+from services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
+from tests.dashboard.conftest import TOKEN, validate
+from tests.helpers import wait_for
+
+FEED = "/feed"
+
+
+class FeedClient:
+    """A python-socketio client, as another app would use the feed."""
+
+    def __init__(self, url: str, token: str = TOKEN, *, ack_frames: bool = True) -> None:
+        self.events: dict[str, list[dict[str, Any]]] = {
+            n: [] for n in ("emotion", "recommendation", "stats", "frame")
+        }
+        self.release = threading.Event()
+        self.sio = socketio.Client(reconnection=False)
+        for name in ("emotion", "recommendation", "stats"):
+            self.sio.on(name, self._collector(name), namespace=FEED)
+
+        def on_frame(frame: dict[str, Any]) -> None:
+            self.events["frame"].append(frame)
+            if not ack_frames:  # a stalled viewer: never acknowledges (the ack is sent when this returns)
+                self.release.wait(60)
+
+        self.sio.on("frame", on_frame, namespace=FEED)
+        self.sio.connect(
+            url, namespaces=[FEED], auth={"token": token}, wait_timeout=10, transports=["websocket"]
+        )
+
+    def _collector(self, name: str):
+        def collect(payload: dict[str, Any]) -> None:
+            self.events[name].append(payload)
+
+        return collect
+
+    def subscribe(self, **body: Any) -> dict[str, Any]:
+        return self.sio.call("subscribe", body, namespace=FEED, timeout=10)
+
+    def close(self) -> None:
+        self.release.set()
+        self.sio.disconnect()
+
+
+def sample(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def emotion(camera: str, track: int = 1, label: str = "happy", ts: float | None = None) -> EmotionEvent:
+    probs = {e: (0.7 if e == label else 0.05) for e in EMOTIONS}
+    return EmotionEvent(
+        camera=camera,
+        ts=ts or time.time(),
+        track=track,
+        label=label,
+        confidence=0.7,
+        probs=probs,
+        box=(10, 20, 64, 64),
+        seq=1,
+        changed=True,
+        latency_ms=120.0,
+    )
+
+
+def recommendation(camera: str, emotion_: str = "happy") -> RecommendationEvent:
+    track = Track(
+        title="Africa",
+        artist="TOTO",
+        spotify_id="2374M0fQpWi3dLnB54qaLX",
+        url="https://open.spotify.com/track/2374M0fQpWi3dLnB54qaLX",
+        source="catalog",
+        album="Toto IV",
+        popularity=80,
+        embed_url="https://open.spotify.com/embed/track/2374M0fQpWi3dLnB54qaLX",
+        reason="Happy: among the most popular",
+    )
+    return RecommendationEvent(
+        camera=camera, ts=time.time(), emotion=emotion_, strategy="uplift", mood="Happy", tracks=[track]
+    )
+
+
+def test_subscribers_get_their_cameras_only(start_dashboard, bus: Bus, schemas) -> None:
+    dash = start_dashboard()
+    one = FeedClient(dash.url)
+    everyone = FeedClient(dash.url)
+    try:
+        assert one.subscribe(cameras=["lobby"]) == {
+            "ok": True,
+            "cameras": ["lobby"],
+            "frames": False,
+            "max_fps": 10.0,
+        }
+        assert everyone.subscribe(cameras="*")["ok"]
+        for camera in ("lobby", "desk", "lobby", "hall"):
+            bus.publish(bus.keys.emotions, emotion(camera).encode())
+        for camera in ("desk", "lobby"):
+            bus.publish(bus.keys.recommendations, recommendation(camera).encode())
+        wait_for(
+            lambda: len(everyone.events["emotion"]) == 4 and len(everyone.events["recommendation"]) == 2, 10
+        )
+        wait_for(lambda: len(one.events["emotion"]) == 2 and len(one.events["recommendation"]) == 1, 10)
+        time.sleep(0.5)  # nothing else is on its way
+        assert {e["camera"] for e in one.events["emotion"]} == {"lobby"}
+        assert [e["camera"] for e in one.events["recommendation"]] == ["lobby"]
+        assert len(one.events["emotion"]) == 2 and len(everyone.events["emotion"]) == 4
+        for e in everyone.events["emotion"]:
+            validate(schemas, "emotion", e)
+        for r in everyone.events["recommendation"]:
+            validate(schemas, "recommendation", r)
+        wait_for(lambda: one.events["stats"], 10, what="a stats event")
+        validate(schemas, "stats", one.events["stats"][-1])
+
+        # A new subscription replaces the old one.
+        assert one.subscribe(cameras=["desk"])["cameras"] == ["desk"]
+        bus.publish(bus.keys.emotions, emotion("lobby").encode())
+        bus.publish(bus.keys.emotions, emotion("desk").encode())
+        wait_for(lambda: len(one.events["emotion"]) == 3, 10)
+        time.sleep(0.3)
+        assert one.events["emotion"][-1]["camera"] == "desk" and len(one.events["emotion"]) == 3
+    finally:
+        one.close()
+        everyone.close()
+
+
+def test_bad_subscriptions_are_refused_with_a_reason(start_dashboard) -> None:
+    dash = start_dashboard()
+    c = FeedClient(dash.url)
+    try:
+        assert c.subscribe(cameras="lobby")["error"].startswith("cameras must be")
+        assert "bad camera id" in c.subscribe(cameras=["../etc"])["error"]
+        assert "unknown field" in c.subscribe(cameras="*", colour="red")["error"]
+        assert "max_fps" in c.subscribe(cameras="*", max_fps=-1)["error"]
+        assert c.subscribe(cameras="*", frames=True, max_fps=100)["max_fps"] == 10.0  # capped by the server
+        assert c.sio.connected
+    finally:
+        c.close()
+
+
+def test_tokens(start_dashboard) -> None:
+    dash = start_dashboard()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        FeedClient(dash.url, token="wrong-token")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        FeedClient(dash.url, token="")
+    # The token also works as ?token= on the Socket.IO URL.
+    sio = socketio.Client(reconnection=False)
+    sio.connect(f"{dash.url}?token={TOKEN}", namespaces=[FEED], wait_timeout=10, transports=["websocket"])
+    sio.disconnect()
+
+    assert dash.get("/")[0] == 401
+    assert dash.get("/?token=wrong")[0] == 401
+    status, body, headers = dash.get(f"/?token={TOKEN}")
+    assert status == 200 and b"tile-template" in body
+    assert "frame-src https://open.spotify.com" in headers["Content-Security-Policy"]
+    assert dash.get("/api/cameras")[0] == 401
+    assert dash.get("/api/cameras", token="nope")[0] == 401
+    assert dash.get("/metrics")[0] == 401
+    assert dash.get("/api/cameras", token=TOKEN)[0] == 200
+    assert dash.get("/healthz")[0] == 200  # probes need no token
+    assert dash.get("/vendor/socket.io.min.js")[0] == 200
+
+
+def test_rest_api(start_dashboard, bus: Bus, schemas) -> None:
+    dash = start_dashboard()
+    now = time.time()
+    for i in range(6):  # two tracks, three seconds, 20 s ago
+        bus.publish(bus.keys.emotions, emotion("lobby", track=1 + i % 2, ts=now - 20 + i // 2).encode())
+    bus.publish(bus.keys.emotions, emotion("desk", label="sad", ts=now - 10).encode())
+    bus.publish(bus.keys.emotions, emotion("lobby", label="sad", ts=now - 5).encode())
+
+    tl = dash.json(f"/api/cameras/lobby/timeline?since={now - 30}")
+    assert [p["events"] for p in tl["points"]] == [2, 2, 2, 1]
+    assert [p["faces"] for p in tl["points"]] == [2, 2, 2, 1]
+    assert tl["points"][0]["label"] == "happy" and tl["points"][-1]["label"] == "sad"
+    assert abs(sum(tl["points"][0]["probs"].values()) - 1.0) < 0.01
+    assert len(dash.json(f"/api/cameras/lobby/timeline?since={now - 8}")["points"]) == 1
+    assert dash.json("/api/cameras/nobody/timeline")["points"] == []
+    assert dash.get("/api/cameras/lobby/timeline?since=yesterday", TOKEN)[0] == 400
+    assert dash.get("/api/cameras/bad%20id/timeline", TOKEN)[0] == 400
+
+    assert dash.get("/api/cameras/lobby/recommendation", TOKEN)[0] == 404
+    reco = recommendation("lobby")
+    bus.set_latest(bus.keys.latest_recommendation("lobby"), reco.encode())
+    got = dash.json("/api/cameras/lobby/recommendation")
+    validate(schemas, "recommendation", got)
+    assert got["tracks"][0]["url"].startswith("https://open.spotify.com/track/")
+
+    assert dash.json("/api/cameras") == {"cameras": []}
+    for name in ("emotion", "recommendation", "stats", "frame"):
+        assert dash.json(f"/api/schemas/{name}.json") == schemas[name]
+
+    status, body, headers = dash.get("/metrics", TOKEN)
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = body.decode()
+    assert 'moodstream_workers{stage="detector"} 0' in text
+    assert "# TYPE moodstream_dashboard_frames_sent_total counter" in text
+    for line in text.splitlines():  # every sample line is `name{labels} number`
+        if line and not line.startswith("#"):
+            float(line.rsplit(" ", 1)[1])
+
+
+def test_latest_frame_wins_for_a_stalled_viewer(start_dashboard, tmp_path, sample_video, bus: Bus) -> None:
+    """One viewer stops acknowledging; it holds one frame, and the other viewer still gets ~10 fps."""
+    from tests.helpers import WorkerProcess
+
+    cameras = [{"id": "cam1", "source": str(sample_video), "fps": 20, "loop": True}]
+    dash = start_dashboard(cameras=cameras, frame_ack_timeout_s=60)
+    capture = WorkerProcess(dash.config, "capture", "--camera", "cam1", log_dir=tmp_path)
+    stalled = FeedClient(dash.url, ack_frames=False)
+    healthy = FeedClient(dash.url)
+    try:
+        assert stalled.subscribe(cameras=["cam1"], frames=True)["ok"]
+        assert healthy.subscribe(cameras="*", frames=True)["ok"]
+        wait_for(lambda: len(healthy.events["frame"]) >= 5, 60, what="frames for the healthy viewer")
+        start_count, start = len(healthy.events["frame"]), time.monotonic()
+        time.sleep(4)
+        rate = (len(healthy.events["frame"]) - start_count) / (time.monotonic() - start)
+        assert 5 <= rate <= 10.5, rate
+        assert len(stalled.events["frame"]) == 1
+
+        metrics = dash.get("/metrics", TOKEN)[1].decode()
+        sent = sample(metrics, "moodstream_dashboard_frames_sent_total")
+        dropped = sample(metrics, "moodstream_dashboard_frames_dropped_total")
+        # Everything sent went to the healthy viewer, but one frame; the stalled one's were replaced.
+        assert sent - len(healthy.events["frame"]) <= 2
+        assert dropped >= 20
+
+        frame = healthy.events["frame"][-1]
+        assert frame["jpeg"][:2] == b"\xff\xd8" and frame["camera"] == "cam1"
+        assert frame["width"] > 0 and isinstance(frame["faces"], list)
+
+        # Released, the stalled viewer gets the newest frame next, not the backlog.
+        stalled.release.set()
+        wait_for(lambda: len(stalled.events["frame"]) >= 2, 10)
+        assert stalled.events["frame"][1]["seq"] > stalled.events["frame"][0]["seq"] + 20
+    finally:
+        stalled.close()
+        healthy.close()
+        capture.stop()
+
+
+def test_two_dashboards_share_events_through_the_message_queue(start_dashboard, bus: Bus) -> None:
+    first = start_dashboard("first", message_queue="redis")
+    second = start_dashboard("second", message_queue="redis")
+    a, b = FeedClient(first.url), FeedClient(second.url)
+    try:
+        a.subscribe(cameras="*")
+        b.subscribe(cameras=["lobby"])
+        leaders = wait_for(
+            lambda: [d for d in (first, second) if d.json("/healthz")["leader"]], 10, what="a bridging leader"
+        )
+        assert len(leaders) == 1
+        for i in range(5):
+            bus.publish(bus.keys.emotions, emotion("lobby", track=i + 1).encode())
+        wait_for(lambda: len(a.events["emotion"]) == 5 and len(b.events["emotion"]) == 5, 10)
+        time.sleep(0.5)
+        assert (
+            len(a.events["emotion"]) == 5 and len(b.events["emotion"]) == 5
+        )  # once each, not once per process
+
+        # The bridging process stops; the other takes over where it left off.
+        leader = leaders[0]
+        survivor = second if leader is first else first
+        client = b if survivor is second else a
+        leader.proc.stop()
+        wait_for(lambda: survivor.json("/healthz")["leader"], 15, what="the survivor to take over")
+        for i in range(3):
+            bus.publish(bus.keys.emotions, emotion("lobby", track=10 + i).encode())
+        wait_for(lambda: len(client.events["emotion"]) == 8, 10)
+        assert sorted(e["track"] for e in client.events["emotion"])[-3:] == [10, 11, 12]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_dashboard_refuses_to_expose_cameras_without_a_token(start_dashboard, tmp_path) -> None:
+    from tests.helpers import CliProcess
+
+    dash = start_dashboard()
+    text = (
+        dash.config.read_text()
+        .replace(f'token = "{TOKEN}"', 'token = ""')
+        .replace("enabled = true", 'enabled = true\nhost = "0.0.0.0"')
+    )
+    config = tmp_path / "exposed.toml"
+    config.write_text(text)
+    proc = CliProcess(config, "dashboard", log_dir=tmp_path, name="exposed")
+    assert proc.proc.wait(30) == 2
+    assert "token of at least 16 characters is required" in proc.output()
