@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= moodstream.toml
 
-.PHONY: demo test install assets lint format down bench clean
+.PHONY: demo test install assets lint format down bench clean browser
 
 $(BIN)/moodstream: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,19 @@ $(BIN)/moodstream: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/moodstream
+# The dashboard's front-end libraries, from the npm registry (served by the dashboard itself: no CDN).
+dashboard/node_modules/.package-lock.json: dashboard/package.json dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(BIN)/moodstream dashboard/node_modules/.package-lock.json
+
+# Browser tests drive Debian's chromium (Playwright cannot download browsers here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
 
 assets: install
 	$(BIN)/moodstream assets fetch
@@ -21,6 +33,7 @@ demo: assets
 	-$(BIN)/moodstream down --config $(CONFIG)
 	$(BIN)/moodstream up --config $(CONFIG)
 	@echo
+	@echo "Open the dashboard: $$($(BIN)/moodstream url --config $(CONFIG))"
 	@echo "Watch the events:   $(BIN)/moodstream watch --config $(CONFIG)"
 	@echo "Pipeline status:    $(BIN)/moodstream status --config $(CONFIG)"
 	@echo "Stop it:            $(BIN)/moodstream down --config $(CONFIG)"
@@ -36,11 +49,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: assets lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+test: assets lint browser
+	MOODSTREAM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: assets
 	$(BIN)/moodstream bench --cameras 4 --seconds 30 --fps 15
 
 clean:
-	rm -rf $(VENV) .moodstream build *.egg-info
+	rm -rf $(VENV) .moodstream build *.egg-info dashboard/node_modules test-artifacts

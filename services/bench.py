@@ -129,6 +129,8 @@ def run_bench(
     progress: bool = True,
     warmup_s: float = 5.0,
     video: str = "sample:WolfgangLanger_Pexels.mp4",
+    dashboard: bool = False,
+    dashboard_clients: int = 0,
 ) -> dict[str, Any]:
     from .common.assets import fetch_all
 
@@ -161,17 +163,32 @@ def run_bench(
         "recommender": {"cooldown_s": settings.recommender.cooldown_s},
         "cameras": [{"id": f"cam{i}", "source": video, "fps": fps, "loop": True} for i in range(cameras)],
     }
+    token = uuid.uuid4().hex
+    if dashboard:
+        from .stack import free_port
+
+        data["dashboard"] = {
+            **settings.dashboard.model_dump(),
+            "enabled": True,
+            "port": free_port(),
+            "token": token,
+        }
+        data["dashboard"]["host"] = "127.0.0.1"
+        data["dashboard"]["message_queue"] = ""
     tmp = Path(tempfile.mkdtemp(prefix="moodstream-bench-"))
     config = tmp / "bench.toml"
     config.write_text(_toml(data))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
+    dash_procs: list[subprocess.Popen[bytes]] = []
+    viewers: subprocess.Popen[str] | None = None
 
-    def start(*args: str) -> None:
-        log = (tmp / f"{'-'.join(args)}.log").open("wb")
-        procs.append(
+    def start(*args: str, command: str = "worker", into: list[subprocess.Popen[bytes]] = procs) -> None:
+        log = (tmp / f"{'-'.join((command, *args))}.log").open("wb")
+        nice = ["nice", "-n", str(settings.dashboard.nice)] if command == "dashboard" else []
+        into.append(
             subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "--config", str(config), "worker", *args],
+                [*nice, sys.executable, "-m", "services.cli", "--config", str(config), command, *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -192,12 +209,40 @@ def run_bench(
             if stages.count("classifier") >= classifiers and stages.count("detector") >= detectors:
                 break
             time.sleep(0.5)
+        if dashboard:
+            start(command="dashboard", into=dash_procs)
         say(f"starting {cameras} camera(s) at {fps} fps; warming up {warmup_s:.0f}s")
         for i in range(cameras):
             start("capture", "--camera", f"cam{i}")
+        if dashboard and dashboard_clients:
+            say(f"connecting {dashboard_clients} dashboard viewer(s)")
+            time.sleep(2.0)  # the dashboard is listening by now
+            viewers = subprocess.Popen(
+                [
+                    "nice",
+                    "-n",
+                    "10",
+                    sys.executable,
+                    "-m",
+                    "dashboard.loadclient",
+                    f"http://127.0.0.1:{data['dashboard']['port']}",
+                    token,
+                    str(dashboard_clients),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=(tmp / "viewers.log").open("w"),
+                text=True,
+                env=env,
+            )
         time.sleep(warmup_s)
         a = _snapshot(bus)
-        cpu_a = {p.pid: _cpu_seconds(p.pid) for p in procs}
+        cpu_a = {p.pid: _cpu_seconds(p.pid) for p in procs + dash_procs}
+        if viewers is not None:
+            cpu_a[viewers.pid] = _cpu_seconds(viewers.pid)
+            assert viewers.stdin is not None
+            viewers.stdin.write("go\n")
+            viewers.stdin.flush()
         t0 = time.monotonic()
         lags: list[int] = []
         say(f"measuring for {seconds:.0f}s")
@@ -210,6 +255,16 @@ def run_bench(
         b = _snapshot(bus)
         cpu_b = {p.pid: _cpu_seconds(p.pid) for p in procs}
         cpu_s = sum(cpu_b[pid] - cpu_a.get(pid, 0.0) for pid in cpu_b)
+        dash_cpu = sum(_cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in dash_procs)
+        viewer_report: dict[str, Any] = {}
+        if viewers is not None:
+            viewer_cpu = _cpu_seconds(viewers.pid) - cpu_a.get(viewers.pid, 0.0)
+            viewers.terminate()
+            out, _ = viewers.communicate(timeout=30)
+            import json
+
+            viewer_report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+            viewer_report["cpu_cores"] = round(viewer_cpu / elapsed, 2)
         latency = _latency(a, b, "smoother")
         stage_rates = {
             stage: round(_diff(a, b, stage, "processed") / elapsed, 1)
@@ -240,10 +295,24 @@ def run_bench(
             },
             "dead_letters": bus.stream_length(bus.keys.dead),
         }
+        if dashboard:
+            result["dashboard"] = {
+                "cpu_cores": round(dash_cpu / elapsed, 2),
+                "viewers": viewer_report,
+            }
     finally:
+        if viewers is not None and viewers.poll() is None:
+            viewers.kill()
+        for p in dash_procs:
+            p.terminate()
         for p in procs:
             p.terminate()
         for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for p in dash_procs:
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:
@@ -255,6 +324,37 @@ def run_bench(
         say("classifier micro-benchmark")
         result["classifier"] = classifier_micro()
     return result
+
+
+def run_dashboard_bench(settings: Settings, clients: int, **kwargs: Any) -> dict[str, Any]:
+    """The pipeline with the dashboard and no viewers, then with ``clients`` viewers: what do viewers cost?"""
+    without = run_bench(settings, dashboard=True, dashboard_clients=0, micro=False, **kwargs)
+    with_ = run_bench(settings, dashboard=True, dashboard_clients=clients, micro=False, **kwargs)
+
+    def change(a: float | None, b: float | None) -> float | None:
+        return round((b - a) / a * 100.0, 1) if a and b is not None else None
+
+    rate_a = without["frames_processed"] / without["seconds"]
+    rate_b = with_["frames_processed"] / with_["seconds"]
+    return {
+        "without_viewers": without,
+        "with_viewers": with_,
+        "change_percent": {
+            "frames_processed_per_s": change(rate_a, rate_b),
+            "emotion_events": change(without["emotion_events"], with_["emotion_events"]),
+            "latency_p50": change(without["latency_ms"]["p50"], with_["latency_ms"]["p50"]),
+            "latency_p95": change(without["latency_ms"]["p95"], with_["latency_ms"]["p95"]),
+        },
+    }
+
+
+def format_dashboard_result(r: dict[str, Any]) -> str:
+    lines = ["--- without viewers ---", format_result(r["without_viewers"])]
+    lines += ["--- with viewers ---", format_result(r["with_viewers"])]
+    v = r["with_viewers"]["dashboard"]
+    lines.append(f"dashboard CPU: {v['cpu_cores']} cores; viewers: {v['viewers']}")
+    lines.append(f"change with viewers (%): {r['change_percent']}")
+    return "\n".join(lines)
 
 
 def format_result(r: dict[str, Any]) -> str:

@@ -205,6 +205,22 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
+    if args.dashboard_clients:
+        from .bench import format_dashboard_result, run_dashboard_bench
+
+        report = run_dashboard_bench(
+            _settings(args),
+            args.dashboard_clients,
+            cameras=args.cameras,
+            seconds=args.seconds,
+            fps=args.fps,
+            detectors=args.detectors,
+            classifiers=args.classifiers,
+            progress=not args.json,
+        )
+        print(json.dumps(report) if args.json else format_dashboard_result(report))
+        return 0
+
     result: dict[str, Any] = run_bench(
         _settings(args),
         cameras=args.cameras,
@@ -277,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detectors", type=int, default=0, help="detector instances (0: one per core)")
     p.add_argument("--classifiers", type=int, default=1)
     p.add_argument("--no-micro", action="store_true", help="skip the classifier micro-benchmark")
+    p.add_argument(
+        "--dashboard-clients",
+        type=int,
+        default=0,
+        help="run twice with the dashboard, without and with this many video viewers, and compare",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_bench)
     p = sub.add_parser("assets", parents=[common], help="download and verify the model and sample videos")

@@ -240,7 +240,25 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
         time.sleep(0.2)
     if not answers(redis_url):
         raise StackError(f"Redis at {redis_url} does not answer; see {rd / 'logs'}")
+    if settings.dashboard.enabled:
+        while time.monotonic() < deadline and not dashboard_answers(settings):
+            time.sleep(0.2)
+        if not dashboard_answers(settings):
+            raise StackError(f"the dashboard does not answer; see {rd / 'logs' / 'dashboard.log'}")
     return redis_url
+
+
+def dashboard_answers(settings: Settings) -> bool:
+    import urllib.request
+
+    url = dashboard_url(settings)
+    if url is None:
+        return False
+    try:
+        with urllib.request.urlopen(url.split("?")[0] + "healthz", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def down(settings: Settings, timeout_s: float = 60.0) -> bool:

@@ -305,3 +305,43 @@ def test_dashboard_refuses_to_expose_cameras_without_a_token(start_dashboard, tm
     proc = CliProcess(config, "dashboard", log_dir=tmp_path, name="exposed")
     assert proc.proc.wait(30) == 2
     assert "token of at least 16 characters is required" in proc.output()
+
+
+def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
+    """examples/feed_client.py, as the README and docs/dashboard.md run it."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    dash = start_dashboard()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "examples/feed_client.py",
+            "--url",
+            f"{dash.url}/?token={TOKEN}",
+            "--camera",
+            "desk",
+            "--count",
+            "2",
+            "--seconds",
+            "60",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: dash.json("/healthz")["clients"] == 1, 30, what="the example to connect")
+        time.sleep(0.5)  # its subscription follows the connection
+        bus.publish(bus.keys.emotions, emotion("lobby").encode())
+        bus.publish(bus.keys.emotions, emotion("desk").encode())
+        bus.publish(bus.keys.recommendations, recommendation("desk").encode())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(e["type"], e["camera"]) for e in lines] == [("emotion", "desk"), ("recommendation", "desk")], err

@@ -1,0 +1,177 @@
+"""The dashboard page in a real headless Chromium, against the running stack with two replayed cameras.
+
+Screenshots go to test-artifacts/ (or $MOODSTREAM_TEST_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.stack import free_port
+from tests.helpers import ROOT, wait_for, write_config
+
+CHROMIUM = os.environ.get("MOODSTREAM_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("MOODSTREAM_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+CAMERAS = ("desk", "lobby")
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if os.environ.get("MOODSTREAM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_base_url: str, prefix: str, assets) -> Iterator[str]:
+    samples = assets["samples"]
+    config = write_config(
+        tmp_path / "moodstream.toml",
+        {
+            "redis": {"url": redis_base_url, "prefix": prefix},
+            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
+            "recommender": {"cooldown_s": 1.0},
+            "dashboard": {"enabled": True, "port": free_port(), "stats_interval_s": 0.5},
+            "cameras": [
+                {
+                    "id": "lobby",
+                    "source": str(samples / "WolfgangLanger_Pexels.mp4"),
+                    "fps": 10.0,
+                    "loop": True,
+                },
+                {"id": "desk", "source": str(samples / "single_face.mp4"), "fps": 10.0, "loop": True},
+            ],
+        },
+    )
+    up = moodstream("up", "--config", str(config))
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield str(config)
+    finally:
+        moodstream("down", "--config", str(config))
+
+
+def attr(page: Any, camera: str, name: str) -> str | None:
+    return page.get_attribute(f'[data-camera="{camera}"]', f"data-{name}")
+
+
+def num(page: Any, camera: str, name: str) -> int:
+    return int(attr(page, camera, name) or 0)
+
+
+def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    url = moodstream("url", "--config", stack).stdout.strip()
+    assert "?token=" in url
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+
+    for camera in CAMERAS:
+        page.wait_for_selector(f'[data-camera="{camera}"]', timeout=90_000)
+    # Video that changes over time.
+    for camera in CAMERAS:
+        wait_for(lambda c=camera: num(page, c, "frames") >= 5, 90, what=f"video on {camera}")
+    before = {
+        c: (num(page, c, "seq"), page.locator(f'[data-camera="{c}"] .video').screenshot()) for c in CAMERAS
+    }
+    page.wait_for_timeout(1500)
+    for camera in CAMERAS:
+        seq, shot = before[camera]
+        assert num(page, camera, "seq") > seq
+        assert page.locator(f'[data-camera="{camera}"] .video').screenshot() != shot
+    # Boxes, a growing timeline and a suggestion on both tiles.
+    for camera in CAMERAS:
+        wait_for(lambda c=camera: num(page, c, "boxes") > 0, 90, what=f"face boxes on {camera}")
+        wait_for(lambda c=camera: num(page, c, "tracks") > 0, 90, what=f"a suggestion on {camera}")
+        points = wait_for(lambda c=camera: num(page, c, "points"), 90, what=f"a timeline on {camera}")
+        wait_for(
+            lambda c=camera, p=points: num(page, c, "points") > p, 30, what=f"{camera}'s timeline to grow"
+        )
+    page.screenshot(path=str(ARTIFACTS / "dashboard-grid.png"))
+
+    lobby = page.locator('[data-camera="lobby"]')
+    link = lobby.locator(".tracks a.open").first
+    assert link.get_attribute("href").startswith("https://open.spotify.com/track/")
+    assert "noreferrer" in link.get_attribute("rel")
+    assert lobby.locator(".player iframe, .player audio").count() == 0  # nothing plays on its own
+    lobby.locator(".tracks button.preview").first.click()
+    assert lobby.locator(".player iframe, .player audio").count() == 1
+
+    # The focused view, the system panel.
+    lobby.locator(".video").click()
+    assert page.locator('[data-camera="desk"]').is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-focused.png"))
+    page.keyboard.press("Escape")
+    assert page.locator('[data-camera="desk"]').is_visible()
+    page.click("#toggle-system")
+    page.wait_for_selector('#stages tr[data-stage="detector"]')
+    workers = page.locator('#stages tr[data-stage="detector"] td').nth(1).inner_text()
+    assert int(workers) >= 1
+    page.screenshot(path=str(ARTIFACTS / "dashboard-system.png"))
+
+    # Tiles follow the cameras.
+    from services.common.settings import load_settings
+    from services.stack import supervisorctl
+
+    settings = load_settings(stack)
+    supervisorctl(settings, "stop", "capture-desk")
+    page.wait_for_selector('[data-camera="desk"]', state="detached", timeout=30_000)
+    supervisorctl(settings, "start", "capture-desk")
+    page.wait_for_selector('[data-camera="desk"]', timeout=60_000)
+
+    # History is loaded when the page opens.
+    page.reload()
+    page.wait_for_selector('[data-camera="lobby"][data-history]', timeout=30_000)
+    assert num(page, "lobby", "history") > 0
+    assert not errors, errors
+    page.close()
+
+
+def test_a_wrong_token_is_refused(stack: str, browser: Any) -> None:
+    url = moodstream("url", "--config", stack).stdout.strip()
+    page = browser.new_page()
+    response = page.goto(url.split("?")[0] + "?token=wrong")
+    assert response.status == 401
+    assert "Token required" in page.inner_text("h1")
+    assert page.locator("[data-camera]").count() == 0
+    response = page.goto(url.split("?")[0])
+    assert response.status == 401
+    page.screenshot(path=str(ARTIFACTS / "dashboard-refused.png"))
+    # The same page with its token works.
+    assert page.goto(url).status == 200
+    page.wait_for_selector('body[data-connection="connected"]', timeout=30_000)
+    page.close()
