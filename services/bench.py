@@ -24,6 +24,7 @@ from .common.connection import connect, resolve_url
 from .common.keys import Keys
 from .common.metrics import Histogram
 from .common.settings import Settings
+from .common.tomlwriter import dump_toml
 from .observe import heartbeats
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -35,26 +36,6 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except (OSError, IndexError, ValueError):
         return 0.0
-
-
-def _toml(data: dict[str, Any]) -> str:
-    def val(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return repr(v)
-
-    lines = []
-    for section, body in data.items():
-        if section == "cameras":
-            continue
-        lines.append(f"[{section}]")
-        lines += [f"{k} = {val(v)}" for k, v in body.items()]
-    for cam in data.get("cameras", []):
-        lines.append("[[cameras]]")
-        lines += [f"{k} = {val(v)}" for k, v in cam.items()]
-    return "\n".join(lines) + "\n"
 
 
 def _snapshot(bus: Bus) -> dict[str, dict[str, Any]]:
@@ -177,7 +158,7 @@ def run_bench(
         data["dashboard"]["message_queue"] = ""
     tmp = Path(tempfile.mkdtemp(prefix="moodstream-bench-"))
     config = tmp / "bench.toml"
-    config.write_text(_toml(data))
+    config.write_text(dump_toml(data))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
     dash_procs: list[subprocess.Popen[bytes]] = []
@@ -218,10 +199,10 @@ def run_bench(
             say(f"connecting {dashboard_clients} dashboard viewer(s)")
             time.sleep(2.0)  # the dashboard is listening by now
             viewers = subprocess.Popen(
-                [
+                [  # they stand for browsers on other machines: least priority here
                     "nice",
                     "-n",
-                    "10",
+                    "19",
                     sys.executable,
                     "-m",
                     "dashboard.loadclient",

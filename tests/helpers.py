@@ -13,36 +13,10 @@ from typing import Any
 
 import redis
 
+from services.common.tomlwriter import dump_toml
 from services.stack import embedded_server_command, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(type(value))
-
-
-def dump_toml(data: dict[str, Any]) -> str:
-    lines: list[str] = []
-    for section, body in data.items():
-        if section == "cameras":
-            continue
-        lines.append(f"[{section}]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
-        lines.append("")
-    for cam in data.get("cameras", []):
-        lines.append("[[cameras]]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in cam.items()]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def write_config(path: Path, data: dict[str, Any]) -> Path:

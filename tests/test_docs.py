@@ -38,3 +38,20 @@ def test_readme_mapping_table_matches_code() -> None:
         row = re.search(rf"^\| {emotion} \| (\w+) \| (\w+) \|$", readme, re.M)
         assert row, emotion
         assert row.groups() == (STRATEGIES["uplift"][emotion], STRATEGIES["match"][emotion])
+
+
+def test_kubernetes_config_is_valid_and_exposes_the_dashboard_only_with_a_token() -> None:
+    import textwrap
+
+    import pytest
+
+    from dashboard.auth import check_exposure
+    from services.common.settings import ConfigError
+
+    manifest = (ROOT / "deploy" / "kubernetes" / "moodstream.yaml").read_text()
+    block = manifest.split("moodstream.toml: |\n", 1)[1].split("\n---", 1)[0]
+    settings = settings_from_dict(tomllib.loads(textwrap.dedent(block)))
+    assert settings.dashboard.message_queue == "redis"
+    with pytest.raises(ConfigError, match="MOODSTREAM_DASHBOARD_TOKEN"):
+        check_exposure(settings.dashboard)
+    assert "MOODSTREAM_DASHBOARD_TOKEN" in manifest and "sessionAffinity: ClientIP" in manifest

@@ -345,6 +345,13 @@ class Bus:
     def set_latest(self, key: str, payload: bytes, ttl_s: int = 3600) -> None:
         self.r.set(key, payload, ex=ttl_s)
 
+    def frame_heads(self, cameras: Sequence[str], size: int = 128) -> list[bytes]:
+        """The first bytes of each camera's newest frame (its camera, seq and ts): has a new one arrived?"""
+        pipe = self.r.pipeline(transaction=False)
+        for camera in cameras:
+            pipe.getrange(self.keys.latest_frame(camera), 0, size - 1)
+        return pipe.execute()
+
     def latest_frames(self, cameras: Sequence[str]) -> dict[str, tuple[bytes | None, bytes | None]]:
         """Each camera's newest frame and overlay, in one round trip (what the dashboard shows)."""
         if not cameras:

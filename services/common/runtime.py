@@ -17,7 +17,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import msgpack
@@ -32,6 +32,7 @@ from .settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=Message)
+CM = TypeVar("CM", bound=Message)
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -205,6 +206,52 @@ class StreamWorker:
     def reject(self, entry: Entry, reason: str) -> None:
         self.bus.dead_letter(entry, self.group, self.stage, reason)
         self.counters.inc("dead")
+
+    def per_camera(
+        self, entries: list[Entry], cls: type[CM]
+    ) -> Iterator[tuple[str, list[tuple[Entry, CM]], bytes | None]]:
+        """For stateful stages: decode, group by camera, and hold each camera's lease while its batch is handled.
+
+        Yields (camera, [(entry, message)], saved state); the caller finishes with
+        ``commit_camera`` before asking for the next camera. A camera whose lease
+        another instance holds is skipped: its entries stay pending and come back.
+        """
+        grouped: dict[str, list[tuple[Entry, CM]]] = {}
+        for entry in entries:
+            msg = self.decode(entry, cls)
+            if msg is not None:
+                grouped.setdefault(msg.camera, []).append((entry, msg))
+        for camera, items in grouped.items():
+            with self.bus.camera_lock(self.stage, camera) as got:
+                if not got:
+                    log.warning(
+                        "camera %s: state lease busy; leaving %d entries for retry", camera, len(items)
+                    )
+                    continue
+                yield camera, items, self.bus.load_state(self.stage, camera)
+
+    def commit_camera(
+        self,
+        camera: str,
+        state: bytes,
+        outputs: list[bytes],
+        entries: list[Entry],
+        extra_keys: Sequence[tuple[str, bytes]] = (),
+        extra_ttl_s: int | None = None,
+    ) -> None:
+        """Save the camera's state, publish its outputs and ack its entries, in one transaction."""
+        self.bus.commit(
+            self.stage,
+            camera,
+            state,
+            [(self.out_stream, payload) for payload in outputs],
+            self.stream,
+            self.group,
+            [e.id for e in entries],
+            extra_keys=extra_keys,
+            extra_ttl_s=extra_ttl_s,
+        )
+        self.counters.inc("published", len(outputs))
 
     # ----- the loop ----------------------------------------------------------------------------------
     def _ensure_groups(self) -> None:

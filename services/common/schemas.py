@@ -73,6 +73,7 @@ def _probs(value: Any, what: str) -> list[float]:
 
 class Message:
     TYPE: ClassVar[str] = ""
+    camera: str  # every message belongs to one camera (declared again by each dataclass)
 
     def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError

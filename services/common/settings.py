@@ -150,7 +150,7 @@ class DashboardSettings(_Section):
     # Browser origins other than the dashboard's own allowed to open the feed (e.g. "https://app.example").
     cors_origins: list[str] = []
     # Niceness under `moodstream up`: on a busy host the pipeline comes before the viewers.
-    nice: int = Field(default=5, ge=0, le=19)
+    nice: int = Field(default=10, ge=0, le=19)
 
 
 class Settings(_Section):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from typing import Any
 
 import msgpack
@@ -103,39 +102,22 @@ class RecommenderWorker(StreamWorker):
         )
 
     def process(self, entries: list[Entry]) -> None:
-        by_camera: dict[str, list[tuple[Entry, EmotionEvent]]] = defaultdict(list)
-        for entry in entries:
-            event = self.decode(entry, EmotionEvent)
-            if event is not None:
-                by_camera[event.camera].append((entry, event))
-        for camera, items in by_camera.items():
-            with self.bus.camera_lock(self.stage, camera) as got:
-                if not got:
-                    continue
-                state = CameraMood(self.bus.load_state(self.stage, camera))
-                outputs, latest = [], []
-                for _, event in sorted(items, key=lambda item: item[1].ts):
-                    state.observe(event)
-                    if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
-                        reco = self._suggest(camera, state, event.ts)
-                        payload = reco.encode()
-                        outputs.append((self.out_stream, payload))
-                        latest = [(self.keys.latest_recommendation(camera), payload)]
-                        log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
-                self.bus.commit(
-                    self.stage,
-                    camera,
-                    state.encode(),
-                    outputs,
-                    self.stream,
-                    self.group,
-                    [e.id for e, _ in items],
-                    extra_keys=latest,
-                )
-                self.counters.inc("processed", len(items))
-                self.counters.inc("published", len(outputs))
-                for _, event in items:
-                    self.counters.observe_latency((time.time() - event.ts) * 1000.0)
+        for camera, items, saved in self.per_camera(entries, EmotionEvent):
+            state = CameraMood(saved)
+            outputs: list[bytes] = []
+            latest: list[tuple[str, bytes]] = []
+            for _, event in sorted(items, key=lambda item: item[1].ts):
+                state.observe(event)
+                if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
+                    reco = self._suggest(camera, state, event.ts)
+                    payload = reco.encode()
+                    outputs.append(payload)
+                    latest = [(self.keys.latest_recommendation(camera), payload)]
+                    log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
+            self.commit_camera(camera, state.encode(), outputs, [e for e, _ in items], extra_keys=latest)
+            self.counters.inc("processed", len(items))
+            for _, event in items:
+                self.counters.observe_latency((time.time() - event.ts) * 1000.0)
 
 
 def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:

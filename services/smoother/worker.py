@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 
 import redis
 
@@ -35,47 +34,31 @@ class SmootherWorker(StreamWorker):
         self.smoother = Smoother(settings.smoother)
 
     def process(self, entries: list[Entry]) -> None:
-        by_camera: dict[str, list[tuple[Entry, Classified]]] = defaultdict(list)
-        for entry in entries:
-            msg = self.decode(entry, Classified)
-            if msg is not None:
-                by_camera[msg.camera].append((entry, msg))
-        for camera, items in by_camera.items():
+        for camera, items, saved in self.per_camera(entries, Classified):
             items.sort(key=lambda item: item[1].seq)
-            with self.bus.camera_lock(self.stage, camera) as got:
-                if not got:
-                    log.warning(
-                        "camera %s: state lease busy; leaving %d entries for retry", camera, len(items)
-                    )
+            state = CameraState.decode(saved)
+            outputs = []
+            skipped = 0
+            now = time.time()
+            newest: Classified | None = None
+            for _, msg in items:
+                if self.smoother.seen_before(state, msg.seq):
+                    skipped += 1
                     continue
-                state = CameraState.decode(self.bus.load_state(self.stage, camera))
-                outputs = []
-                skipped = 0
-                now = time.time()
-                newest: Classified | None = None
-                for _, msg in items:
-                    if self.smoother.seen_before(state, msg.seq):
-                        skipped += 1
-                        continue
-                    for event in self.smoother.update(state, msg, now):
-                        outputs.append((self.out_stream, event.encode()))
-                    self.counters.observe_latency((now - msg.ts) * 1000.0)
-                    newest = msg
-                extra = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest))]
-                self.bus.commit(
-                    self.stage,
-                    camera,
-                    state.encode(),
-                    outputs,
-                    self.stream,
-                    self.group,
-                    [e.id for e, _ in items],
-                    extra_keys=extra,
-                    extra_ttl_s=OVERLAY_TTL_S,
-                )
-                self.counters.inc("processed", len(items) - skipped)
-                self.counters.inc("skipped", skipped)
-                self.counters.inc("published", len(outputs))
+                outputs += [event.encode() for event in self.smoother.update(state, msg, now)]
+                self.counters.observe_latency((now - msg.ts) * 1000.0)
+                newest = msg
+            extra = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest))]
+            self.commit_camera(
+                camera,
+                state.encode(),
+                outputs,
+                [e for e, _ in items],
+                extra_keys=extra,
+                extra_ttl_s=OVERLAY_TTL_S,
+            )
+            self.counters.inc("processed", len(items) - skipped)
+            self.counters.inc("skipped", skipped)
 
 
 def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:

@@ -345,3 +345,20 @@ def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
         proc.kill()
     lines = [json.loads(line) for line in out.splitlines()]
     assert [(e["type"], e["camera"]) for e in lines] == [("emotion", "desk"), ("recommendation", "desk")], err
+
+
+def test_malformed_events_are_skipped_and_counted(start_dashboard, bus: Bus, client) -> None:
+    dash = start_dashboard()
+    c = FeedClient(dash.url)
+    try:
+        c.subscribe(cameras="*")
+        bus.publish(bus.keys.emotions, b"\x93not msgpack at all")
+        client.xadd(bus.keys.recommendations, {b"other": b"field"})
+        bus.publish(bus.keys.emotions, emotion("lobby", label="fear").encode())
+        wait_for(lambda: c.events["emotion"], 10)
+        assert c.events["emotion"][0]["label"] == "fear"
+        metrics = dash.get("/metrics", TOKEN)[1].decode()
+        assert sample(metrics, "moodstream_dashboard_bad_events_total") == 2
+        assert dash.healthy()
+    finally:
+        c.close()

@@ -1,0 +1,37 @@
+"""Write a config dict back as TOML (the standard library only reads it).
+
+Enough for moodstream's own configs: sections of scalars and lists, plus the
+``[[cameras]]`` array of tables. Used by ``bench`` and the tests to start
+real workers from generated configs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for section, body in data.items():
+        if section == "cameras":
+            continue
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
+        lines.append("")
+    for cam in data.get("cameras", []):
+        lines.append("[[cameras]]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in cam.items()]
+        lines.append("")
+    return "\n".join(lines)
