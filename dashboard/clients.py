@@ -32,6 +32,9 @@ class Subscription:
     cameras: frozenset[str] = frozenset()
     frames: bool = False
     max_fps: float = 10.0
+    # JPEG as a Socket.IO binary attachment (browsers) or as a base64 string (any client: python-socketio's
+    # client can mis-assemble attachments that arrive while its handler threads are busy).
+    binary: bool = False
 
     def wants(self, camera: str) -> bool:
         return self.all or camera in self.cameras
@@ -44,6 +47,7 @@ class Subscription:
             "cameras": "*" if self.all else sorted(self.cameras),
             "frames": self.frames,
             "max_fps": self.max_fps,
+            "binary": self.binary,
         }
 
     @classmethod
@@ -51,19 +55,22 @@ class Subscription:
         """``{"cameras": "*" | [ids], "frames": bool, "max_fps": number}``; errors name the field."""
         if not isinstance(data, dict):
             raise SubscriptionError("subscribe takes an object: {cameras: '*' or [ids], frames?, max_fps?}")
-        unknown = set(data) - {"cameras", "frames", "max_fps"}
+        unknown = set(data) - {"cameras", "frames", "max_fps", "binary"}
         if unknown:
             raise SubscriptionError(f"unknown field(s): {', '.join(sorted(unknown))}")
         cameras = data.get("cameras", "*")
         frames = data.get("frames", False)
+        binary = data.get("binary", False)
         max_fps = data.get("max_fps", fps_cap)
         if not isinstance(frames, bool):
             raise SubscriptionError("frames must be true or false")
+        if not isinstance(binary, bool):
+            raise SubscriptionError("binary must be true or false")
         if isinstance(max_fps, bool) or not isinstance(max_fps, int | float) or not max_fps > 0:
             raise SubscriptionError("max_fps must be a positive number")
         max_fps = min(float(max_fps), fps_cap)
         if cameras == "*":
-            return cls(all=True, frames=frames, max_fps=max_fps)
+            return cls(all=True, frames=frames, max_fps=max_fps, binary=binary)
         if not isinstance(cameras, list) or len(cameras) > MAX_CAMERAS_PER_SUBSCRIPTION:
             raise SubscriptionError(
                 f"cameras must be '*' or a list of at most {MAX_CAMERAS_PER_SUBSCRIPTION} ids"
@@ -71,7 +78,7 @@ class Subscription:
         for camera in cameras:
             if not isinstance(camera, str) or not CAMERA_ID_RE.match(camera):
                 raise SubscriptionError(f"bad camera id {camera!r}")
-        return cls(cameras=frozenset(cameras), frames=frames, max_fps=max_fps)
+        return cls(cameras=frozenset(cameras), frames=frames, max_fps=max_fps, binary=binary)
 
 
 @dataclass

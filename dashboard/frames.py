@@ -12,6 +12,7 @@ frame rate, and costs neither the pipeline nor this process any memory.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable
@@ -121,13 +122,19 @@ class FramePump:
             self.offer(camera, payload)
 
     def offer(self, camera: str, payload: dict[str, Any]) -> None:
+        as_text: dict[str, Any] | None = None
         for client in self.clients.watching_video():
             if not client.sub.wants(camera):
                 continue
             slot = client.slots.setdefault(camera, FrameSlot())
             if slot.pending is not None:
                 self.counters["frames_dropped"] += 1
-            slot.pending = payload
+            if client.sub.binary:
+                slot.pending = payload
+            else:
+                if as_text is None:  # encoded once per frame, shared by every such client
+                    as_text = {**payload, "jpeg": base64.b64encode(payload["jpeg"]).decode("ascii")}
+                slot.pending = as_text
 
     def flush(self, now: float) -> None:
         for client in self.clients.watching_video():

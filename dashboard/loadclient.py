@@ -32,10 +32,17 @@ class Viewer:
         self.sio.on("emotion", self.on_event, namespace="/feed")
         self.sio.on("recommendation", self.on_event, namespace="/feed")
         self.sio.on("connect", self.on_connect, namespace="/feed")
-        self.sio.connect(url, namespaces=["/feed"], auth={"token": token}, transports=["websocket"])
+        for attempt in range(30):
+            try:
+                self.sio.connect(url, namespaces=["/feed"], auth={"token": token}, transports=["websocket"])
+                break
+            except socketio.exceptions.ConnectionError:
+                if attempt == 29:
+                    raise
+                time.sleep(1.0)
 
     def on_connect(self) -> None:
-        self.sio.emit("subscribe", {"cameras": "*", "frames": True}, namespace="/feed")
+        self.sio.emit("subscribe", {"cameras": "*", "frames": True}, namespace="/feed")  # base64 JPEGs
 
     def on_frame(self, frame: dict[str, Any]) -> bool:
         with self.lock:

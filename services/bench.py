@@ -63,6 +63,21 @@ def _latency(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], stage: 
     return hist
 
 
+def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], tmp: Path, timeout_s: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the dashboard did not start; see {tmp / 'dashboard.log'}")
+
+
 def classifier_micro(
     batch_sizes: tuple[int, ...] = (1, 8, 16, 32, 64), per_face_n: int = 40
 ) -> dict[str, Any]:
@@ -197,7 +212,7 @@ def run_bench(
             start("capture", "--camera", f"cam{i}")
         if dashboard and dashboard_clients:
             say(f"connecting {dashboard_clients} dashboard viewer(s)")
-            time.sleep(2.0)  # the dashboard is listening by now
+            _wait_for_dashboard(int(data["dashboard"]["port"]), dash_procs[0], tmp)
             viewers = subprocess.Popen(
                 [  # they stand for browsers on other machines: least priority here
                     "nice",
@@ -222,6 +237,8 @@ def run_bench(
         if viewers is not None:
             cpu_a[viewers.pid] = _cpu_seconds(viewers.pid)
             assert viewers.stdin is not None
+            if viewers.poll() is not None:
+                raise RuntimeError(f"the simulated viewers exited; see {tmp / 'viewers.log'}")
             viewers.stdin.write("go\n")
             viewers.stdin.flush()
         t0 = time.monotonic()

@@ -346,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `moodstream watch | head`
-        sys.stderr.close()
+    except BrokenPipeError:
+        if args.command != "watch":
+            raise
+        sys.stderr.close()  # `moodstream watch | head`
         return 0
     except Exception as exc:
         from .common.assets import AssetError

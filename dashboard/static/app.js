@@ -356,7 +356,7 @@
     socket.on("connect", () => {
       setConnection("connected", "live");
       banner("");
-      socket.emit("subscribe", { cameras: "*", frames: true, max_fps: CONFIG.maxFps }, (reply) => {
+      socket.emit("subscribe", { cameras: "*", frames: true, binary: true, max_fps: CONFIG.maxFps }, (reply) => {
         if (!reply || !reply.ok) banner("subscription refused: " + (reply && reply.error));
       });
     });

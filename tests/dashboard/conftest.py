@@ -86,6 +86,6 @@ def schemas() -> dict[str, dict]:
 def validate(schemas: dict[str, dict], name: str, payload: dict) -> None:
     import jsonschema
 
-    if name == "frame":
-        payload = {**payload, "jpeg": "<bytes>"}
+    if name == "frame" and isinstance(payload["jpeg"], bytes):
+        payload = {**payload, "jpeg": "<binary attachment>"}
     jsonschema.validate(payload, schemas[name])

@@ -6,6 +6,7 @@ recommender write); the full pipeline feeding a browser is tests/dashboard/test_
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from typing import Any
@@ -107,6 +108,7 @@ def test_subscribers_get_their_cameras_only(start_dashboard, bus: Bus, schemas) 
             "cameras": ["lobby"],
             "frames": False,
             "max_fps": 10.0,
+            "binary": False,
         }
         assert everyone.subscribe(cameras="*")["ok"]
         for camera in ("lobby", "desk", "lobby", "hall"):
@@ -217,7 +219,9 @@ def test_rest_api(start_dashboard, bus: Bus, schemas) -> None:
             float(line.rsplit(" ", 1)[1])
 
 
-def test_latest_frame_wins_for_a_stalled_viewer(start_dashboard, tmp_path, sample_video, bus: Bus) -> None:
+def test_latest_frame_wins_for_a_stalled_viewer(
+    start_dashboard, tmp_path, sample_video, bus: Bus, schemas
+) -> None:
     """One viewer stops acknowledging; it holds one frame, and the other viewer still gets ~10 fps."""
     from tests.helpers import WorkerProcess
 
@@ -244,7 +248,8 @@ def test_latest_frame_wins_for_a_stalled_viewer(start_dashboard, tmp_path, sampl
         assert dropped >= 20
 
         frame = healthy.events["frame"][-1]
-        assert frame["jpeg"][:2] == b"\xff\xd8" and frame["camera"] == "cam1"
+        validate(schemas, "frame", frame)
+        assert base64.b64decode(frame["jpeg"])[:2] == b"\xff\xd8" and frame["camera"] == "cam1"
         assert frame["width"] > 0 and isinstance(frame["faces"], list)
 
         # Released, the stalled viewer gets the newest frame next, not the backlog.
