@@ -81,11 +81,15 @@ class Subscription:
         return cls(cameras=frozenset(cameras), frames=frames, max_fps=max_fps, binary=binary)
 
 
+# Frames a client may hold unacknowledged per camera: two hide one round trip of jitter, and keep the bound.
+WINDOW = 2
+
+
 @dataclass
 class FrameSlot:
-    """At most one frame in flight and one waiting: a slow client gets the newest, never a backlog."""
+    """At most WINDOW frames in flight and one waiting: a slow client gets the newest, never a backlog."""
 
-    in_flight_since: float | None = None
+    in_flight: list[float] = field(default_factory=list)  # send times, oldest first
     pending: dict[str, Any] | None = None
     last_sent: float = 0.0
 

@@ -4,9 +4,9 @@ The pump never reads the pipeline's streams. Every tick it probes the first
 bytes of the newest frame each watched camera's capture worker left in
 Redis; when one is new, and at most ``max_fps`` times a second per camera,
 it reads the whole frame with the smoother's overlay and offers it to each
-client watching that camera. A client holds one frame in flight per camera until it acknowledges
-it; anything newer that arrives meanwhile replaces the waiting frame instead
-of queueing behind it. A slow or stalled browser therefore sees a lower
+client watching that camera. A client holds at most two frames in flight per camera until it
+acknowledges them; anything newer that arrives meanwhile replaces the one
+waiting instead of queueing behind it. A slow or stalled browser therefore sees a lower
 frame rate, and costs neither the pipeline nor this process any memory.
 """
 
@@ -24,7 +24,7 @@ from services.common.bus import CONNECTION_ERRORS, Bus
 from services.common.runtime import Backoff
 from services.common.schemas import Frame, SchemaError
 
-from .clients import Client, Clients, FrameSlot
+from .clients import WINDOW, Client, Clients, FrameSlot
 
 log = logging.getLogger(__name__)
 
@@ -142,24 +142,25 @@ class FramePump:
             for camera, slot in list(client.slots.items()):
                 if slot.pending is None or now - slot.last_sent < min_gap:
                     continue
-                if slot.in_flight_since is not None:
-                    if now - slot.in_flight_since < self.ack_timeout_s:
-                        continue
+                while slot.in_flight and now - slot.in_flight[0] >= self.ack_timeout_s:
+                    slot.in_flight.pop(0)
                     self.counters["ack_timeouts"] += 1
+                if len(slot.in_flight) >= WINDOW:
+                    continue
                 self._send(client, camera, slot, now)
 
     def _send(self, client: Client, camera: str, slot: FrameSlot, now: float) -> None:
         payload, slot.pending = slot.pending, None
         assert payload is not None
-        slot.in_flight_since = now
+        slot.in_flight.append(now)
         slot.last_sent = now
         sid = client.sid
 
         def acked(*_args: Any) -> None:
             self.counters["frames_acked"] += 1
             current = self.clients.get(sid)
-            if current is not None and camera in current.slots:
-                current.slots[camera].in_flight_since = None
+            if current is not None and camera in current.slots and current.slots[camera].in_flight:
+                current.slots[camera].in_flight.pop(0)
 
         self.counters["frames_sent"] += 1
         self.send(sid, payload, acked)

@@ -214,10 +214,10 @@ def run_bench(
             say(f"connecting {dashboard_clients} dashboard viewer(s)")
             _wait_for_dashboard(int(data["dashboard"]["port"]), dash_procs[0], tmp)
             viewers = subprocess.Popen(
-                [  # they stand for browsers on other machines: least priority here
+                [  # they stand for browsers on other machines: below the pipeline and the dashboard
                     "nice",
                     "-n",
-                    "19",
+                    "15",
                     sys.executable,
                     "-m",
                     "dashboard.loadclient",

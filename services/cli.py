@@ -240,6 +240,64 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports Keras lazily
+    import tomllib
+
+    from training.train import TrainConfig
+
+    data: dict[str, Any] = {}
+    if args.train_config:
+        data = tomllib.loads(Path(args.train_config).read_text())
+    for key in ("model", "data", "epochs", "batch_size", "lr", "input_size", "max_train", "max_val", "seed"):
+        value = getattr(args, key, None)
+        if value is not None:
+            data[key] = value
+    try:
+        return TrainConfig.model_validate(data)
+    except Exception as exc:  # pydantic's ValidationError, with the keys named
+        raise ConfigError(f"invalid training config: {exc}") from exc
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.train import train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = _train_config(args)
+    summary = train(cfg, args.run_dir, verbose=2)
+    print(json.dumps(summary["val"]))
+    print(f"run: {args.run_dir}  (export it with `moodstream export {args.run_dir} --out models/NAME`)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from services.common.modelspec import resolve_model_dir
+    from training.evaluate import evaluate_model, format_report, write_report
+
+    folder = resolve_model_dir(args.model)
+    report = evaluate_model(folder, args.data, args.split, tta=args.tta)
+    print(format_report(report))
+    if args.out:
+        write_report(report, Path(args.out))
+        print(f"report, metrics and confusion matrix in {args.out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from training.export import export
+
+    representative = None
+    if args.tflite == "int8":
+        import json as _json
+
+        from training import data as fer
+
+        cfg = _json.loads((Path(args.run_dir) / "config.json").read_text())
+        representative = fer.as_inputs(fer.load(cfg["data"], "train", int(cfg.get("input_size", 48))).x[:500])
+    out = export(args.run_dir, args.out, name=args.name, tflite=args.tflite, representative=representative)
+    print(f'exported to {out}: set [classifier] model = "{out}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -308,6 +366,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stage", choices=["capture", "detector", "classifier", "smoother", "recommender"])
     p.add_argument("--camera")
     p.set_defaults(fn=cmd_worker)
+    p = sub.add_parser("train", parents=[common], help="train a FER model (resumes an unfinished run)")
+    p.add_argument("--run-dir", required=True, help="the run directory (config, history, checkpoints)")
+    p.add_argument("--train-config", help="a TOML file of training settings (docs/training.md)")
+    p.add_argument("--model", help="baseline_cnn, resemotenet, mini_xception, resnet50, resnet50v2, hybrid")
+    p.add_argument("--data", help="FER2013 CSV or image folder (default ../shared/data/fer2013)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--input-size", type=int)
+    p.add_argument("--max-train", type=int, help="train on the first N images only (smoke runs)")
+    p.add_argument("--max-val", type=int)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(fn=cmd_train)
+    p = sub.add_parser("evaluate", parents=[common], help="evaluate a model folder on FER2013")
+    p.add_argument("model", help="a model folder (with model.json) or a name under models/")
+    p.add_argument("--data", default="../shared/data/fer2013")
+    p.add_argument("--split", default="val", choices=["train", "val", "test"])
+    p.add_argument("--tta", action="store_true", help="average with horizontally flipped faces")
+    p.add_argument("--out", help="write metrics.json, report.txt and confusion.png here")
+    p.set_defaults(fn=cmd_evaluate)
+    p = sub.add_parser("export", parents=[common], help="export a finished run for the classifier")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True, help="the model folder to write (e.g. models/fer-resnet)")
+    p.add_argument("--name", help="the model's name in model.json (default: the folder's name)")
+    p.add_argument("--tflite", default="", choices=["", "float16", "int8"])
+    p.set_defaults(fn=cmd_export)
     p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
     p.add_argument("--count", type=int, default=20)
     p.set_defaults(fn=cmd_dead)

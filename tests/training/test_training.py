@@ -1,0 +1,160 @@
+"""training/: every model builds and takes a training step, the weight-decay callback, both data
+layouts, metrics, and an exported model round-tripping into the classifier."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+from services.common.schemas import EMOTIONS
+from training import data as fer
+from training.callbacks import DynamicAdamW, WeightDecayOnLRDrop
+from training.evaluate import evaluate_probs
+from training.models import BUILDERS, build, unfreeze
+
+RNG = np.random.default_rng(0)
+
+
+def synthetic(n: int = 28, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """Faces of a sort: each class a different bright square, so tiny models can learn something."""
+    x = RNG.integers(0, 60, (n, size, size), dtype=np.uint8)
+    y = np.arange(n) % len(EMOTIONS)
+    for i, label in enumerate(y):
+        s = 4 + 5 * int(label)
+        x[i, s : s + 6, s : s + 6] = 255
+    return x, y.astype(np.int32)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_every_model_builds_and_trains_a_step(name: str) -> None:
+    options = {"size": 32} if name in ("resnet50", "resnet50v2", "hybrid") else {}
+    model = build(name, input_size=48, **options)
+    assert model.output_shape == (None, len(EMOTIONS))
+    x, y = synthetic(8)
+    model.compile(optimizer=DynamicAdamW(1e-3, weight_decay=1e-4), loss="sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(fer.as_inputs(x), y, batch_size=8, epochs=1, verbose=0)
+    after = model.get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    probs = np.asarray(model(fer.as_inputs(x), training=False))
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    if name in ("resnet50", "resnet50v2", "hybrid"):
+        n = unfreeze(model, 0.3)
+        assert n > 0
+        backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        assert not any(
+            layer.trainable for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)
+        )
+
+
+def test_imagenet_weights_are_only_taken_from_a_local_file() -> None:
+    with pytest.raises(FileNotFoundError, match="local file"):
+        build("resnet50", size=32, weights="imagenet")
+
+
+def test_weight_decay_rises_exactly_when_the_learning_rate_drops_and_stops_at_the_cap() -> None:
+    model = build("mini_xception", input_size=48)
+    opt = DynamicAdamW(learning_rate=1e-3, weight_decay=1e-4)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+    x, y = synthetic(16)
+
+    class Schedule(keras.callbacks.Callback):
+        """Drops the learning rate at the end of epochs 1 and 3 and 4 (0-based), like ReduceLROnPlateau."""
+
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            if epoch in (1, 3, 4):
+                self.model.optimizer.learning_rate = float(self.model.optimizer.learning_rate) / 2
+
+    wd = WeightDecayOnLRDrop(alpha=2.0, max_decay=3e-4)
+    hist = model.fit(fer.as_inputs(x), y, epochs=6, batch_size=16, verbose=0, callbacks=[Schedule(), wd])
+    assert [round(v, 6) for v in hist.history["weight_decay"]] == [1e-4, 2e-4, 2e-4, 3e-4, 3e-4, 3e-4]
+    assert [epoch for epoch, _, _ in wd.changes] == [1, 3]  # epoch 4 dropped the LR, but λ was at λ_max
+    assert float(keras.ops.convert_to_numpy(opt.decay)) == pytest.approx(3e-4)
+
+
+def test_both_data_layouts_load_in_the_same_class_order(tmp_path: Path) -> None:
+    x, y = synthetic(14)
+    with (tmp_path / "fer2013.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["emotion", "pixels", "Usage"])
+        for image, label in zip(x, y, strict=True):
+            w.writerow([int(label), " ".join(str(int(p)) for p in image.ravel()), "PublicTest"])
+        w.writerow([3, " ".join(["0"] * 48 * 48), "Training"])
+    for image, label in zip(x, y, strict=True):
+        folder = tmp_path / "images" / "val" / EMOTIONS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{len(list(folder.iterdir()))}.png"), image)
+    from_csv = fer.load(tmp_path / "fer2013.csv", "val")
+    from_folder = fer.load(tmp_path / "images", "val", cache=tmp_path / "cache")
+    again = fer.load(tmp_path / "images", "val", cache=tmp_path / "cache")  # from the cache
+    assert from_csv.counts() == from_folder.counts() == again.counts() == {e: 2 for e in EMOTIONS}
+    order = np.argsort(from_folder.y, kind="stable")
+    assert np.array_equal(np.sort(from_csv.y), from_folder.y[order])
+    assert len(fer.load(tmp_path / "fer2013.csv", "train")) == 1
+    with pytest.raises(fer.DataError):
+        fer.load(tmp_path / "images", "train")
+
+
+def test_class_weights_are_balanced() -> None:
+    y = np.array([0] * 10 + [1] * 2 + [2] * 8 + [3] * 20 + [4] * 5 + [5] * 5 + [6] * 20)
+    weights = fer.class_weights(y)
+    counts = np.bincount(y)
+    assert all(weights[i] * counts[i] == pytest.approx(len(y) / 7) for i in range(7))
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5, 6])
+    pred = np.array([0, 1, 1, 1, 2, 0, 3, 4, 5, 6])
+    probs = np.full((10, 7), 0.01)
+    probs[np.arange(10), pred] = 0.94
+    r = evaluate_probs(y, probs)
+    assert r["accuracy"] == 0.8
+    assert r["per_class"]["angry"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert r["per_class"]["disgust"]["precision"] == pytest.approx(0.6667, abs=1e-4)
+    assert r["balanced_accuracy"] == pytest.approx((0.5 + 1 + 0.5 + 1 + 1 + 1 + 1) / 7, abs=1e-4)
+    assert r["confusion"][0] == [1, 1, 0, 0, 0, 0, 0]
+    assert 0 < r["kappa"] < 1 and r["log_loss"] > 0
+
+
+def test_train_export_and_classify(tmp_path: Path, assets) -> None:
+    """A tiny run end to end: train, export, and the classifier's Predictor loads and uses it."""
+    from services.classifier.predictor import Predictor
+    from services.common.modelspec import ModelSpec
+    from training.export import export
+    from training.train import TrainConfig, train
+
+    x, y = synthetic(70)
+    for split in ("train", "val"):
+        for i, (image, label) in enumerate(zip(x, y, strict=True)):
+            folder = tmp_path / "data" / split / EMOTIONS[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f"{i}.png"), image)
+    cfg = TrainConfig(model="mini_xception", data=str(tmp_path / "data"), epochs=2, batch_size=16)
+    summary = train(cfg, tmp_path / "run", verbose=0)
+    assert set(summary["val"]) == {"accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss"}
+    for name in (
+        "config.json",
+        "summary.json",
+        "history-main.csv",
+        "checkpoints/best.keras",
+        "eval-val/confusion.png",
+    ):
+        assert (tmp_path / "run" / name).exists(), name
+    # Resuming a finished run does not train again.
+    again = train(cfg, tmp_path / "run", verbose=0)
+    assert again["epochs_run"] == {}
+
+    out = export(tmp_path / "run", tmp_path / "models" / "tiny", tflite="float16")
+    spec = ModelSpec.load(out)
+    assert spec.size == 48 and spec.scaling == "zero_1" and spec.classes == list(EMOTIONS)
+    assert json.loads((out / "model.json").read_text())["metrics"]["val"]["accuracy"] >= 0
+    assert (out / "model-float16.tflite").stat().st_size > 1000 and (out / "MODEL_CARD.md").exists()
+    predictor = Predictor(spec, max_batch=8)
+    probs = predictor.predict_crops(x[:5])
+    assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)

@@ -1,0 +1,211 @@
+"""FER2013 in either of its two layouts, as arrays, and input pipelines over them.
+
+Both loaders return uint8 images (N, size, size) and int labels in the
+classifier's class order (EMOTIONS: the FER2013 CSV order), so a model
+trained here reads the same way as every other model the classifier loads.
+
+Augmentation is not here: it is a block of Keras layers in front of the
+model during training (training/augment.py), which runs on every backend
+and can never touch evaluation data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from services.common.schemas import EMOTIONS
+
+CSV_SPLITS = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+FOLDER_SPLITS = {
+    "train": ("train", "Training"),
+    "val": ("val", "PublicTest", "validation"),
+    "test": ("test",),
+}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+class DataError(Exception):
+    pass
+
+
+@dataclass
+class Split:
+    x: np.ndarray  # uint8 (N, size, size)
+    y: np.ndarray  # int32 (N,), index into EMOTIONS
+    name: str
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def counts(self) -> dict[str, int]:
+        return {e: int((self.y == i).sum()) for i, e in enumerate(EMOTIONS)}
+
+
+def _resize(images: np.ndarray, size: int) -> np.ndarray:
+    if images.shape[1] == size:
+        return images
+    import cv2
+
+    return np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images])
+
+
+def load_csv(path: str | Path, split: str, size: int = 48) -> Split:
+    """FER2013's original ``emotion,pixels,Usage`` CSV (labels already in EMOTIONS order)."""
+    usage = CSV_SPLITS.get(split, split)
+    xs: list[np.ndarray] = []
+    ys: list[int] = []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"emotion", "pixels"} <= set(reader.fieldnames):
+            raise DataError(f"{path}: expected columns emotion,pixels[,Usage], got {reader.fieldnames}")
+        for n, row in enumerate(reader, start=2):
+            if "Usage" in row and row["Usage"] != usage:
+                continue
+            try:
+                label = int(row["emotion"])
+                pixels = np.array(row["pixels"].split(), dtype=np.uint8)
+            except ValueError as exc:
+                raise DataError(f"{path}:{n}: {exc}") from exc
+            side = int(round(len(pixels) ** 0.5))
+            if side * side != len(pixels) or not 0 <= label < len(EMOTIONS):
+                raise DataError(
+                    f"{path}:{n}: {len(pixels)} pixels / label {label} is not a square image / class"
+                )
+            xs.append(pixels.reshape(side, side))
+            ys.append(label)
+    if not xs:
+        raise DataError(f"{path}: no rows with Usage={usage}")
+    return Split(_resize(np.stack(xs), size), np.array(ys, dtype=np.int32), split)
+
+
+def _split_dir(root: Path, split: str) -> Path:
+    for name in FOLDER_SPLITS.get(split, (split,)):
+        if (root / name).is_dir():
+            return root / name
+    raise DataError(
+        f"{root}: no folder for split {split!r} (looked for {FOLDER_SPLITS.get(split, (split,))})"
+    )
+
+
+def load_folder(root: str | Path, split: str, size: int = 48) -> Split:
+    """``<root>/<split>/<class>/*.jpg|png``; class folders are matched to EMOTIONS by name."""
+    import cv2
+
+    base = _split_dir(Path(root), split)
+    xs: list[np.ndarray] = []
+    ys: list[int] = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        name = folder.name.lower()
+        if name not in EMOTIONS:
+            raise DataError(f"{folder}: unknown class folder (expected one of {', '.join(EMOTIONS)})")
+        label = EMOTIONS.index(name)
+        for file in sorted(folder.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                raise DataError(f"{file}: not a readable image")
+            if image.shape != (size, size):
+                image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+            xs.append(image)
+            ys.append(label)
+    if not xs:
+        raise DataError(f"{base}: no images")
+    return Split(np.stack(xs), np.array(ys, dtype=np.int32), split)
+
+
+def load(source: str | Path, split: str, size: int = 48, cache: Path | None = None) -> Split:
+    """Either layout, by what ``source`` is; decoded arrays are cached as .npz (JPEG decoding is slow)."""
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if cache is not None:
+        key = hashlib.sha1(f"{path.resolve()}|{split}|{size}|{path.stat().st_mtime_ns}".encode()).hexdigest()[
+            :16
+        ]
+        cached = cache / f"{split}-{size}-{key}.npz"
+        if cached.exists():
+            with np.load(cached) as z:
+                return Split(z["x"], z["y"], split)
+    data = load_csv(path, split, size) if path.is_file() else load_folder(path, split, size)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cached, x=data.x, y=data.y)
+    return data
+
+
+def class_weights(y: np.ndarray, n_classes: int = len(EMOTIONS)) -> dict[int, float]:
+    """Balanced weights, n / (k * count): a disgust face counts as much in total as a happy one."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    total = counts.sum()
+    return {i: float(total / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
+
+
+def as_inputs(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, s, s) -> float32 (N, s, s, 1) in [0, 1]: the models' input (model.json scaling zero_1)."""
+    return (x.astype(np.float32) / 255.0)[..., None]
+
+
+def batches(
+    split: Split, batch_size: int, shuffle: bool, seed: int = 0, with_weights: dict[int, float] | None = None
+):
+    """A tf.data pipeline (cache, shuffle, batch, prefetch) under TensorFlow; a Keras PyDataset elsewhere (JAX)."""
+    import keras
+
+    x, y = as_inputs(split.x), split.y
+    w = np.array([with_weights[int(c)] for c in y], dtype=np.float32) if with_weights else None
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        parts = (x, y) if w is None else (x, y, w)
+        ds = tf.data.Dataset.from_tensor_slices(parts).cache()
+        if shuffle:
+            ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return _ArrayBatches(x, y, w, batch_size, shuffle, seed)
+
+
+def _array_batches_class():  # defined lazily so that importing this module does not import Keras
+    import keras
+
+    class ArrayBatches(keras.utils.PyDataset):
+        def __init__(self, x, y, w, batch_size, shuffle, seed) -> None:
+            super().__init__()
+            self.x, self.y, self.w = x, y, w
+            self.batch_size = batch_size
+            self.shuffle = shuffle
+            self.rng = np.random.default_rng(seed)
+            self.order = np.arange(len(y))
+            if shuffle:
+                self.rng.shuffle(self.order)
+
+        def __len__(self) -> int:
+            return (len(self.y) + self.batch_size - 1) // self.batch_size
+
+        def __getitem__(self, i: int):
+            idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+            if self.w is None:
+                return self.x[idx], self.y[idx]
+            return self.x[idx], self.y[idx], self.w[idx]
+
+        def on_epoch_end(self) -> None:
+            if self.shuffle:
+                self.rng.shuffle(self.order)
+
+    return ArrayBatches
+
+
+def _ArrayBatches(*args):  # noqa: N802 - a class factory used like a class
+    return _array_batches_class()(*args)
+
+
+def iterate(split: Split, batch_size: int) -> Iterator[np.ndarray]:
+    x = as_inputs(split.x)
+    for i in range(0, len(x), batch_size):
+        yield x[i : i + batch_size]

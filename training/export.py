@@ -1,0 +1,135 @@
+"""Export a trained model for the classifier: ``.keras`` + ``model.json``, optional TFLite, a model card.
+
+The folder it writes is what ``[classifier] model`` points at; the sidecar
+tells the classifier the input (48x48 gray, scaled to [0, 1]) and the class
+order, and records provenance and validation metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.common.schemas import EMOTIONS
+
+
+def export(
+    run_dir: str | Path,
+    out: str | Path,
+    name: str | None = None,
+    tflite: str = "",
+    representative: np.ndarray | None = None,
+) -> Path:
+    import keras
+
+    run = Path(run_dir)
+    core_path = run / "checkpoints" / "core.keras"
+    if not core_path.exists():
+        raise FileNotFoundError(
+            f"{core_path} missing: the run has not finished (`moodstream train` resumes it)"
+        )
+    config = json.loads((run / "config.json").read_text())
+    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
+    metrics = {}
+    if (run / "eval-val" / "metrics.json").exists():
+        full = json.loads((run / "eval-val" / "metrics.json").read_text())
+        metrics = {
+            "val": {k: full[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")}
+        }
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(core_path, out / "model.keras")
+    size = int(config.get("input_size", 48))
+    card = {
+        "name": name or out.name,
+        "file": "model.keras",
+        "format": "keras",
+        "input": {"size": size, "channels": 1, "scaling": "zero_1"},
+        "classes": list(EMOTIONS),
+        "provenance": {
+            "trained_by": "moodstream train",
+            "architecture": config.get("model"),
+            "data": "FER2013 Training (train), PublicTest (val)",
+            "exported": time.strftime("%Y-%m-%d"),
+            "train_seconds": summary.get("train_seconds"),
+            "device": summary.get("device"),
+            "params": summary.get("params"),
+            "licence": "weights trained by the moodstream project; FER2013 is research data",
+        },
+        "metrics": metrics,
+    }
+    (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    if tflite:
+        model = keras.saving.load_model(core_path, compile=False)
+        (out / f"model-{tflite}.tflite").write_bytes(to_tflite(model, tflite, representative))
+    (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
+    return out
+
+
+def to_tflite(model: Any, mode: str, representative: np.ndarray | None = None) -> bytes:
+    """float16 weights, or full int8 with representative data (TensorFlow only)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError("TFLite export needs the TensorFlow backend")
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False))
+    concrete = fn.get_concrete_function(tf.TensorSpec([1, *model.input_shape[1:]], tf.float32))
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    elif mode == "int8":
+        if representative is None or not len(representative):
+            raise ValueError("int8 TFLite needs representative data")
+
+        def gen():
+            for i in range(min(200, len(representative))):
+                yield [representative[i : i + 1].astype(np.float32)]
+
+        conv.representative_dataset = gen
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        raise ValueError(f"tflite must be float16 or int8, not {mode!r}")
+    return conv.convert()
+
+
+def model_card(card: dict[str, Any], summary: dict[str, Any], config: dict[str, Any]) -> str:
+    val = card["metrics"].get("val", {})
+    dev = summary.get("device") or {}
+    lines = [
+        f"# {card['name']}",
+        "",
+        f"A {config.get('model')} FER model trained by `moodstream train` for the classifier stage.",
+        "",
+        "- **Input**: "
+        f"{card['input']['size']}x{card['input']['size']} grayscale face crop, scaled to [0, 1].",
+        f"- **Output**: probabilities for {', '.join(card['classes'])} (FER2013 order).",
+        "- **Data**: FER2013 Training (28,709 faces) for training; PublicTest (3,589) for validation and model"
+        " selection. PrivateTest was not used.",
+        f"- **Training**: {summary.get('train_seconds', '?')} s on {dev.get('cpu_count', '?')} CPU core(s)"
+        f" / GPUs {dev.get('gpus', [])}, Keras {dev.get('keras', '?')} ({dev.get('backend', '?')}),"
+        f" {summary.get('params', '?')} parameters; epochs {summary.get('epochs_run', '?')}.",
+        f"- **Recipe**: AdamW (lr {config.get('lr')}, weight decay {config.get('weight_decay')} raised x"
+        f"{config.get('wd_alpha')} up to {config.get('wd_max')} when the LR drops), ReduceLROnPlateau, early"
+        f" stopping on val accuracy, balanced class weights: {config.get('class_weights')}, augmentation"
+        f" {config.get('augment')}.",
+        "",
+        "## Validation (PublicTest)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in val.items()]
+    lines += [
+        "",
+        "Limitations: FER2013 faces are 48x48, mostly frontal, with noisy labels; disgust is rare.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Small custom layers of the hybrid model, registered so exported models load anywhere.
+
+The classifier imports this module before loading a model, so a hybrid
+exported by ``moodstream export`` needs no ``safe_mode=False`` (no Python
+lambdas are serialized).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="moodstream")
+class ChannelPool(keras.layers.Layer):
+    """Mean or max over channels, keeping the axis: the inputs of CBAM's spatial attention."""
+
+    def __init__(self, mode: str = "mean", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in ("mean", "max"):
+            raise ValueError("mode must be mean or max")
+        self.mode = mode
+
+    def call(self, x: Any) -> Any:
+        return (
+            ops.mean(x, axis=-1, keepdims=True) if self.mode == "mean" else ops.max(x, axis=-1, keepdims=True)
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="moodstream")
+class ClassBoost(keras.layers.Layer):
+    """Spreads a class-specific branch's single logit onto that class's position."""
+
+    def __init__(self, index: int, classes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.index, self.classes = index, classes
+
+    def call(self, x: Any) -> Any:
+        return x * ops.one_hot(self.index, self.classes, dtype=x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "index": self.index, "classes": self.classes}

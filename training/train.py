@@ -1,0 +1,243 @@
+"""Training runs: a config, a run directory, and the research schedule.
+
+A run directory holds everything about one run — ``config.json``,
+``history.csv``, ``checkpoints/best.keras`` and ``last.keras``, Keras'
+backup for resuming mid-run, the evaluation and its plots — so that
+``moodstream train --run-dir DIR`` resumes a run that stopped, and
+``moodstream export DIR`` needs nothing else.
+
+Transfer models train in phases: the head on a frozen backbone, then more
+and more of the backbone unfrozen (BatchNorm always frozen) at a lower
+learning rate; the hybrid unfreezes progressively in three steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .augment import AugmentSettings
+
+log = logging.getLogger(__name__)
+
+
+class Phase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(ge=1)
+    unfreeze: float = Field(default=0.0, ge=0, le=1)  # fraction of the backbone made trainable
+    lr: float = Field(gt=0)
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str = "mini_xception"
+    model_options: dict[str, Any] = {}
+    data: str = "../shared/data/fer2013"
+    input_size: int = Field(default=48, ge=32, le=256)
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    epochs: int = Field(default=60, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    wd_alpha: float = Field(default=2.0, ge=1)
+    wd_max: float = Field(default=1e-3, ge=0)
+    lr_factor: float = Field(default=0.5, gt=0, lt=1)
+    lr_patience: int = Field(default=4, ge=1)
+    min_lr: float = Field(default=1e-6, ge=0)
+    early_stop_patience: int = Field(default=12, ge=1)
+    class_weights: bool = True
+    # Balanced weights raised to this power: 1 is fully balanced, 0.5 a softer push towards rare classes.
+    class_weights_power: float = Field(default=1.0, ge=0, le=1)
+    augment: AugmentSettings = AugmentSettings()
+    # Transfer models: phases after the first (head only, frozen backbone, `epochs` at `lr`).
+    phases: list[Phase] = []
+    # "auto": mixed float16 on a GPU, float32 on a CPU.
+    precision: str = Field(default="auto", pattern="^(auto|float32|mixed_float16|mixed_bfloat16)$")
+    seed: int = 0
+    max_train: int = Field(default=0, ge=0)  # use only this many training images (smoke tests)
+    max_val: int = Field(default=0, ge=0)
+
+
+def default_phases(cfg: TrainConfig) -> list[Phase]:
+    from .models import TRANSFER
+
+    if cfg.phases or cfg.model not in TRANSFER:
+        return cfg.phases
+    if cfg.model == "hybrid":  # progressive unfreezing
+        return [
+            Phase(epochs=max(1, cfg.epochs // 2), unfreeze=0.15, lr=cfg.lr / 10),
+            Phase(epochs=max(1, cfg.epochs // 2), unfreeze=0.35, lr=cfg.lr / 30),
+            Phase(epochs=max(1, cfg.epochs // 2), unfreeze=0.6, lr=cfg.lr / 100),
+        ]
+    return [Phase(epochs=cfg.epochs, unfreeze=0.3, lr=cfg.lr / 10)]
+
+
+def device_info() -> dict[str, Any]:
+    import keras
+
+    info: dict[str, Any] = {
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "gpus": [],
+    }
+    try:
+        if info["backend"] == "tensorflow":
+            import tensorflow as tf
+
+            info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+        elif info["backend"] == "jax":
+            import jax
+
+            info["gpus"] = [str(d) for d in jax.devices() if d.platform == "gpu"]
+    except Exception:  # noqa: BLE001 - device listing is informational
+        pass
+    return info
+
+
+def _compile(model: Any, cfg: TrainConfig, lr: float) -> None:
+    import keras
+
+    from .callbacks import DynamicAdamW
+
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(
+        optimizer=DynamicAdamW(learning_rate=lr, weight_decay=cfg.weight_decay),
+        loss=loss,
+        metrics=["accuracy"],
+    )
+
+
+def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
+    import keras
+
+    from .callbacks import WeightDecayOnLRDrop
+
+    ckpt = run_dir / "checkpoints"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    return [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup" / tag)),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr, verbose=1
+        ),
+        WeightDecayOnLRDrop(alpha=cfg.wd_alpha, max_decay=cfg.wd_max, verbose=1),
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=cfg.early_stop_patience, restore_best_weights=True, verbose=1
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(ckpt / "best.keras"), monitor="val_accuracy", save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(str(run_dir / f"history-{tag}.csv"), append=True),
+    ]
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, verbose: int = 2) -> dict[str, Any]:
+    """Train (or resume) a run; returns the run's summary, also written to ``summary.json``."""
+    import keras
+    import numpy as np
+
+    from . import data as fer
+    from .augment import training_model
+    from .models import build, unfreeze
+
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    saved = run / "config.json"
+    if saved.exists():
+        previous = TrainConfig.model_validate_json(saved.read_text())
+        if previous.model_dump() != cfg.model_dump():
+            raise ValueError(
+                f"{run} holds a different run's config; use a new --run-dir or the same settings"
+            )
+    saved.write_text(cfg.model_dump_json(indent=2))
+
+    keras.utils.set_random_seed(cfg.seed)
+    info = device_info()
+    precision = cfg.precision
+    if precision == "auto":
+        precision = "mixed_float16" if info["gpus"] else "float32"
+    keras.mixed_precision.set_global_policy(precision)
+
+    cache = Path(os.environ.get("MOODSTREAM_CACHE", Path.home() / ".cache" / "moodstream")) / "datasets"
+    train_split = fer.load(cfg.data, "train", cfg.input_size, cache=cache)
+    val_split = fer.load(cfg.data, "val", cfg.input_size, cache=cache)
+    if cfg.max_train:
+        train_split = fer.Split(train_split.x[: cfg.max_train], train_split.y[: cfg.max_train], "train")
+    if cfg.max_val:
+        val_split = fer.Split(val_split.x[: cfg.max_val], val_split.y[: cfg.max_val], "val")
+    weights = None
+    if cfg.class_weights:
+        weights = {k: v**cfg.class_weights_power for k, v in fer.class_weights(train_split.y).items()}
+    log.info("train %s, val %s, class weights %s", train_split.counts(), val_split.counts(), weights)
+
+    core = build(cfg.model, input_size=cfg.input_size, **cfg.model_options)
+    model = training_model(core, cfg.augment, seed=cfg.seed)
+    train_ds = fer.batches(
+        fer.Split(train_split.x, train_split.y, "train"),
+        cfg.batch_size,
+        shuffle=True,
+        seed=cfg.seed,
+        with_weights=weights,
+    )
+    val_ds = fer.batches(val_split, cfg.batch_size, shuffle=False)
+
+    started = time.time()
+    schedule = [("head" if default_phases(cfg) else "main", 0.0, cfg.epochs, cfg.lr)]
+    schedule += [(f"phase{i + 2}", p.unfreeze, p.epochs, p.lr) for i, p in enumerate(default_phases(cfg))]
+    histories: dict[str, Any] = {}
+    state_file = run / "state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {"done": [], "seconds": 0.0}
+    for tag, fraction, epochs, lr in schedule:
+        if fraction:
+            n = unfreeze(core, fraction)
+            log.info("%s: %d backbone layers trainable (BatchNorm frozen), lr %.1e", tag, n, lr)
+        phase_weights = run / "checkpoints" / f"{tag}.weights.h5"
+        if tag in state["done"] and phase_weights.exists():
+            core.load_weights(phase_weights)  # finished in an earlier invocation: resume after it
+            log.info("%s: already done; weights loaded", tag)
+            continue
+        _compile(model, cfg, lr)
+        hist = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            callbacks=_callbacks(run, cfg, tag),
+            verbose=verbose,
+        )
+        histories[tag] = hist.history
+        core.save_weights(phase_weights)
+        state["done"].append(tag)
+        state_file.write_text(json.dumps(state))
+    seconds = time.time() - started + float(state.get("seconds", 0.0))
+    state["seconds"] = seconds
+    state_file.write_text(json.dumps(state))
+    ckpt = run / "checkpoints"
+    core.save(ckpt / "last.keras")
+    # The best weights were restored by EarlyStopping; the core (no augmentation) is what gets exported.
+    core.save(ckpt / "core.keras")
+    probs = np.concatenate([np.asarray(core(x, training=False)) for x in fer.iterate(val_split, 256)])
+    from .evaluate import evaluate_probs, write_report
+
+    report = evaluate_probs(val_split.y, probs)
+    write_report(report, run / "eval-val", histories)
+    summary = {
+        "model": cfg.model,
+        "params": int(core.count_params()),
+        "train_seconds": round(seconds, 1),
+        "epochs_run": {k: len(v.get("loss", [])) for k, v in histories.items()},
+        "device": info,
+        "precision": precision,
+        "val": {k: report[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")},
+        "data": {"source": str(cfg.data), "train": train_split.counts(), "val": val_split.counts()},
+    }
+    (run / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
