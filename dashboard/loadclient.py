@@ -64,6 +64,7 @@ class Viewer:
 async def run(url: str, token: str, n: int) -> None:
     viewers = [Viewer() for _ in range(n)]
     await asyncio.gather(*(v.connect(url, token) for v in viewers))
+    print("connected", flush=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

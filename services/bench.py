@@ -10,6 +10,7 @@ research prototypes' way) with the compiled batched call.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -127,6 +128,7 @@ def run_bench(
     video: str = "sample:WolfgangLanger_Pexels.mp4",
     dashboard: bool = False,
     dashboard_clients: int = 0,
+    ab_rounds: int = 0,
 ) -> dict[str, Any]:
     from .common.assets import fetch_all
 
@@ -178,6 +180,7 @@ def run_bench(
     procs: list[subprocess.Popen[bytes]] = []
     dash_procs: list[subprocess.Popen[bytes]] = []
     viewers: subprocess.Popen[str] | None = None
+    result: dict[str, Any] = {}
 
     def start(*args: str, command: str = "worker", into: list[subprocess.Popen[bytes]] = procs) -> None:
         log = (tmp / f"{'-'.join((command, *args))}.log").open("wb")
@@ -207,96 +210,89 @@ def run_bench(
             time.sleep(0.5)
         if dashboard:
             start(command="dashboard", into=dash_procs)
-        say(f"starting {cameras} camera(s) at {fps} fps; warming up {warmup_s:.0f}s")
+        say(f"starting {cameras} camera(s) at {fps} fps")
         for i in range(cameras):
             start("capture", "--camera", f"cam{i}")
-        if dashboard and dashboard_clients:
-            say(f"connecting {dashboard_clients} dashboard viewer(s)")
-            _wait_for_dashboard(int(data["dashboard"]["port"]), dash_procs[0], tmp)
-            viewers = subprocess.Popen(
+        port = int(data["dashboard"]["port"]) if dashboard else 0
+
+        def start_viewers() -> subprocess.Popen[str]:
+            _wait_for_dashboard(port, dash_procs[0], tmp)
+            proc = subprocess.Popen(
                 [  # they stand for browsers on other machines: below the pipeline and the dashboard
                     "nice",
                     "-n",
-                    "15",
+                    "19",
                     sys.executable,
                     "-m",
                     "dashboard.loadclient",
-                    f"http://127.0.0.1:{data['dashboard']['port']}",
+                    f"http://127.0.0.1:{port}",
                     token,
                     str(dashboard_clients),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=(tmp / "viewers.log").open("w"),
+                stderr=(tmp / "viewers.log").open("a"),
                 text=True,
                 env=env,
             )
-        time.sleep(warmup_s)
-        a = _snapshot(bus)
-        cpu_a = {p.pid: _cpu_seconds(p.pid) for p in procs + dash_procs}
-        if viewers is not None:
-            cpu_a[viewers.pid] = _cpu_seconds(viewers.pid)
-            assert viewers.stdin is not None
-            if viewers.poll() is not None:
-                raise RuntimeError(f"the simulated viewers exited; see {tmp / 'viewers.log'}")
-            viewers.stdin.write("go\n")
-            viewers.stdin.flush()
-        t0 = time.monotonic()
-        lags: list[int] = []
-        say(f"measuring for {seconds:.0f}s")
-        while time.monotonic() - t0 < seconds:
-            time.sleep(1.0)
-            info = bus.group_info(bus.keys.frames, "detector")
-            lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
-        elapsed = time.monotonic() - t0
-        time.sleep(1.2)  # one more heartbeat from every worker
-        b = _snapshot(bus)
-        cpu_b = {p.pid: _cpu_seconds(p.pid) for p in procs}
-        cpu_s = sum(cpu_b[pid] - cpu_a.get(pid, 0.0) for pid in cpu_b)
-        dash_cpu = sum(_cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in dash_procs)
-        viewer_report: dict[str, Any] = {}
-        if viewers is not None:
-            viewer_cpu = _cpu_seconds(viewers.pid) - cpu_a.get(viewers.pid, 0.0)
-            viewers.terminate()
-            out, _ = viewers.communicate(timeout=30)
-            import json
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "connected":
+                raise RuntimeError(f"the simulated viewers did not connect; see {tmp / 'viewers.log'}")
+            return proc
 
-            viewer_report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-            viewer_report["cpu_cores"] = round(viewer_cpu / elapsed, 2)
-        latency = _latency(a, b, "smoother")
-        stage_rates = {
-            stage: round(_diff(a, b, stage, "processed") / elapsed, 1)
-            for stage in ("capture", "detector", "classifier", "smoother", "recommender")
-        }
-        result: dict[str, Any] = {
-            "cameras": cameras,
-            "fps": fps,
-            "seconds": round(elapsed, 1),
-            "detectors": detectors,
-            "classifiers": classifiers,
-            "frames_captured": _diff(a, b, "capture", "published"),
-            "frames_processed": _diff(a, b, "detector", "processed"),
-            "frames_skipped": _diff(a, b, "detector", "skipped") + _diff(a, b, "classifier", "skipped"),
-            "faces_classified": _diff(a, b, "classifier", "faces"),
-            "emotion_events": _diff(a, b, "smoother", "published"),
-            "stage_rates_per_s": stage_rates,
-            "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
-            "detector_backlog": {
-                "first": lags[0] if lags else 0,
-                "last": lags[-1] if lags else 0,
-                "max": max(lags or [0]),
-            },
-            "cpu": {
-                "core_seconds": round(cpu_s, 1),
-                "cores_busy": round(cpu_s / elapsed, 2),
-                "cores": os.cpu_count(),
-            },
-            "dead_letters": bus.stream_length(bus.keys.dead),
-        }
+        def window(seconds: float, viewers: subprocess.Popen[str] | None) -> dict[str, Any]:
+            a = _snapshot(bus)
+            watched = procs + dash_procs + ([viewers] if viewers is not None else [])
+            cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
+            if viewers is not None:
+                assert viewers.stdin is not None
+                viewers.stdin.write("go\n")
+                viewers.stdin.flush()
+            t0 = time.monotonic()
+            lags: list[int] = []
+            while time.monotonic() - t0 < seconds:
+                time.sleep(1.0)
+                info = bus.group_info(bus.keys.frames, "detector")
+                lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
+            elapsed = time.monotonic() - t0
+            time.sleep(1.2)  # one more heartbeat from every worker
+            b = _snapshot(bus)
+            cpu = {p.pid: _cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in watched}
+            report: dict[str, Any] = {}
+            if viewers is not None:
+                viewers.terminate()
+                out, _ = viewers.communicate(timeout=30)
+                report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+                report["cpu_cores"] = round(cpu[viewers.pid] / elapsed, 2)
+            return {
+                "a": a,
+                "b": b,
+                "elapsed": elapsed,
+                "lags": lags,
+                "cpu_pipeline": sum(cpu[p.pid] for p in procs),
+                "cpu_dashboard": sum(cpu[p.pid] for p in dash_procs),
+                "viewers": report,
+            }
+
+        say(f"warming up {warmup_s:.0f}s")
+        time.sleep(warmup_s)
+        if ab_rounds:
+            result = {"rounds": [], "without_viewers": [], "with_viewers": []}
+            for r in range(ab_rounds):
+                say(f"round {r + 1}/{ab_rounds}: {seconds:.0f}s without viewers, then {seconds:.0f}s with")
+                result["without_viewers"].append(window(seconds, None))
+                result["with_viewers"].append(window(seconds, start_viewers()))
+            return _ab_summary(result, cameras, fps, detectors, classifiers, dashboard_clients)
+        viewers = start_viewers() if dashboard and dashboard_clients else None
+        say(f"measuring for {seconds:.0f}s")
+        w = window(seconds, viewers)
+        viewers = None
+        result = _window_result(w, cameras, fps, detectors, classifiers)
+        result["dead_letters"] = bus.stream_length(bus.keys.dead)
         if dashboard:
             result["dashboard"] = {
-                "cpu_cores": round(dash_cpu / elapsed, 2),
-                "viewers": viewer_report,
+                "cpu_cores": round(w["cpu_dashboard"] / w["elapsed"], 2),
+                "viewers": w["viewers"],
             }
     finally:
         if viewers is not None and viewers.poll() is None:
@@ -322,6 +318,106 @@ def run_bench(
         say("classifier micro-benchmark")
         result["classifier"] = classifier_micro()
     return result
+
+
+def _window_result(
+    w: dict[str, Any], cameras: int, fps: float, detectors: int, classifiers: int
+) -> dict[str, Any]:
+    a, b, elapsed, lags = w["a"], w["b"], w["elapsed"], w["lags"]
+    latency = _latency(a, b, "smoother")
+    return {
+        "cameras": cameras,
+        "fps": fps,
+        "seconds": round(elapsed, 1),
+        "detectors": detectors,
+        "classifiers": classifiers,
+        "frames_captured": _diff(a, b, "capture", "published"),
+        "frames_processed": _diff(a, b, "detector", "processed"),
+        "frames_skipped": _diff(a, b, "detector", "skipped") + _diff(a, b, "classifier", "skipped"),
+        "faces_classified": _diff(a, b, "classifier", "faces"),
+        "emotion_events": _diff(a, b, "smoother", "published"),
+        "stage_rates_per_s": {
+            stage: round(_diff(a, b, stage, "processed") / elapsed, 1)
+            for stage in ("capture", "detector", "classifier", "smoother", "recommender")
+        },
+        "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
+        "detector_backlog": {
+            "first": lags[0] if lags else 0,
+            "last": lags[-1] if lags else 0,
+            "max": max(lags or [0]),
+        },
+        "cpu": {
+            "core_seconds": round(w["cpu_pipeline"], 1),
+            "cores_busy": round(w["cpu_pipeline"] / elapsed, 2),
+            "cores": os.cpu_count(),
+        },
+    }
+
+
+def _ab_summary(
+    raw: dict[str, Any], cameras: int, fps: float, detectors: int, classifiers: int, clients: int
+) -> dict[str, Any]:
+    """Interleaved windows without and with viewers on one running pipeline: drift and warm-up cancel out."""
+    out: dict[str, Any] = {
+        "cameras": cameras,
+        "fps": fps,
+        "clients": clients,
+        "rounds": len(raw["with_viewers"]),
+    }
+    for kind in ("without_viewers", "with_viewers"):
+        windows = raw[kind]
+        hist = Histogram()
+        processed = captured = 0
+        seconds = cpu = dash = 0.0
+        for w in windows:
+            hist.merge(_latency(w["a"], w["b"], "smoother").counts)
+            processed += _diff(w["a"], w["b"], "detector", "processed")
+            captured += _diff(w["a"], w["b"], "capture", "published")
+            seconds += w["elapsed"]
+            cpu += w["cpu_pipeline"]
+            dash += w["cpu_dashboard"]
+        out[kind] = {
+            "seconds": round(seconds, 1),
+            "captured_per_s": round(captured / seconds, 1),
+            "processed_per_s": round(processed / seconds, 1),
+            "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in hist.summary().items()},
+            "per_window": [_window_result(w, cameras, fps, detectors, classifiers) for w in windows],
+            "pipeline_cores": round(cpu / seconds, 2),
+            "dashboard_cores": round(dash / seconds, 2),
+        }
+        if kind == "with_viewers":
+            out[kind]["viewers"] = [w["viewers"] for w in windows]
+
+    def change(key: str, sub: str | None = None) -> float | None:
+        a = out["without_viewers"][key] if sub is None else out["without_viewers"][key][sub]
+        b = out["with_viewers"][key] if sub is None else out["with_viewers"][key][sub]
+        return round((b - a) / a * 100.0, 1) if a and b is not None else None
+
+    out["change_percent"] = {
+        "processed_per_s": change("processed_per_s"),
+        "latency_p50": change("latency_ms", "p50"),
+        "latency_p95": change("latency_ms", "p95"),
+        "latency_p99": change("latency_ms", "p99"),
+    }
+    return out
+
+
+def format_ab(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['cameras']} cameras x {r['fps']} fps, {r['clients']} viewers, {r['rounds']} interleaved rounds"
+    ]
+    for kind in ("without_viewers", "with_viewers"):
+        k = r[kind]
+        lat = k["latency_ms"]
+        lines.append(
+            f"{kind.replace('_', ' '):<16} processed {k['processed_per_s']}/s of {k['captured_per_s']}/s captured; "
+            f"latency p50 {lat['p50']} / p95 {lat['p95']} / p99 {lat['p99']} ms; pipeline {k['pipeline_cores']} "
+            f"cores, dashboard {k['dashboard_cores']} cores"
+        )
+    for v in r["with_viewers"]["viewers"]:
+        lines.append(f"viewers: {v}")
+    lines.append(f"change with viewers (%): {r['change_percent']}")
+    return "\n".join(lines)
 
 
 def run_dashboard_bench(settings: Settings, clients: int, **kwargs: Any) -> dict[str, Any]:

@@ -205,6 +205,24 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
+    if args.dashboard_clients and args.ab_rounds:
+        from .bench import format_ab
+
+        report = run_bench(
+            _settings(args),
+            cameras=args.cameras,
+            seconds=args.seconds,
+            fps=args.fps,
+            detectors=args.detectors,
+            classifiers=args.classifiers,
+            micro=False,
+            progress=not args.json,
+            dashboard=True,
+            dashboard_clients=args.dashboard_clients,
+            ab_rounds=args.ab_rounds,
+        )
+        print(json.dumps(report) if args.json else format_ab(report))
+        return 0
     if args.dashboard_clients:
         from .bench import format_dashboard_result, run_dashboard_bench
 
@@ -259,6 +277,11 @@ def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import os
+
+    # TensorFlow 2.20's oneDNN kernels corrupted the heap in full FER2013 runs on this CPU (AVX-512);
+    # Eigen's are stable. Set TF_ENABLE_ONEDNN_OPTS=1 to try them.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     from training.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -356,6 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="run twice with the dashboard, without and with this many video viewers, and compare",
+    )
+    p.add_argument(
+        "--ab-rounds",
+        type=int,
+        default=0,
+        help="with --dashboard-clients: one pipeline, alternating windows of --seconds without and with viewers",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_bench)

@@ -140,6 +140,14 @@ def load(source: str | Path, split: str, size: int = 48, cache: Path | None = No
     return data
 
 
+def subset(split: Split, n: int, seed: int = 0) -> Split:
+    """A random sample of ``n`` (files are sorted by class, so the first ``n`` would be one or two classes)."""
+    if n >= len(split):
+        return split
+    idx = np.sort(np.random.default_rng(seed).choice(len(split), n, replace=False))
+    return Split(split.x[idx], split.y[idx], split.name)
+
+
 def class_weights(y: np.ndarray, n_classes: int = len(EMOTIONS)) -> dict[int, float]:
     """Balanced weights, n / (k * count): a disgust face counts as much in total as a happy one."""
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)

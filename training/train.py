@@ -171,9 +171,9 @@ def train(cfg: TrainConfig, run_dir: str | Path, verbose: int = 2) -> dict[str, 
     train_split = fer.load(cfg.data, "train", cfg.input_size, cache=cache)
     val_split = fer.load(cfg.data, "val", cfg.input_size, cache=cache)
     if cfg.max_train:
-        train_split = fer.Split(train_split.x[: cfg.max_train], train_split.y[: cfg.max_train], "train")
+        train_split = fer.subset(train_split, cfg.max_train, cfg.seed)
     if cfg.max_val:
-        val_split = fer.Split(val_split.x[: cfg.max_val], val_split.y[: cfg.max_val], "val")
+        val_split = fer.subset(val_split, cfg.max_val, cfg.seed)
     weights = None
     if cfg.class_weights:
         weights = {k: v**cfg.class_weights_power for k, v in fer.class_weights(train_split.y).items()}
