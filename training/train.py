@@ -140,7 +140,9 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
     ]
 
 
-def train(cfg: TrainConfig, run_dir: str | Path, verbose: int = 2) -> dict[str, Any]:
+def train(
+    cfg: TrainConfig, run_dir: str | Path, verbose: int = 2, data_cache: Path | None = None
+) -> dict[str, Any]:
     """Train (or resume) a run; returns the run's summary, also written to ``summary.json``."""
     import keras
     import numpy as np
@@ -167,7 +169,10 @@ def train(cfg: TrainConfig, run_dir: str | Path, verbose: int = 2) -> dict[str, 
         precision = "mixed_float16" if info["gpus"] else "float32"
     keras.mixed_precision.set_global_policy(precision)
 
-    cache = Path(os.environ.get("MOODSTREAM_CACHE", Path.home() / ".cache" / "moodstream")) / "datasets"
+    cache = (
+        data_cache
+        or Path(os.environ.get("MOODSTREAM_CACHE", Path.home() / ".cache" / "moodstream")) / "datasets"
+    )
     train_split = fer.load(cfg.data, "train", cfg.input_size, cache=cache)
     val_split = fer.load(cfg.data, "val", cfg.input_size, cache=cache)
     if cfg.max_train:
