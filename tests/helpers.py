@@ -77,7 +77,8 @@ class CliProcess:
         return self.proc.returncode
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
 
@@ -182,3 +183,130 @@ class MjpegCamera:
         if server is not None:
             server.shutdown()
             server.server_close()
+
+
+class SpotifyStandIn:
+    """A stand-in for Spotify's Web API on loopback: token endpoint and track search, with scripted faults.
+
+    ``replies`` is a list of behaviours used one per search request (the last one repeats):
+    "ok", "empty", "malformed", "429:<seconds>", "500", "slow:<seconds>".
+    """
+
+    CLIENT_ID = "test-client-id"
+    CLIENT_SECRET = "test-client-secret"
+
+    def __init__(self, tracks: list[dict[str, Any]]) -> None:
+        self.tracks = tracks
+        self.replies: list[str] = ["ok"]
+        self.searches: list[dict[str, str]] = []
+        self.token_requests = 0
+        self.port = free_port()
+        self._server: Any = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/"
+
+    @property
+    def token_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/token"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"SPOTIPY_CLIENT_ID": self.CLIENT_ID, "SPOTIPY_CLIENT_SECRET": self.CLIENT_SECRET}
+
+    def start(self) -> None:
+        import base64
+        import http.server
+        import json
+        import threading
+        import urllib.parse
+
+        stand_in = self
+        expected = "Basic " + base64.b64encode(f"{self.CLIENT_ID}:{self.CLIENT_SECRET}".encode()).decode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", 0))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if self.path != "/api/token" or self.headers.get("Authorization") != expected:
+                    self._send(401, b'{"error": "invalid_client"}')
+                    return
+                if form.get("grant_type") != ["client_credentials"]:
+                    self._send(400, b'{"error": "unsupported_grant_type"}')
+                    return
+                stand_in.token_requests += 1
+                body = {
+                    "access_token": f"token-{stand_in.token_requests}",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                }
+                self._send(200, json.dumps(body).encode())
+
+            def do_GET(self) -> None:  # noqa: N802
+                url = urllib.parse.urlsplit(self.path)
+                if url.path != "/v1/search":
+                    self._send(404, b'{"error": {"status": 404, "message": "not found"}}')
+                    return
+                if not (self.headers.get("Authorization") or "").startswith("Bearer token-"):
+                    self._send(401, b'{"error": {"status": 401, "message": "no token"}}')
+                    return
+                query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+                index = min(len(stand_in.searches), len(stand_in.replies) - 1)
+                stand_in.searches.append(query)
+                behaviour = stand_in.replies[index]
+                kind, _, arg = behaviour.partition(":")
+                if kind == "429":
+                    self._send(
+                        429,
+                        b'{"error": {"status": 429, "message": "API rate limit exceeded"}}',
+                        {"Retry-After": arg},
+                    )
+                elif kind == "500":
+                    self._send(500, b'{"error": {"status": 500, "message": "server error"}}')
+                elif kind == "slow":
+                    time.sleep(float(arg))
+                    self._send(200, b'{"tracks": {"items": []}}')
+                elif kind == "malformed":
+                    self._send(200, b'{"tracks": {"items": [ {"id": "unterminated')
+                elif kind == "empty":
+                    self._send(200, b'{"tracks": {"href": "", "items": [], "total": 0}}')
+                else:
+                    items = stand_in.tracks[: int(query.get("limit", 20))]
+                    self._send(200, json.dumps({"tracks": {"items": items, "total": len(items)}}).encode())
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def spotify_track(spotify_id: str, name: str, artist: str, popularity: int = 50) -> dict[str, Any]:
+    """A track object as Spotify's search returns it (the fields moodstream reads, and a few more)."""
+    return {
+        "id": spotify_id,
+        "name": name,
+        "artists": [{"name": artist, "id": "a" * 22}],
+        "album": {"name": f"{name} (album)", "id": "b" * 22},
+        "popularity": popularity,
+        "preview_url": None,
+        "external_urls": {"spotify": f"https://open.spotify.com/track/{spotify_id}"},
+        "uri": f"spotify:track:{spotify_id}",
+        "duration_ms": 200000,
+    }

@@ -153,6 +153,69 @@ class DashboardSettings(_Section):
     nice: int = Field(default=10, ge=0, le=19)
 
 
+# Search keywords per strategy and emotion: Spotify's search is what the Web API still gives new apps.
+DEFAULT_SPOTIFY_QUERIES: dict[str, dict[str, list[str]]] = {
+    "uplift": {
+        "angry": ["calm acoustic", "chill piano"],
+        "disgust": ["sad songs", "melancholy acoustic"],
+        "fear": ["calm ambient", "soothing acoustic"],
+        "happy": ["happy hits", "feel good pop"],
+        "sad": ["happy upbeat", "feel good classics"],
+        "surprise": ["energetic dance", "workout hits"],
+        "neutral": ["energetic pop", "upbeat indie"],
+    },
+    "match": {
+        "angry": ["energetic rock", "intense workout"],
+        "disgust": ["sad songs", "melancholy acoustic"],
+        "fear": ["calm ambient", "soothing acoustic"],
+        "happy": ["happy hits", "feel good pop"],
+        "sad": ["sad songs", "heartbreak ballads"],
+        "surprise": ["energetic dance", "workout hits"],
+        "neutral": ["calm acoustic", "chill lofi"],
+    },
+}
+
+
+class SpotifySettings(_Section):
+    enabled: bool = False
+    api_url: str = "https://api.spotify.com/v1/"
+    token_url: str = "https://accounts.spotify.com/api/token"
+    market: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    timeout_s: float = Field(default=3.0, gt=0, le=60)
+    search_limit: int = Field(default=20, ge=1, le=50)
+    cache_ttl_s: int = Field(default=6 * 3600, ge=10)
+    # Consecutive failures (5xx, timeouts, bad replies) before the circuit opens, and how long it stays open.
+    failures_to_open: int = Field(default=3, ge=1, le=100)
+    open_s: float = Field(default=60.0, gt=0)
+    backoff_initial_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    queries: dict[str, dict[str, list[str]]] = Field(default_factory=lambda: DEFAULT_SPOTIFY_QUERIES)
+
+    @field_validator("api_url", "token_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("queries")
+    @classmethod
+    def _queries(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        from .schemas import EMOTIONS
+
+        merged = {k: dict(v) for k, v in DEFAULT_SPOTIFY_QUERIES.items()}
+        for strategy, table in value.items():
+            if strategy not in merged:
+                raise ValueError(f"unknown strategy {strategy!r} (uplift or match)")
+            for emotion, words in table.items():
+                if emotion not in EMOTIONS:
+                    raise ValueError(f"unknown emotion {emotion!r} under {strategy}")
+                if not words or not all(isinstance(w, str) and w.strip() for w in words):
+                    raise ValueError(f"{strategy}.{emotion}: give one or more search phrases")
+                merged[strategy][emotion] = list(words)
+        return merged
+
+
 class Settings(_Section):
     redis: RedisSettings = RedisSettings()
     cameras: list[CameraSettings] = []
@@ -164,6 +227,7 @@ class Settings(_Section):
     streams: StreamSettings = StreamSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    spotify: SpotifySettings = SpotifySettings()
     # Where the settings came from, for messages and for relative paths.
     source_path: str | None = Field(default=None, exclude=True)
 

@@ -1,13 +1,15 @@
 """The seam between the recommender and music sources.
 
 A provider turns a mood into tracks. The offline catalog is always there;
-online providers (Spotify) plug in here and fall back to it.
+the Spotify provider (spotify.py) merges live search results with it and
+falls back to it whenever Spotify cannot answer.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from ..common.bus import Bus
 from ..common.schemas import Track
 from ..common.settings import Settings
 from .catalog import Catalog, CatalogProvider
@@ -19,9 +21,14 @@ class MusicProvider(Protocol):
     def suggest(self, mood: str, emotion: str, n: int, exclude: set[str]) -> list[Track]: ...
 
 
-def build_provider(settings: Settings) -> MusicProvider:
+def build_provider(settings: Settings, bus: Bus | None = None) -> MusicProvider:
+    """The catalog; or Spotify merged with it when ``[spotify] enabled`` (or ``provider = "spotify"``)."""
     cfg = settings.recommender
     catalog = Catalog.load(settings.resolve_path(cfg.catalog) if cfg.catalog else None)
-    if cfg.provider == "catalog":
+    if not (settings.spotify.enabled or cfg.provider == "spotify"):
         return CatalogProvider(catalog)
-    raise NotImplementedError("the Spotify provider is not available yet; use provider = 'catalog'")
+    if bus is None:
+        raise ValueError("the Spotify provider caches in Redis: pass the bus")
+    from .spotify import SpotifyProvider
+
+    return SpotifyProvider(catalog, bus, settings.spotify, cfg.strategy)

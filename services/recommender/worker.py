@@ -83,7 +83,7 @@ class RecommenderWorker(StreamWorker):
 
     def setup(self) -> None:
         if self.provider is None:
-            self.provider = build_provider(self.settings)
+            self.provider = build_provider(self.settings, self.bus)
         self.rt.extra = {"provider": self.provider.name, "strategy": self.cfg.strategy}
 
     def _suggest(self, camera: str, state: CameraMood, ts: float) -> RecommendationEvent:
