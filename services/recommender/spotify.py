@@ -126,7 +126,9 @@ def make_client(cfg: SpotifySettings, client_id: str, client_secret: str) -> Any
     )
     auth.OAUTH_TOKEN_URL = cfg.token_url
     # A plain session: spotipy's own mounts urllib3 retries that sleep through 429s and drop Retry-After.
-    sp = spotipy.Spotify(auth_manager=auth, requests_session=requests.Session(), requests_timeout=cfg.timeout_s)
+    sp = spotipy.Spotify(
+        auth_manager=auth, requests_session=requests.Session(), requests_timeout=cfg.timeout_s
+    )
     sp.prefix = cfg.api_url.rstrip("/") + "/"
     return sp
 
