@@ -321,6 +321,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spotify_save(args: argparse.Namespace) -> int:
+    from . import stack
+    from .common.schemas import RecommendationEvent
+    from .recommender.playlist import save_suggestion, user_client
+
+    settings = _settings(args)
+    bus = _bus(settings)
+    raw = bus.get(bus.keys.latest_recommendation(args.camera))
+    if raw is None:
+        print(f"moodstream: no suggestion yet for camera {args.camera}", file=sys.stderr)
+        return 1
+    reco = RecommendationEvent.decode(raw)
+    sp = user_client(settings.spotify, stack.run_dir(settings) / "spotify-user-token.json")
+    playlist_id, added = save_suggestion(sp, reco, args.playlist)
+    print(
+        f"added {added} of {len(reco.tracks)} tracks to {args.playlist!r} (https://open.spotify.com/playlist/{playlist_id})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -421,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the model's name in model.json (default: the folder's name)")
     p.add_argument("--tflite", default="", choices=["", "float16", "int8"])
     p.set_defaults(fn=cmd_export)
+    p = sub.add_parser(
+        "spotify-save", parents=[common], help="save a camera's current suggestion to your Spotify playlist"
+    )
+    p.add_argument("--camera", required=True)
+    p.add_argument("--playlist", default="moodstream suggestions")
+    p.set_defaults(fn=cmd_spotify_save)
     p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
     p.add_argument("--count", type=int, default=20)
     p.set_defaults(fn=cmd_dead)

@@ -200,6 +200,7 @@ class SpotifyStandIn:
         self.replies: list[str] = ["ok"]
         self.searches: list[dict[str, str]] = []
         self.token_requests = 0
+        self.playlists: dict[str, dict[str, Any]] = {}
         self.port = free_port()
         self._server: Any = None
 
@@ -240,7 +241,11 @@ class SpotifyStandIn:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length", 0))
-                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                raw = self.rfile.read(length).decode()
+                if self.path.startswith("/v1/"):
+                    stand_in.user_post(self, urllib.parse.urlsplit(self.path).path, json.loads(raw or "null"))
+                    return
+                form = urllib.parse.parse_qs(raw)
                 if self.path != "/api/token" or self.headers.get("Authorization") != expected:
                     self._send(401, b'{"error": "invalid_client"}')
                     return
@@ -257,6 +262,9 @@ class SpotifyStandIn:
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urllib.parse.urlsplit(self.path)
+                if url.path.startswith(("/v1/me", "/v1/playlists/")):
+                    stand_in.user_get(self, url.path)
+                    return
                 if url.path != "/v1/search":
                     self._send(404, b'{"error": {"status": 404, "message": "not found"}}')
                     return
@@ -290,6 +298,47 @@ class SpotifyStandIn:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    # The signed-in user's own playlists (authorization-code token "user-token").
+    USER_TOKEN = "user-token"
+
+    def _user_ok(self, handler: Any) -> bool:
+        if handler.headers.get("Authorization") != f"Bearer {self.USER_TOKEN}":
+            handler._send(401, b'{"error": {"status": 401, "message": "user token required"}}')
+            return False
+        return True
+
+    def user_get(self, handler: Any, path: str) -> None:
+        import json
+
+        if not self._user_ok(handler):
+            return
+        if path == "/v1/me/playlists":
+            items = [{"id": pid, "name": p["name"]} for pid, p in self.playlists.items()]
+            handler._send(200, json.dumps({"items": items, "next": None}).encode())
+        elif path.startswith("/v1/playlists/") and path.endswith("/items"):
+            pid = path.split("/")[3]
+            items = [{"item": {"id": tid}} for tid in self.playlists[pid]["tracks"]]
+            handler._send(200, json.dumps({"items": items, "next": None}).encode())
+        else:
+            handler._send(404, b'{"error": {"status": 404, "message": "not found"}}')
+
+    def user_post(self, handler: Any, path: str, body: Any) -> None:
+        import json
+
+        if not self._user_ok(handler):
+            return
+        if path == "/v1/me/playlists":
+            pid = f"{len(self.playlists) + 1:022d}"
+            self.playlists[pid] = {"name": body["name"], "public": body.get("public"), "tracks": []}
+            handler._send(201, json.dumps({"id": pid, "name": body["name"]}).encode())
+        elif path.startswith("/v1/playlists/") and path.endswith("/items"):
+            pid = path.split("/")[3]
+            uris = body["uris"] if isinstance(body, dict) else body
+            self.playlists[pid]["tracks"] += [u.rsplit(":", 1)[1] for u in uris]
+            handler._send(201, b'{"snapshot_id": "s1"}')
+        else:
+            handler._send(404, b'{"error": {"status": 404, "message": "not found"}}')
 
     def stop(self) -> None:
         if self._server is not None:

@@ -201,3 +201,38 @@ def test_recommender_worker_process_suggests_spotify_tracks(
     finally:
         worker.stop()
     assert "Traceback" not in worker.output(), worker.output()
+
+
+def test_saving_a_suggestion_to_the_users_playlist(stand_in: SpotifyStandIn, bus: Bus, tmp_path) -> None:
+    """The optional user sign-in: a cached user token, the user's own playlists, no duplicates."""
+    import json
+
+    from services.common.schemas import RecommendationEvent
+    from services.recommender.playlist import SCOPES, save_suggestion, user_client
+
+    token = tmp_path / "token.json"
+    token.write_text(
+        json.dumps(
+            {
+                "access_token": stand_in.USER_TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "expires_at": int(time.time()) + 3600,
+                "refresh_token": "refresh",
+                "scope": SCOPES,
+            }
+        )
+    )
+    cfg = SpotifySettings(enabled=True, api_url=stand_in.api_url, token_url=stand_in.token_url)
+    env = {**stand_in.env, "SPOTIPY_REDIRECT_URI": "http://127.0.0.1:8888/callback"}
+    sp = user_client(cfg, token, environ=env)
+    tracks = SpotifyProvider(CATALOG, bus, cfg, "uplift", environ={}).suggest("Happy", "sad", 3, set())
+    reco = RecommendationEvent("lobby", time.time(), "sad", "uplift", "Happy", tracks)
+    playlist_id, added = save_suggestion(sp, reco)
+    assert added == 3
+    assert stand_in.playlists[playlist_id]["name"] == "moodstream suggestions"
+    assert stand_in.playlists[playlist_id]["public"] is False
+    assert save_suggestion(sp, reco) == (playlist_id, 0)  # found again, nothing added twice
+    assert stand_in.playlists[playlist_id]["tracks"] == [t.spotify_id for t in tracks]
+    with pytest.raises(ConfigError, match="SPOTIPY_REDIRECT_URI"):
+        user_client(cfg, token, environ=stand_in.env)
