@@ -50,7 +50,7 @@ format: install
 	$(BIN)/ruff format .
 
 test: assets lint browser
-	MOODSTREAM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: assets
 	$(BIN)/moodstream bench --cameras 4 --seconds 30 --fps 15

@@ -420,37 +420,6 @@ def format_ab(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_dashboard_bench(settings: Settings, clients: int, **kwargs: Any) -> dict[str, Any]:
-    """The pipeline with the dashboard and no viewers, then with ``clients`` viewers: what do viewers cost?"""
-    without = run_bench(settings, dashboard=True, dashboard_clients=0, micro=False, **kwargs)
-    with_ = run_bench(settings, dashboard=True, dashboard_clients=clients, micro=False, **kwargs)
-
-    def change(a: float | None, b: float | None) -> float | None:
-        return round((b - a) / a * 100.0, 1) if a and b is not None else None
-
-    rate_a = without["frames_processed"] / without["seconds"]
-    rate_b = with_["frames_processed"] / with_["seconds"]
-    return {
-        "without_viewers": without,
-        "with_viewers": with_,
-        "change_percent": {
-            "frames_processed_per_s": change(rate_a, rate_b),
-            "emotion_events": change(without["emotion_events"], with_["emotion_events"]),
-            "latency_p50": change(without["latency_ms"]["p50"], with_["latency_ms"]["p50"]),
-            "latency_p95": change(without["latency_ms"]["p95"], with_["latency_ms"]["p95"]),
-        },
-    }
-
-
-def format_dashboard_result(r: dict[str, Any]) -> str:
-    lines = ["--- without viewers ---", format_result(r["without_viewers"])]
-    lines += ["--- with viewers ---", format_result(r["with_viewers"])]
-    v = r["with_viewers"]["dashboard"]
-    lines.append(f"dashboard CPU: {v['cpu_cores']} cores; viewers: {v['viewers']}")
-    lines.append(f"change with viewers (%): {r['change_percent']}")
-    return "\n".join(lines)
-
-
 def format_result(r: dict[str, Any]) -> str:
     lat = r["latency_ms"]
     lines = [

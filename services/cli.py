@@ -205,7 +205,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    if args.dashboard_clients and args.ab_rounds:
+    if args.dashboard_clients:
         from .bench import format_ab
 
         report = run_bench(
@@ -222,21 +222,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
             ab_rounds=args.ab_rounds,
         )
         print(json.dumps(report) if args.json else format_ab(report))
-        return 0
-    if args.dashboard_clients:
-        from .bench import format_dashboard_result, run_dashboard_bench
-
-        report = run_dashboard_bench(
-            _settings(args),
-            args.dashboard_clients,
-            cameras=args.cameras,
-            seconds=args.seconds,
-            fps=args.fps,
-            detectors=args.detectors,
-            classifiers=args.classifiers,
-            progress=not args.json,
-        )
-        print(json.dumps(report) if args.json else format_dashboard_result(report))
         return 0
 
     result: dict[str, Any] = run_bench(
@@ -398,13 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dashboard-clients",
         type=int,
         default=0,
-        help="run twice with the dashboard, without and with this many video viewers, and compare",
+        help="with the dashboard: alternate windows without and with this many video viewers, and compare",
     )
     p.add_argument(
         "--ab-rounds",
         type=int,
-        default=0,
-        help="with --dashboard-clients: one pipeline, alternating windows of --seconds without and with viewers",
+        default=3,
+        help="with --dashboard-clients: how many pairs of --seconds windows (without, then with viewers)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_bench)

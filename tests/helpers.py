@@ -24,6 +24,39 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
+def pipeline_config(tmp_path: Path, url: str, prefix: str, samples: Path, **sections: dict[str, Any]) -> Path:
+    """Two looping sample cameras (lobby, desk) at 10 fps; ``sections`` add or override config sections."""
+    return write_config(
+        tmp_path / "moodstream.toml",
+        {
+            "redis": {"url": url, "prefix": prefix},
+            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
+            "recommender": {"cooldown_s": 1.0},
+            **sections,
+            "cameras": [
+                {
+                    "id": "lobby",
+                    "source": str(samples / "WolfgangLanger_Pexels.mp4"),
+                    "fps": 10.0,
+                    "loop": True,
+                },
+                {"id": "desk", "source": str(samples / "single_face.mp4"), "fps": 10.0, "loop": True},
+            ],
+        },
+    )
+
+
+def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_for(
     predicate: Callable[[], Any], timeout: float, interval: float = 0.1, what: str = "condition"
 ) -> Any:

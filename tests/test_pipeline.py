@@ -1,8 +1,6 @@
 """End to end: real worker processes, real face videos, a real Redis that we restart mid-run."""
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,29 +10,9 @@ import redis
 from services.common.bus import Bus
 from services.common.keys import Keys
 from services.common.schemas import EmotionEvent, RecommendationEvent
-from tests.helpers import ROOT, RedisServer, WorkerProcess, wait_for, write_config
+from tests.helpers import RedisServer, WorkerProcess, moodstream, pipeline_config, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def pipeline_config(tmp_path: Path, url: str, prefix: str, samples: Path) -> Path:
-    return write_config(
-        tmp_path / "moodstream.toml",
-        {
-            "redis": {"url": url, "prefix": prefix},
-            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
-            "recommender": {"cooldown_s": 1.0},
-            "cameras": [
-                {
-                    "id": "lobby",
-                    "source": str(samples / "WolfgangLanger_Pexels.mp4"),
-                    "fps": 10.0,
-                    "loop": True,
-                },
-                {"id": "desk", "source": str(samples / "single_face.mp4"), "fps": 10.0, "loop": True},
-            ],
-        },
-    )
 
 
 def events(bus: Bus) -> tuple[list[EmotionEvent], list[RecommendationEvent]]:
@@ -85,16 +63,6 @@ def test_pipeline_end_to_end_and_redis_restart(tmp_path: Path, assets) -> None:
             w.stop()
         client.close()
         server.stop()
-
-
-def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_up_status_watch_down(tmp_path: Path, redis_base_url: str, prefix: str, client, assets) -> None:

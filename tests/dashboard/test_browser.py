@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.stack import free_port
-from tests.helpers import ROOT, wait_for, write_config
+from tests.helpers import ROOT, moodstream, pipeline_config, wait_for
 
 CHROMIUM = os.environ.get("MOODSTREAM_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("MOODSTREAM_TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -25,22 +23,10 @@ CAMERAS = ("desk", "lobby")
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        if os.environ.get("MOODSTREAM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package (`make browser`)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -56,24 +42,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def stack(tmp_path: Path, redis_base_url: str, prefix: str, assets) -> Iterator[str]:
-    samples = assets["samples"]
-    config = write_config(
-        tmp_path / "moodstream.toml",
-        {
-            "redis": {"url": redis_base_url, "prefix": prefix},
-            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
-            "recommender": {"cooldown_s": 1.0},
-            "dashboard": {"enabled": True, "port": free_port(), "stats_interval_s": 0.5},
-            "cameras": [
-                {
-                    "id": "lobby",
-                    "source": str(samples / "WolfgangLanger_Pexels.mp4"),
-                    "fps": 10.0,
-                    "loop": True,
-                },
-                {"id": "desk", "source": str(samples / "single_face.mp4"), "fps": 10.0, "loop": True},
-            ],
-        },
+    config = pipeline_config(
+        tmp_path,
+        redis_base_url,
+        prefix,
+        assets["samples"],
+        dashboard={"enabled": True, "port": free_port(), "stats_interval_s": 0.5},
     )
     up = moodstream("up", "--config", str(config))
     assert up.returncode == 0, up.stdout + up.stderr

@@ -169,7 +169,6 @@ def test_training_runs_under_the_jax_backend() -> None:
     import subprocess
     import sys
 
-    pytest.importorskip("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     tests = [
         "tests/training/test_training.py::test_every_model_builds_and_trains_a_step[mini_xception]",
