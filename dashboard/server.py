@@ -119,9 +119,6 @@ class Dashboard:
         self.rt.heartbeat()
 
     # ----- running ----------------------------------------------------------------------------------
-    def url(self, port: int | None = None) -> str:
-        return f"http://{self.cfg.host}:{port or self.cfg.port}/"
-
     def serve(self) -> int:
         from gevent import pywsgi
 

@@ -59,6 +59,8 @@ def collect_status(bus: Bus) -> dict[str, Any]:
         if stage != "capture":
             info = bus.group_info(bus.keys.input_stream(stage), stage)
             entry.update({"pending": info["pending"], "lag": info["lag"]})
+        if stage == "recommender":
+            entry["music"] = [h["music"] for h in workers if isinstance(h.get("music"), dict)]
         stages[stage] = entry
     cameras = [
         {

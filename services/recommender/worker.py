@@ -86,6 +86,12 @@ class RecommenderWorker(StreamWorker):
             self.provider = build_provider(self.settings, self.bus)
         self.rt.extra = {"provider": self.provider.name, "strategy": self.cfg.strategy}
 
+    def idle(self) -> None:
+        # The Spotify provider's circuit state and counters travel in the heartbeat (status --json).
+        status = getattr(self.provider, "status", None)
+        if status is not None:
+            self.rt.extra["music"] = status()
+
     def _suggest(self, camera: str, state: CameraMood, ts: float) -> RecommendationEvent:
         assert self.provider is not None
         mood = mood_for(self.cfg.strategy, state.emotion)
