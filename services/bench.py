@@ -184,10 +184,10 @@ def run_bench(
 
     def start(*args: str, command: str = "worker", into: list[subprocess.Popen[bytes]] = procs) -> None:
         log = (tmp / f"{'-'.join((command, *args))}.log").open("wb")
-        nice = ["nice", "-n", str(settings.dashboard.nice)] if command == "dashboard" else []
+        prefix = settings.dashboard.priority_prefix() if command == "dashboard" else []
         into.append(
             subprocess.Popen(
-                [*nice, sys.executable, "-m", "services.cli", "--config", str(config), command, *args],
+                [*prefix, sys.executable, "-m", "services.cli", "--config", str(config), command, *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -218,10 +218,10 @@ def run_bench(
         def start_viewers() -> subprocess.Popen[str]:
             _wait_for_dashboard(port, dash_procs[0], tmp)
             proc = subprocess.Popen(
-                [  # they stand for browsers on other machines: below the pipeline and the dashboard
-                    "nice",
-                    "-n",
-                    "19",
+                [  # they stand for browsers on other machines: they get only CPU nothing else wants
+                    "chrt",
+                    "--idle",
+                    "0",
                     sys.executable,
                     "-m",
                     "dashboard.loadclient",

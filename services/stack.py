@@ -93,11 +93,10 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
         if n > 0:
             programs.append(Program(stage, [*base, "worker", stage], numprocs=n, priority=50))
     if settings.dashboard.enabled:
-        nice = ["nice", "-n", str(settings.dashboard.nice)] if settings.dashboard.nice else []
         programs.append(
             Program(
                 "dashboard",
-                [*nice, *base, "dashboard"],
+                [*settings.dashboard.priority_prefix(), *base, "dashboard"],
                 priority=60,
                 env={"MOODSTREAM_DASHBOARD_TOKEN": dashboard_token(settings)},
             )

@@ -151,6 +151,15 @@ class DashboardSettings(_Section):
     cors_origins: list[str] = []
     # Niceness under `moodstream up`: on a busy host the pipeline comes before the viewers.
     nice: int = Field(default=10, ge=0, le=19)
+    # "idle": run the dashboard in Linux's SCHED_IDLE class under `moodstream up`, so it only ever gets CPU
+    # the pipeline leaves unused (viewers then see fewer frames on a saturated host, never the reverse).
+    scheduling: Literal["nice", "idle"] = "nice"
+
+    def priority_prefix(self) -> list[str]:
+        """The command prefix that gives the dashboard its CPU priority."""
+        if self.scheduling == "idle":
+            return ["chrt", "--idle", "0"]
+        return ["nice", "-n", str(self.nice)] if self.nice else []
 
 
 # Search keywords per strategy and emotion: Spotify's search is what the Web API still gives new apps.

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.settings import ConfigError, load_settings
+from services.common.settings import ConfigError, load_settings, settings_from_dict
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -64,3 +64,23 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
 def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
     s = load_settings(write(tmp_path, '[[cameras]]\nid = "a"\nsource = "videos/a.mp4"\n'), environ={})
     assert s.resolve_path(s.cameras[0].source) == tmp_path / "videos" / "a.mp4"
+
+
+def test_dashboard_priority_under_up(tmp_path: Path) -> None:
+    from services.common.settings import DashboardSettings
+    from services.stack import plan
+
+    assert DashboardSettings().priority_prefix() == ["nice", "-n", "10"]
+    assert DashboardSettings(nice=0).priority_prefix() == []
+    assert DashboardSettings(scheduling="idle").priority_prefix() == ["chrt", "--idle", "0"]
+    settings = settings_from_dict(
+        {
+            "runtime": {"dir": str(tmp_path)},
+            "dashboard": {"enabled": True, "scheduling": "idle", "token": "t" * 20},
+            "cameras": [{"id": "a", "source": "x.mp4"}],
+        }
+    )
+    programs, _ = plan(settings, Path("moodstream.toml"), "redis://127.0.0.1:6379/0")
+    dash = next(p for p in programs if p.name == "dashboard")
+    assert dash.command[:3] == ["chrt", "--idle", "0"] and dash.command[-1] == "dashboard"
+    assert dash.env == {"MOODSTREAM_DASHBOARD_TOKEN": "t" * 20}
