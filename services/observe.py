@@ -104,6 +104,9 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(
             f"camera {cam['camera']}: {cam['state']} {cam['fps']:.1f} fps, {cam['frames']} frames{err}"
         )
+    dash = status.get("dashboards") or {}
+    if dash.get("processes"):
+        lines.append(f"dashboards: {dash['processes']} process(es), {dash['clients']} viewer(s)")
     lines.append(f"dead letters: {status['dead_letters']}")
     return "\n".join(lines)
 
