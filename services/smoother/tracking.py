@@ -74,6 +74,7 @@ class TrackState:
 class CameraState:
     next_track: int = 1
     max_seq: int = -1
+    max_ts: float = 0.0  # newest capture time seen: tells a capture restart from a late frame
     recent: list[int] = field(default_factory=list)
     tracks: list[TrackState] = field(default_factory=list)
 
@@ -83,6 +84,7 @@ class CameraState:
                 "v": 1,
                 "n": self.next_track,
                 "m": self.max_seq,
+                "x": self.max_ts,
                 "r": self.recent,
                 "t": [t.to_wire() for t in self.tracks],
             },
@@ -98,6 +100,7 @@ class CameraState:
             return cls(
                 next_track=raw["n"],
                 max_seq=raw["m"],
+                max_ts=float(raw.get("x", 0.0)),
                 recent=list(raw["r"]),
                 tracks=[TrackState.from_wire(t) for t in raw["t"]],
             )
@@ -133,8 +136,17 @@ class Smoother:
     def __init__(self, cfg: SmootherSettings) -> None:
         self.cfg = cfg
 
-    def seen_before(self, state: CameraState, seq: int) -> bool:
-        """Duplicates (a redelivery after a crash) and frames too late to matter are ignored."""
+    def seen_before(self, state: CameraState, seq: int, ts: float) -> bool:
+        """Duplicates (a redelivery after a crash) and frames too late to matter are ignored.
+
+        A restarted capture worker counts from 0 again: a sequence number at or
+        below the newest one, but with a newer capture time, starts a new count
+        rather than being taken for a duplicate or a straggler.
+        """
+        if seq <= state.max_seq and ts > state.max_ts:
+            state.recent.clear()
+            state.max_seq = -1
+            return False
         return seq in state.recent or seq < state.max_seq - RECENT_SEQS
 
     def _vote(self, track: TrackState) -> int:
@@ -150,6 +162,7 @@ class Smoother:
         if len(state.recent) > RECENT_SEQS:
             del state.recent[: len(state.recent) - RECENT_SEQS]
         state.max_seq = max(state.max_seq, msg.seq)
+        state.max_ts = max(state.max_ts, msg.ts)
         state.tracks = [t for t in state.tracks if msg.ts - t.last_ts <= cfg.track_ttl_s]
 
         # Greedy association by box overlap, best pairs first.

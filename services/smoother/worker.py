@@ -42,7 +42,7 @@ class SmootherWorker(StreamWorker):
             now = time.time()
             newest: Classified | None = None
             for _, msg in items:
-                if self.smoother.seen_before(state, msg.seq):
+                if self.smoother.seen_before(state, msg.seq, msg.ts):
                     skipped += 1
                     continue
                 outputs += [event.encode() for event in self.smoother.update(state, msg, now)]

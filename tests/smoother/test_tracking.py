@@ -69,5 +69,18 @@ def test_duplicates_are_recognised_and_state_survives_encoding() -> None:
     s, state = Smoother(SmootherSettings()), CameraState()
     run(s, state, [frame(i, HAPPY) for i in range(5)])
     restored = CameraState.decode(state.encode())
-    assert s.seen_before(restored, 3) and not s.seen_before(restored, 5)
+    assert s.seen_before(restored, 3, 0.3) and not s.seen_before(restored, 5, 0.5)
+    assert restored.max_ts == state.max_ts == 0.4
     assert restored.tracks[0].label == state.tracks[0].label
+
+
+def test_a_restarted_capture_is_not_taken_for_duplicates() -> None:
+    """After a restart the capture counts from 0 again, with newer timestamps: those frames count."""
+    s, state = Smoother(SmootherSettings()), CameraState()
+    run(s, state, [frame(i, HAPPY) for i in range(700)])
+    assert s.seen_before(state, 10, 1.0)  # a straggler from this run
+    restart = [frame(i, SAD, ts=1000.0 + i * 0.1) for i in range(30)]
+    assert not s.seen_before(state, 0, 1000.0)
+    events = run(s, state, restart)
+    assert events and events[-1].label == "sad"
+    assert s.seen_before(state, 5, 1000.5)  # and duplicates of the new run are still caught
