@@ -203,27 +203,9 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench
+    from .bench import format_ab, format_result, run_bench
 
-    if args.dashboard_clients:
-        from .bench import format_ab
-
-        report = run_bench(
-            _settings(args),
-            cameras=args.cameras,
-            seconds=args.seconds,
-            fps=args.fps,
-            detectors=args.detectors,
-            classifiers=args.classifiers,
-            micro=False,
-            progress=not args.json,
-            dashboard=True,
-            dashboard_clients=args.dashboard_clients,
-            ab_rounds=args.ab_rounds,
-        )
-        print(json.dumps(report) if args.json else format_ab(report))
-        return 0
-
+    viewers = args.dashboard_clients
     result: dict[str, Any] = run_bench(
         _settings(args),
         cameras=args.cameras,
@@ -231,15 +213,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         fps=args.fps,
         detectors=args.detectors,
         classifiers=args.classifiers,
-        micro=not args.no_micro,
+        micro=not args.no_micro and not viewers,
         progress=not args.json,
+        dashboard=bool(viewers),
+        dashboard_clients=viewers,
+        ab_rounds=args.ab_rounds if viewers else 0,
     )
     if args.json:
         print(json.dumps(result))
     else:
-        from .bench import format_result
-
-        print(format_result(result))
+        print(format_ab(result) if viewers else format_result(result))
     return 0
 
 
