@@ -48,12 +48,17 @@ def main() -> int:
             print(f"subscription refused: {reply.get('error')}", file=sys.stderr)
             done.set()
 
+    lock = threading.Lock()  # python-socketio runs each handler in a thread of its own
+
     def on_event(event: dict) -> None:
         nonlocal seen
-        print(json.dumps(event), flush=True)
-        seen += 1
-        if args.count and seen >= args.count:
-            done.set()
+        with lock:
+            if args.count and seen >= args.count:
+                return
+            print(json.dumps(event), flush=True)
+            seen += 1
+            if args.count and seen >= args.count:
+                done.set()
 
     sio.on("emotion", on_event, namespace="/feed")
     sio.on("recommendation", on_event, namespace="/feed")

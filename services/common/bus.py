@@ -68,6 +68,11 @@ def consumer_name(stage: str) -> str:
     return f"{stage}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+def _id_order(entry: Entry) -> tuple[int, int]:
+    ms, _, seq = entry.id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -308,12 +313,15 @@ class Bus:
         return int(self.r.xlen(stream))
 
     def tail(self, streams: dict[str, str], block_ms: int, count: int = 100) -> list[Entry]:
-        """Follow public streams without a group (watch, dashboard): ``streams`` maps name -> last id."""
+        """Follow public streams without a group (watch, dashboard): ``streams`` maps name -> last id.
+
+        One read returns each stream's entries in turn; ids are times, so they are merged in time order.
+        """
         reply = self.r.xread(streams, count=count, block=max(1, int(block_ms)))
         out: list[Entry] = []
         for stream, raw in reply or []:
             out.extend(self._entries(_s(stream), raw))
-        return out
+        return sorted(out, key=_id_order) if len(reply or []) > 1 else out
 
     def last_id(self, stream: str) -> str:
         """The id of the newest entry, or 0-0; to start following from 'now' without missing anything."""

@@ -330,7 +330,7 @@ def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
             "--camera",
             "desk",
             "--count",
-            "2",
+            "3",
             "--seconds",
             "60",
         ],
@@ -341,15 +341,20 @@ def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
     )
     try:
         wait_for(lambda: dash.json("/healthz")["clients"] == 1, 30, what="the example to connect")
-        time.sleep(0.5)  # its subscription follows the connection
-        bus.publish(bus.keys.emotions, emotion("lobby").encode())
-        bus.publish(bus.keys.emotions, emotion("desk").encode())
-        bus.publish(bus.keys.recommendations, recommendation("desk").encode())
-        out, err = proc.communicate(timeout=60)
+        # Its subscription follows the connection: publish rounds until it has printed three events.
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            bus.publish(bus.keys.emotions, emotion("lobby").encode())
+            bus.publish(bus.keys.emotions, emotion("desk").encode())
+            bus.publish(bus.keys.recommendations, recommendation("desk").encode())
+            time.sleep(0.3)
+        out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [(e["type"], e["camera"]) for e in lines] == [("emotion", "desk"), ("recommendation", "desk")], err
+    assert len(lines) == 3, err
+    assert {e["camera"] for e in lines} == {"desk"}  # never lobby: it follows only --camera desk
+    assert {e["type"] for e in lines} == {"emotion", "recommendation"}
 
 
 def test_malformed_events_are_skipped_and_counted(start_dashboard, bus: Bus, client) -> None:
