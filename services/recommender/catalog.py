@@ -19,6 +19,15 @@ DEFAULT_CATALOG = Path(__file__).parent / "data" / "data_moods.csv"
 REQUIRED = ("name", "artist", "id", "popularity", "mood")
 
 
+def track_url(spotify_id: str) -> str:
+    return f"https://open.spotify.com/track/{spotify_id}"
+
+
+def embed_url(spotify_id: str) -> str:
+    """Spotify's embeddable player for one track (the dashboard's Preview)."""
+    return f"https://open.spotify.com/embed/track/{spotify_id}"
+
+
 class CatalogError(Exception):
     pass
 
@@ -40,8 +49,8 @@ class CatalogTrack:
             title=self.title,
             artist=self.artist,
             spotify_id=self.spotify_id,
-            url=f"https://open.spotify.com/track/{self.spotify_id}",
-            embed_url=f"https://open.spotify.com/embed/track/{self.spotify_id}",
+            url=track_url(self.spotify_id),
+            embed_url=embed_url(self.spotify_id),
             source="catalog",
             album=self.album,
             popularity=self.popularity,

@@ -32,7 +32,7 @@ from ..common.bus import CONNECTION_ERRORS, Bus
 from ..common.schemas import Track
 from ..common.settings import SpotifySettings
 from .breaker import Breaker
-from .catalog import Catalog, CatalogTrack
+from .catalog import Catalog, CatalogTrack, embed_url, track_url
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def parse_search(reply: Any) -> list[Found]:
                 album=str(album.get("name", "")),
                 popularity=popularity if isinstance(popularity, int) and 0 <= popularity <= 100 else 0,
                 preview_url=str(item.get("preview_url") or ""),
-                url=str(urls.get("spotify") or f"https://open.spotify.com/track/{sid}"),
+                url=str(urls.get("spotify") or track_url(sid)),
             )
         )
     return out
@@ -364,7 +364,7 @@ class SpotifyProvider:
                     t.popularity,
                     "catalog",
                     "",
-                    f"https://open.spotify.com/track/{t.spotify_id}",
+                    track_url(t.spotify_id),
                     features=t,
                 )
             )
@@ -413,7 +413,7 @@ class SpotifyProvider:
             source=c.source,
             album=c.album,
             popularity=c.popularity,
-            embed_url=f"https://open.spotify.com/embed/track/{c.spotify_id}",
+            embed_url=embed_url(c.spotify_id),
             preview_url=c.preview_url,
             reason=f"{emotion} → {mood}; {origin}; {fit}",
         )
