@@ -284,7 +284,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         cfg = _json.loads((Path(args.run_dir) / "config.json").read_text())
         representative = fer.as_inputs(fer.load(cfg["data"], "train", int(cfg.get("input_size", 48))).x[:500])
-    out = export(args.run_dir, args.out, name=args.name, tflite=args.tflite, representative=representative)
+    out = export(
+        args.run_dir,
+        args.out,
+        name=args.name,
+        tflite=args.tflite,
+        representative=representative,
+        mirror_average=args.mirror_average,
+    )
     print(f'exported to {out}: set [classifier] model = "{out}"')
     return 0
 
@@ -408,6 +415,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the model folder to write (e.g. models/fer-resnet)")
     p.add_argument("--name", help="the model's name in model.json (default: the folder's name)")
     p.add_argument("--tflite", default="", choices=["", "float16", "int8"])
+    p.add_argument(
+        "--mirror-average",
+        action="store_true",
+        help="bake test-time augmentation into the graph: average each face with its mirror image (2x cost)",
+    )
     p.set_defaults(fn=cmd_export)
     p = sub.add_parser(
         "spotify-save", parents=[common], help="save a camera's current suggestion to your Spotify playlist"

@@ -45,3 +45,25 @@ class ClassBoost(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "index": self.index, "classes": self.classes}
+
+
+@keras.saving.register_keras_serializable(package="moodstream")
+class MirrorFaces(keras.layers.Layer):
+    """A deterministic left-right flip of (N, H, W, C) faces: the second view of flip-averaged inference.
+
+    Keras' RandomFlip is the identity at inference, so an exported model that
+    averages each face with its mirror image needs a flip that always happens.
+    """
+
+    def call(self, x: Any) -> Any:
+        return ops.flip(x, axis=2)
+
+
+def with_mirror_average(core: keras.Model) -> keras.Model:
+    """The model's probabilities averaged over each face and its mirror image (test-time augmentation
+    baked into the exported graph, so the classifier gets it at twice the per-face cost and no code)."""
+    inputs = keras.Input(shape=core.input_shape[1:], name="face")
+    direct = core(inputs)
+    mirrored = core(MirrorFaces(name="mirror")(inputs))
+    outputs = keras.layers.Average(name="mirror_average")([direct, mirrored])
+    return keras.Model(inputs, outputs, name=f"{core.name}_mirror_average")

@@ -162,6 +162,15 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     probs = predictor.predict_crops(x[:5])
     assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
 
+    # Flip averaging baked into the graph: the classifier gets the mean of each face and its mirror.
+    mirrored = export(tmp_path / "run", tmp_path / "models" / "tiny-mirror", mirror_average=True)
+    card = json.loads((mirrored / "model.json").read_text())
+    assert card["provenance"]["mirror_average"] is True
+    assert set(card["metrics"]) == {"val", "val_single_view"}
+    both = Predictor(ModelSpec.load(mirrored), max_batch=8).predict_crops(x[:5])
+    flipped = predictor.predict_crops(np.ascontiguousarray(x[:5, :, ::-1]))
+    np.testing.assert_allclose(both, (probs + flipped) / 2, atol=1e-4)
+
 
 def test_training_runs_under_the_jax_backend() -> None:
     """For GPU machines with JAX and no TensorFlow: the same tests, in a process on Keras' JAX backend."""
