@@ -234,7 +234,19 @@ def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports 
     data: dict[str, Any] = {}
     if args.train_config:
         data = tomllib.loads(Path(args.train_config).read_text())
-    for key in ("model", "data", "epochs", "batch_size", "lr", "input_size", "max_train", "max_val", "seed"):
+    keys = (
+        "model",
+        "data",
+        "epochs",
+        "batch_size",
+        "lr",
+        "input_size",
+        "max_train",
+        "max_val",
+        "seed",
+        "init_from",
+    )
+    for key in keys:
         value = getattr(args, key, None)
         if value is not None:
             data[key] = value
@@ -402,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train", type=int, help="train on the first N images only (smoke runs)")
     p.add_argument("--max-val", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--init-from", help="start from this exported model's weights (folder, name or .keras file)"
+    )
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a model folder on FER2013")
     p.add_argument("model", help="a model folder (with model.json) or a name under models/")

@@ -64,6 +64,9 @@ class TrainConfig(BaseModel):
     seed: int = 0
     max_train: int = Field(default=0, ge=0)  # use only this many training images (smoke tests)
     max_val: int = Field(default=0, ge=0)
+    # Start from an exported model's weights (a model folder or .keras file of the same architecture):
+    # CPU-bound training can go on over several sittings, each a warm restart of the schedule.
+    init_from: str = ""
 
 
 def default_phases(cfg: TrainConfig) -> list[Phase]:
@@ -104,6 +107,27 @@ def device_info() -> dict[str, Any]:
     return info
 
 
+def load_initial_weights(core: Any, source: str | Path) -> None:
+    """Copy the weights of an exported model (its core, if the export wraps one) into ``core``."""
+    import keras
+
+    from services.common.modelspec import ModelSpec, resolve_model_dir
+
+    from . import layers  # noqa: F401 - registers the custom layers an export may hold
+
+    path = Path(source)
+    if not path.is_file():  # a model folder, or a name under models/
+        path = ModelSpec.load(resolve_model_dir(str(source))).path
+    donor = keras.saving.load_model(path, compile=False)
+    nested = [layer for layer in donor.layers if isinstance(layer, keras.Model)]
+    if nested:  # e.g. a mirror-averaged export: the trained network is inside
+        donor = nested[0]
+    try:
+        core.set_weights(donor.get_weights())
+    except ValueError as exc:
+        raise ValueError(f"{source}: its weights do not fit this model ({exc})") from exc
+
+
 def _compile(model: Any, cfg: TrainConfig, lr: float) -> None:
     import keras
 
@@ -138,6 +162,12 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
         ),
         keras.callbacks.CSVLogger(str(run_dir / f"history-{tag}.csv"), append=True),
     ]
+
+
+def state_done(run: Path) -> list[str]:
+    """Phases an earlier invocation finished (their weights are loaded instead of retrained)."""
+    state_file = run / "state.json"
+    return json.loads(state_file.read_text())["done"] if state_file.exists() else []
 
 
 def train(
@@ -185,6 +215,9 @@ def train(
     log.info("train %s, val %s, class weights %s", train_split.counts(), val_split.counts(), weights)
 
     core = build(cfg.model, input_size=cfg.input_size, **cfg.model_options)
+    if cfg.init_from and not state_done(run):
+        load_initial_weights(core, cfg.init_from)
+        log.info("initial weights from %s", cfg.init_from)
     model = training_model(core, cfg.augment, seed=cfg.seed)
     train_ds = fer.batches(
         fer.Split(train_split.x, train_split.y, "train"),
@@ -241,6 +274,7 @@ def train(
         "epochs_run": {k: len(v.get("loss", [])) for k, v in histories.items()},
         "device": info,
         "precision": precision,
+        "init_from": cfg.init_from or None,
         "val": {k: report[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")},
         "data": {"source": str(cfg.data), "train": train_split.counts(), "val": val_split.counts()},
     }

@@ -162,6 +162,21 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     probs = predictor.predict_crops(x[:5])
     assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
 
+    # Training can start from an export's weights (a later sitting of a CPU-bound run).
+    from training.models import build
+    from training.train import load_initial_weights
+
+    fresh = build("mini_xception", input_size=48)
+    load_initial_weights(fresh, out)
+    np.testing.assert_allclose(np.asarray(fresh(spec.preprocess(x[:5]), training=False)), probs, atol=1e-4)
+    more = train(
+        cfg.model_copy(update={"epochs": 1, "init_from": str(out)}),
+        tmp_path / "run2",
+        verbose=0,
+        data_cache=tmp_path / "cache",
+    )
+    assert more["init_from"] == str(out) and more["epochs_run"] == {"main": 1}
+
     # Flip averaging baked into the graph: the classifier gets the mean of each face and its mirror.
     mirrored = export(tmp_path / "run", tmp_path / "models" / "tiny-mirror", mirror_average=True)
     card = json.loads((mirrored / "model.json").read_text())
@@ -170,6 +185,9 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     both = Predictor(ModelSpec.load(mirrored), max_batch=8).predict_crops(x[:5])
     flipped = predictor.predict_crops(np.ascontiguousarray(x[:5, :, ::-1]))
     np.testing.assert_allclose(both, (probs + flipped) / 2, atol=1e-4)
+    inner = build("mini_xception", input_size=48)
+    load_initial_weights(inner, mirrored)  # the trained network inside the wrapper
+    np.testing.assert_allclose(np.asarray(inner(spec.preprocess(x[:5]), training=False)), probs, atol=1e-4)
 
 
 def test_training_runs_under_the_jax_backend() -> None:
