@@ -28,20 +28,22 @@ def augmentation(cfg: AugmentSettings, seed: int = 0) -> Any:
     import keras
     from keras import layers
 
+    # Each layer gets its own seed: with one shared seed every layer draws the same random stream, so
+    # the flip, the angle, the shift and the zoom of a face would all move together.
     steps: list[Any] = []
     if cfg.flip:
         steps.append(layers.RandomFlip("horizontal", seed=seed))
     if cfg.rotation_deg:
-        steps.append(layers.RandomRotation(cfg.rotation_deg / 360.0, fill_mode="reflect", seed=seed))
+        steps.append(layers.RandomRotation(cfg.rotation_deg / 360.0, fill_mode="reflect", seed=seed + 1))
     if cfg.shift:
-        steps.append(layers.RandomTranslation(cfg.shift, cfg.shift, fill_mode="reflect", seed=seed))
+        steps.append(layers.RandomTranslation(cfg.shift, cfg.shift, fill_mode="reflect", seed=seed + 2))
     if cfg.zoom:
-        steps.append(layers.RandomZoom(cfg.zoom, fill_mode="reflect", seed=seed))
+        steps.append(layers.RandomZoom(cfg.zoom, fill_mode="reflect", seed=seed + 3))
     if cfg.brightness:
-        steps.append(layers.RandomBrightness(cfg.brightness, value_range=(0.0, 1.0), seed=seed))
+        steps.append(layers.RandomBrightness(cfg.brightness, value_range=(0.0, 1.0), seed=seed + 4))
     if cfg.erasing:
         steps.append(
-            layers.RandomErasing(factor=cfg.erasing, scale=(0.02, 0.2), value_range=(0.0, 1.0), seed=seed)
+            layers.RandomErasing(factor=cfg.erasing, scale=(0.02, 0.2), value_range=(0.0, 1.0), seed=seed + 5)
         )
     return keras.Sequential(steps, name="augment")
 
