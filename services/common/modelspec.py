@@ -8,6 +8,7 @@ it scored, so that swapping models is a config change and never a code change.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from .schemas import EMOTIONS
 
 SCALINGS = ("minus1_1", "zero_1", "raw")
 PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
+# Where a wheel install puts the project's models/ (pyproject's data-files).
+INSTALLED_MODELS = Path(sys.prefix) / "share" / "moodstream" / "models"
 
 
 class ModelError(Exception):
@@ -107,12 +110,13 @@ class ModelSpec:
 
 
 def resolve_model_dir(model: str, base: Path | None = None) -> Path:
-    """A path to a folder, or a name looked up in the project's models/ and then the asset cache."""
+    """A path to a folder, or a name looked up in the project's models/ (in a checkout or installed with
+    the package) and then the asset cache."""
     candidates = []
     path = Path(model).expanduser()
     if base is not None and not path.is_absolute():
         candidates.append(base / path)
-    candidates += [path, PROJECT_MODELS / model, cache_dir() / "models" / model]
+    candidates += [path, PROJECT_MODELS / model, INSTALLED_MODELS / model, cache_dir() / "models" / model]
     for candidate in candidates:
         if (candidate / "model.json").exists():
             return candidate

@@ -214,3 +214,16 @@ def test_training_runs_under_the_jax_backend() -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "4 passed" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[2] / "training" / "configs").glob("*.toml"))
+)
+def test_shipped_training_configs_are_valid(path: Path) -> None:
+    """The recipes docs/training.md points at load as they are (unknown keys would be refused)."""
+    import tomllib
+
+    from training.train import TrainConfig
+
+    cfg = TrainConfig.model_validate(tomllib.loads(path.read_text()))
+    assert cfg.model == "mini_xception" and cfg.epochs > 0
