@@ -178,6 +178,8 @@ def evaluate_model(
     spec = ModelSpec.load(folder)
     import keras
 
+    from . import layers  # noqa: F401 - registers the custom layers an export may hold (e.g. MirrorFaces)
+
     model = keras.saving.load_model(spec.path, compile=False)
     s = fer.load(data, split, spec.size)
     x = spec.preprocess(s.x)

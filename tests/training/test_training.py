@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from services.common.schemas import EMOTIONS
+from tests.helpers import moodstream
 from training import data as fer
 from training.callbacks import DynamicAdamW, WeightDecayOnLRDrop
 from training.evaluate import evaluate_probs
@@ -163,7 +164,6 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
 
     # Training can start from an export's weights (a later sitting of a CPU-bound run).
-    from training.models import build
     from training.train import load_initial_weights
 
     fresh = build("mini_xception", input_size=48)
@@ -185,6 +185,10 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     both = Predictor(ModelSpec.load(mirrored), max_batch=8).predict_crops(x[:5])
     flipped = predictor.predict_crops(np.ascontiguousarray(x[:5, :, ::-1]))
     np.testing.assert_allclose(both, (probs + flipped) / 2, atol=1e-4)
+    # `moodstream evaluate` on the mirror-averaged export, in a fresh process as a user runs it.
+    cli = moodstream("evaluate", str(mirrored), "--data", str(tmp_path / "data"), timeout=300)
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    assert f"accuracy {card['metrics']['val']['accuracy']:.4f}" in cli.stdout
     inner = build("mini_xception", input_size=48)
     load_initial_weights(inner, mirrored)  # the trained network inside the wrapper
     np.testing.assert_allclose(np.asarray(inner(spec.preprocess(x[:5]), training=False)), probs, atol=1e-4)
