@@ -75,6 +75,6 @@ class WeightDecayOnLRDrop(keras.callbacks.Callback):
                     print(f"\nEpoch {epoch + 1}: learning rate {lr:.2e}; weight decay -> {new:.2e}")
         self._last_lr = lr
         if logs is not None:
-            logs["weight_decay"] = (
-                float(ops.convert_to_numpy(decay_var)) if decay_var is not None else current
-            )
+            # The value this epoch trained with, as ReduceLROnPlateau logs `learning_rate`: a change
+            # made here shows from the next epoch's row on, in step with the lower learning rate.
+            logs["weight_decay"] = current
