@@ -176,11 +176,9 @@ def evaluate_model(
     from . import data as fer
 
     spec = ModelSpec.load(folder)
-    import keras
+    from .layers import load_saved
 
-    from . import layers  # noqa: F401 - registers the custom layers an export may hold (e.g. MirrorFaces)
-
-    model = keras.saving.load_model(spec.path, compile=False)
+    model = load_saved(spec.path)
     s = fer.load(data, split, spec.size)
     x = spec.preprocess(s.x)
     probs = spec.to_canonical(predict(model, x, tta=tta))

@@ -7,10 +7,17 @@ lambdas are serialized).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import keras
 from keras import ops
+
+
+def load_saved(path: str | Path) -> keras.Model:
+    """Load a saved model (for inference or as weights to start from). Defined here, beside the layers
+    it may hold, so that no caller can load one before they are registered."""
+    return keras.saving.load_model(path, compile=False)
 
 
 @keras.saving.register_keras_serializable(package="moodstream")

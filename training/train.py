@@ -113,12 +113,12 @@ def load_initial_weights(core: Any, source: str | Path) -> None:
 
     from services.common.modelspec import ModelSpec, resolve_model_dir
 
-    from . import layers  # noqa: F401 - registers the custom layers an export may hold
+    from .layers import load_saved
 
     path = Path(source)
     if not path.is_file():  # a model folder, or a name under models/
         path = ModelSpec.load(resolve_model_dir(str(source))).path
-    donor = keras.saving.load_model(path, compile=False)
+    donor = load_saved(path)
     nested = [layer for layer in donor.layers if isinstance(layer, keras.Model)]
     if nested:  # e.g. a mirror-averaged export: the trained network is inside
         donor = nested[0]
@@ -162,12 +162,6 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
         ),
         keras.callbacks.CSVLogger(str(run_dir / f"history-{tag}.csv"), append=True),
     ]
-
-
-def state_done(run: Path) -> list[str]:
-    """Phases an earlier invocation finished (their weights are loaded instead of retrained)."""
-    state_file = run / "state.json"
-    return json.loads(state_file.read_text())["done"] if state_file.exists() else []
 
 
 def train(
@@ -214,8 +208,11 @@ def train(
         weights = {k: v**cfg.class_weights_power for k, v in fer.class_weights(train_split.y).items()}
     log.info("train %s, val %s, class weights %s", train_split.counts(), val_split.counts(), weights)
 
+    # Phases an earlier invocation finished: their weights are loaded instead of retrained.
+    state_file = run / "state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {"done": [], "seconds": 0.0}
     core = build(cfg.model, input_size=cfg.input_size, **cfg.model_options)
-    if cfg.init_from and not state_done(run):
+    if cfg.init_from and not state["done"]:
         load_initial_weights(core, cfg.init_from)
         log.info("initial weights from %s", cfg.init_from)
     model = training_model(core, cfg.augment, seed=cfg.seed)
@@ -232,8 +229,6 @@ def train(
     schedule = [("head" if default_phases(cfg) else "main", 0.0, cfg.epochs, cfg.lr)]
     schedule += [(f"phase{i + 2}", p.unfreeze, p.epochs, p.lr) for i, p in enumerate(default_phases(cfg))]
     histories: dict[str, Any] = {}
-    state_file = run / "state.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {"done": [], "seconds": 0.0}
     for tag, fraction, epochs, lr in schedule:
         if fraction:
             n = unfreeze(core, fraction)

@@ -43,9 +43,9 @@ class Predictor:
         if spec.format not in ("keras", "keras-h5"):
             raise ModelError(f"{spec.folder}: unsupported model format {spec.format!r}")
         try:
-            import training.layers  # noqa: F401 - registers the custom layers project-trained models use
+            from training.layers import load_saved  # with the custom layers project-trained models use
 
-            self.model = keras.models.load_model(spec.path, compile=False)
+            self.model = load_saved(spec.path)
         except Exception as exc:
             raise ModelError(f"cannot load {spec.path}: {exc}") from exc
         self._fn = self._compile()
