@@ -140,11 +140,16 @@ def load(source: str | Path, split: str, size: int = 48, cache: Path | None = No
     return data
 
 
+def subset_indices(total: int, n: int, seed: int = 0) -> np.ndarray:
+    """A sorted random sample of ``n`` of ``total`` indices (files are sorted by class, so the first ``n``
+    would be one or two classes); all of them when ``n`` is 0 or at least ``total``."""
+    if not n or n >= total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
+
+
 def subset(split: Split, n: int, seed: int = 0) -> Split:
-    """A random sample of ``n`` (files are sorted by class, so the first ``n`` would be one or two classes)."""
-    if n >= len(split):
-        return split
-    idx = np.sort(np.random.default_rng(seed).choice(len(split), n, replace=False))
+    idx = subset_indices(len(split), n, seed)
     return Split(split.x[idx], split.y[idx], split.name)
 
 
@@ -161,13 +166,22 @@ def as_inputs(x: np.ndarray) -> np.ndarray:
 
 
 def batches(
-    split: Split, batch_size: int, shuffle: bool, seed: int = 0, with_weights: dict[int, float] | None = None
+    split: Split,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    with_weights: dict[int, float] | None = None,
+    targets: np.ndarray | None = None,
 ):
-    """A tf.data pipeline (cache, shuffle, batch, prefetch) under TensorFlow; a Keras PyDataset elsewhere (JAX)."""
+    """A tf.data pipeline (cache, shuffle, batch, prefetch) under TensorFlow; a Keras PyDataset elsewhere (JAX).
+
+    ``targets`` (N, classes) replaces the integer labels as what the model learns (soft targets); class
+    weights still follow the integer labels.
+    """
     import keras
 
-    x, y = as_inputs(split.x), split.y
-    w = np.array([with_weights[int(c)] for c in y], dtype=np.float32) if with_weights else None
+    x, y = as_inputs(split.x), (split.y if targets is None else targets)
+    w = np.array([with_weights[int(c)] for c in split.y], dtype=np.float32) if with_weights else None
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 

@@ -89,11 +89,21 @@ def mini_xception(
     classes: int = N_CLASSES,
     widths: tuple[int, ...] = (16, 32, 64, 128),
     l2: float = 0.01,
+    input_scaling: str = "zero_1",
 ) -> keras.Model:
-    """mini-Xception (Arriaga et al.): depthwise-separable residual modules, no dense layers, ~60k parameters."""
+    """mini-Xception (Arriaga et al.): depthwise-separable residual modules, no dense layers, ~60k parameters.
+
+    ``input_scaling="minus1_1"`` maps the pipeline's [0, 1] pixels to [-1, 1] inside the graph, so weights
+    trained that way (the borrowed FER model's) can be fine-tuned and exported without changing how the
+    classifier feeds the model.
+    """
+    if input_scaling not in ("zero_1", "minus1_1"):
+        raise ValueError(f"input_scaling must be zero_1 or minus1_1, not {input_scaling!r}")
     reg = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
+    if input_scaling == "minus1_1":
+        x = layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(x)
     for _ in range(2):
         x = layers.Conv2D(8, 3, use_bias=False, kernel_regularizer=reg)(x)
         x = layers.BatchNormalization()(x)

@@ -67,6 +67,11 @@ class TrainConfig(BaseModel):
     # Start from an exported model's weights (a model folder or .keras file of the same architecture):
     # CPU-bound training can go on over several sittings, each a warm restart of the schedule.
     init_from: str = ""
+    # Knowledge distillation: exported models (names or folders) whose mirror-averaged predictions on the
+    # training images become soft targets, mixed with the true label at weight `distill_alpha`.
+    teachers: list[str] = []
+    distill_alpha: float = Field(default=0.5, ge=0, le=1)
+    distill_temperature: float = Field(default=2.0, gt=0)
 
 
 def default_phases(cfg: TrainConfig) -> list[Phase]:
@@ -133,11 +138,16 @@ def _compile(model: Any, cfg: TrainConfig, lr: float) -> None:
 
     from .callbacks import DynamicAdamW
 
-    loss = keras.losses.SparseCategoricalCrossentropy()
+    if cfg.teachers:  # targets are probability vectors (validation: one-hot)
+        loss = keras.losses.CategoricalCrossentropy()
+        accuracy: Any = keras.metrics.CategoricalAccuracy(name="accuracy")
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        accuracy = "accuracy"
     model.compile(
         optimizer=DynamicAdamW(learning_rate=lr, weight_decay=cfg.weight_decay),
         loss=loss,
-        metrics=["accuracy"],
+        metrics=[accuracy],
     )
 
 
@@ -199,8 +209,23 @@ def train(
     )
     train_split = fer.load(cfg.data, "train", cfg.input_size, cache=cache)
     val_split = fer.load(cfg.data, "val", cfg.input_size, cache=cache)
+    targets = None
+    if cfg.teachers:
+        from .distill import soft_targets
+
+        targets = soft_targets(
+            cfg.teachers,
+            cfg.data,
+            train_split.y,
+            cfg.distill_alpha,
+            cfg.distill_temperature,
+            cache=cache,
+            cache_file=run / "teacher-train.npy",
+        )
     if cfg.max_train:
-        train_split = fer.subset(train_split, cfg.max_train, cfg.seed)
+        keep = fer.subset_indices(len(train_split), cfg.max_train, cfg.seed)
+        train_split = fer.Split(train_split.x[keep], train_split.y[keep], train_split.name)
+        targets = None if targets is None else targets[keep]
     if cfg.max_val:
         val_split = fer.subset(val_split, cfg.max_val, cfg.seed)
     weights = None
@@ -222,8 +247,10 @@ def train(
         shuffle=True,
         seed=cfg.seed,
         with_weights=weights,
+        targets=targets,
     )
-    val_ds = fer.batches(val_split, cfg.batch_size, shuffle=False)
+    val_targets = None if targets is None else np.eye(len(targets[0]), dtype=np.float32)[val_split.y]
+    val_ds = fer.batches(val_split, cfg.batch_size, shuffle=False, targets=val_targets)
 
     started = time.time()
     schedule = [("head" if default_phases(cfg) else "main", 0.0, cfg.epochs, cfg.lr)]
@@ -270,6 +297,7 @@ def train(
         "device": info,
         "precision": precision,
         "init_from": cfg.init_from or None,
+        "teachers": cfg.teachers or None,
         "val": {k: report[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")},
         "data": {"source": str(cfg.data), "train": train_split.counts(), "val": val_split.counts()},
     }

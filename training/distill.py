@@ -1,0 +1,71 @@
+"""Soft targets from teacher models, for training one network on what several know (knowledge distillation).
+
+Why: two different ~0.65 FER models averaged are more accurate than either, but cost the sum of both at
+inference. Training one network on their averaged predictions (Hinton et al., 2015) moves much of that gain
+into a single model's cost. The targets are computed once per run, on the unaugmented training images averaged
+with their mirror images, so the flip augmentation can never disagree with them, and cached in the run folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from services.common.schemas import EMOTIONS
+
+from . import data as fer
+
+log = logging.getLogger(__name__)
+
+
+def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities at a higher temperature: p^(1/T), renormalised (T > 1 spreads mass to the runners-up)."""
+    logits = np.log(np.clip(probs, 1e-7, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def teacher_probs(teacher: str, source: str | Path, split: str, cache: Path | None) -> np.ndarray:
+    """A model's class probabilities on a split, averaged over each face and its mirror, at its own input size."""
+    from services.classifier.predictor import Predictor
+    from services.common.modelspec import ModelSpec, resolve_model_dir
+
+    spec = ModelSpec.load(resolve_model_dir(teacher))
+    if spec.classes != list(EMOTIONS):
+        raise ValueError(f"teacher {teacher}: classes {spec.classes} are not {list(EMOTIONS)}")
+    images = fer.load(source, split, spec.size, cache=cache).x
+    predictor = Predictor(spec, max_batch=256)
+    out = np.empty((len(images), len(EMOTIONS)), dtype=np.float32)
+    for i in range(0, len(images), 1024):
+        chunk = images[i : i + 1024]
+        out[i : i + 1024] = (
+            predictor.predict_crops(chunk) + predictor.predict_crops(np.ascontiguousarray(chunk[:, :, ::-1]))
+        ) / 2
+    return out
+
+
+def soft_targets(
+    teachers: list[str],
+    source: str | Path,
+    labels: np.ndarray,
+    alpha: float,
+    temperature: float,
+    cache: Path | None,
+    cache_file: Path | None = None,
+) -> np.ndarray:
+    """alpha · one-hot label + (1 − alpha) · the teachers' mean at ``temperature``, for the whole train split."""
+    if cache_file is not None and cache_file.exists():
+        mean = np.load(cache_file)
+    else:
+        mean = np.mean([teacher_probs(t, source, "train", cache) for t in teachers], axis=0)
+        if cache_file is not None:
+            np.save(cache_file, mean)
+    if mean.shape != (len(labels), len(EMOTIONS)):
+        raise ValueError(f"teacher targets have shape {mean.shape}, the train split {len(labels)} images")
+    agree = float((mean.argmax(axis=1) == labels).mean())
+    log.info("teachers %s agree with the train labels on %.1f%% of images", teachers, 100 * agree)
+    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
+    return alpha * onehot + (1.0 - alpha) * soften(mean, temperature)
