@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# Before anything imports TensorFlow: training steps crash in its oneDNN kernels on AVX-512 CPUs
+# (see training/__init__.py).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

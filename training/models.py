@@ -246,6 +246,17 @@ def backbone_of(model: keras.Model) -> keras.Model | None:
     return None
 
 
+def freeze_batchnorm(model: keras.Model) -> int:
+    """Keep every BatchNorm layer's statistics and scale as they are (they then run in inference mode), so
+    fine-tuning a trained network on small batches cannot drift them; returns how many were frozen."""
+    count = 0
+    for layer in model._flatten_layers(include_self=False):  # noqa: SLF001 - nested models included
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False
+            count += 1
+    return count
+
+
 def unfreeze(model: keras.Model, fraction: float) -> int:
     """Make the top ``fraction`` of the backbone trainable, BatchNorm layers excepted; returns how many."""
     backbone = backbone_of(model)

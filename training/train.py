@@ -67,6 +67,8 @@ class TrainConfig(BaseModel):
     # Start from an exported model's weights (a model folder or .keras file of the same architecture):
     # CPU-bound training can go on over several sittings, each a warm restart of the schedule.
     init_from: str = ""
+    # Fine-tuning a trained network: BatchNorm layers keep their statistics and run in inference mode.
+    freeze_batchnorm: bool = False
     # Knowledge distillation: exported models (names or folders) whose mirror-averaged predictions on the
     # training images become soft targets, mixed with the true label at weight `distill_alpha`.
     teachers: list[str] = []
@@ -183,7 +185,7 @@ def train(
 
     from . import data as fer
     from .augment import training_model
-    from .models import build, unfreeze
+    from .models import build, freeze_batchnorm, unfreeze
 
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -240,6 +242,8 @@ def train(
     if cfg.init_from and not state["done"]:
         load_initial_weights(core, cfg.init_from)
         log.info("initial weights from %s", cfg.init_from)
+    if cfg.freeze_batchnorm:
+        log.info("%d BatchNorm layers frozen", freeze_batchnorm(core))
     model = training_model(core, cfg.augment, seed=cfg.seed)
     train_ds = fer.batches(
         fer.Split(train_split.x, train_split.y, "train"),
