@@ -52,6 +52,7 @@ def export(
     else:
         shutil.copyfile(core_path, out / "model.keras")
     size = int(config.get("input_size", 48))
+    lineage = _lineage(config)
     card = {
         "name": name or out.name,
         "file": "model.keras",
@@ -67,7 +68,7 @@ def export(
             "device": summary.get("device"),
             "params": summary.get("params"),
             "mirror_average": mirror_average,
-            "licence": "weights trained by the moodstream project; FER2013 is research data",
+            **lineage,
         },
         "metrics": metrics,
     }
@@ -87,6 +88,37 @@ def export(
         (out / f"model-{tflite}.tflite").write_bytes(to_tflite(model, tflite, representative))
     (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
     return out
+
+
+def _lineage(config: dict[str, Any]) -> dict[str, Any]:
+    """Where the weights came from: a run that started from, or learnt from, another model inherits its
+    terms, which the card must repeat."""
+    out: dict[str, Any] = {}
+    licences = ["weights trained by the moodstream project; FER2013 is research data"]
+    for key in ("init_from", "teachers"):
+        value = config.get(key)
+        if not value:
+            continue
+        out[key] = value
+        for source in [value] if isinstance(value, str) else value:
+            terms = _licence_of(source)
+            if terms:
+                licences.append(f"{'starts from' if key == 'init_from' else 'taught by'} {source}: {terms}")
+    out["licence"] = "; ".join(licences)
+    return out
+
+
+def _licence_of(model: str) -> str:
+    from services.common.modelspec import ModelError, resolve_model_dir
+
+    try:
+        card = json.loads((resolve_model_dir(model) / "model.json").read_text())
+    except (ModelError, OSError, ValueError):
+        return ""
+    prov = card.get("provenance", {})
+    terms = prov.get("license") or prov.get("licence") or ""
+    source = prov.get("source")
+    return f"{terms} ({source})" if terms and source else terms
 
 
 def to_tflite(model: Any, mode: str, representative: np.ndarray | None = None) -> bytes:
@@ -137,7 +169,15 @@ def model_card(card: dict[str, Any], summary: dict[str, Any], config: dict[str, 
         f"- **Recipe**: AdamW (lr {config.get('lr')}, weight decay {config.get('weight_decay')} raised x"
         f"{config.get('wd_alpha')} up to {config.get('wd_max')} when the LR drops), ReduceLROnPlateau, early"
         f" stopping on val accuracy, balanced class weights: {config.get('class_weights')}, augmentation"
-        f" {config.get('augment')}.",
+        f" {config.get('augment')}."
+        + (f" Started from the weights of `{config['init_from']}`." if config.get("init_from") else "")
+        + (
+            f" Distilled from {', '.join(f'`{t}`' for t in config['teachers'])} (soft-target weight"
+            f" {1 - config.get('distill_alpha', 0.5):.2f}, temperature {config.get('distill_temperature')})."
+            if config.get("teachers")
+            else ""
+        ),
+        f"- **Licence**: {card['provenance']['licence']}.",
         "- **Inference**: "
         + (
             "each face is averaged with its mirror image inside the graph (two passes per face)."

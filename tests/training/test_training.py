@@ -203,6 +203,11 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     assert taught["teachers"] == [str(out)] and taught["epochs_run"] == {"main": 1}
     teacher = np.load(tmp_path / "run3" / "teacher-train.npy")
     assert teacher.shape == (70, 7) and np.allclose(teacher.sum(axis=1), 1.0, atol=1e-4)
+    # Its export says where its knowledge came from, and repeats the teacher's terms.
+    pupil = json.loads((export(tmp_path / "run3", tmp_path / "models" / "pupil") / "model.json").read_text())
+    assert pupil["provenance"]["teachers"] == [str(out)]
+    assert f"taught by {out}: weights trained by the moodstream project" in pupil["provenance"]["licence"]
+    assert "Distilled from" in (tmp_path / "models" / "pupil" / "MODEL_CARD.md").read_text()
 
     # Flip averaging baked into the graph: the classifier gets the mean of each face and its mirror.
     mirrored = export(tmp_path / "run", tmp_path / "models" / "tiny-mirror", mirror_average=True)
