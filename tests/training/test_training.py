@@ -247,13 +247,13 @@ def test_the_borrowed_model_can_be_trained_further(assets) -> None:
 
     assert freeze_batchnorm(core) == 14
     norms = [layer for layer in core.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    before = [np.array(w) for layer in norms for w in layer.weights]
-    conv = np.array(core.layers[-3].kernel)
+    before = [keras.ops.convert_to_numpy(w) for layer in norms for w in layer.weights]
+    conv = keras.ops.convert_to_numpy(core.layers[-3].kernel)
     core.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
     core.fit(fer.as_inputs(crops), np.arange(6) % 7, epochs=1, verbose=0)
-    after = [np.array(w) for layer in norms for w in layer.weights]
+    after = [keras.ops.convert_to_numpy(w) for layer in norms for w in layer.weights]
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
-    assert not np.array_equal(conv, np.array(core.layers[-3].kernel))
+    assert not np.array_equal(conv, keras.ops.convert_to_numpy(core.layers[-3].kernel))
     with pytest.raises(ValueError, match="input_scaling"):
         build("mini_xception", input_scaling="0_255")
 
