@@ -257,12 +257,7 @@ def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import os
-
-    # TensorFlow 2.20's oneDNN kernels corrupted the heap in full FER2013 runs on this CPU (AVX-512);
-    # Eigen's are stable. Set TF_ENABLE_ONEDNN_OPTS=1 to try them.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    from training.train import train
+    from training.train import train  # first: the package turns oneDNN off before TensorFlow loads
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = _train_config(args)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import os
-
-# Before anything imports TensorFlow: training steps crash in its oneDNN kernels on AVX-512 CPUs
-# (see training/__init__.py).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 
+import training  # noqa: F401 - before any test imports TensorFlow: it turns oneDNN off (see there)
 from services.common.bus import Bus
 from services.common.connection import answers
 from services.common.keys import Keys

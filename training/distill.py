@@ -15,8 +15,6 @@ import numpy as np
 
 from services.common.schemas import EMOTIONS
 
-from . import data as fer
-
 log = logging.getLogger(__name__)
 
 
@@ -30,21 +28,12 @@ def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 def teacher_probs(teacher: str, source: str | Path, split: str, cache: Path | None) -> np.ndarray:
     """A model's class probabilities on a split, averaged over each face and its mirror, at its own input size."""
-    from services.classifier.predictor import Predictor
-    from services.common.modelspec import ModelSpec, resolve_model_dir
+    from services.common.modelspec import resolve_model_dir
 
-    spec = ModelSpec.load(resolve_model_dir(teacher))
-    if spec.classes != list(EMOTIONS):
-        raise ValueError(f"teacher {teacher}: classes {spec.classes} are not {list(EMOTIONS)}")
-    images = fer.load(source, split, spec.size, cache=cache).x
-    predictor = Predictor(spec, max_batch=256)
-    out = np.empty((len(images), len(EMOTIONS)), dtype=np.float32)
-    for i in range(0, len(images), 1024):
-        chunk = images[i : i + 1024]
-        out[i : i + 1024] = (
-            predictor.predict_crops(chunk) + predictor.predict_crops(np.ascontiguousarray(chunk[:, :, ::-1]))
-        ) / 2
-    return out
+    from .evaluate import model_probs
+
+    probs, _ = model_probs(resolve_model_dir(teacher), source, split, tta=True, cache=cache)
+    return probs.astype(np.float32)
 
 
 def soft_targets(

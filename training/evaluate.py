@@ -167,19 +167,25 @@ def write_report(r: dict[str, Any], out: Path, histories: dict[str, Any] | None 
         plot_curves(histories, out / "curves.png")
 
 
+def model_probs(
+    folder: str | Path, data: str | Path, split: str, tta: bool = False, cache: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """An exported model folder's probabilities on a split, fed the way the classifier feeds it (its own
+    input size and scaling) and in the classifier's class order; with the split's labels."""
+    from services.common.modelspec import ModelSpec
+
+    from . import data as fer
+    from .layers import load_saved
+
+    spec = ModelSpec.load(folder)
+    model = load_saved(spec.path)
+    s = fer.load(data, split, spec.size, cache=cache)
+    return spec.to_canonical(predict(model, spec.preprocess(s.x), tta=tta)), s.y
+
+
 def evaluate_model(
     folder: str | Path, data: str | Path, split: str = "val", tta: bool = False
 ) -> dict[str, Any]:
     """Evaluate an exported model folder (model.json + model file) the way the classifier feeds it."""
-    from services.common.modelspec import ModelSpec
-
-    from . import data as fer
-
-    spec = ModelSpec.load(folder)
-    from .layers import load_saved
-
-    model = load_saved(spec.path)
-    s = fer.load(data, split, spec.size)
-    x = spec.preprocess(s.x)
-    probs = spec.to_canonical(predict(model, x, tta=tta))
-    return evaluate_probs(s.y, probs)
+    probs, labels = model_probs(folder, data, split, tta=tta)
+    return evaluate_probs(labels, probs)
