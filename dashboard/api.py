@@ -2,34 +2,37 @@
 
 Everything but ``/healthz`` and static files needs the token when one is
 configured. Camera sources are never exposed: an RTSP URL may carry
-credentials.
+credentials. Every endpoint only reads: serving the API writes nothing to Redis.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
 
-from services.common.bus import CONNECTION_ERRORS
-from services.common.schemas import RecommendationEvent, SchemaError
-from services.common.settings import CAMERA_ID_RE
-from services.observe import collect_status
+from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
+from moodstream.services.common.schemas import DashboardStatus, RecommendationEvent, SchemaError
+from moodstream.services.common.settings import CAMERA_ID_RE, DashboardSettings
+from moodstream.services.observe import collect_status
 
 from . import prometheus
 from .auth import token_from_request, token_matches
+from .bridge import stats_payload
 from .timeline import timeline
-
-if TYPE_CHECKING:
-    from .server import Dashboard
 
 HERE = Path(__file__).resolve().parent
 SCHEMAS = HERE / "schemas"
 VENDOR = {"socket.io.min.js": HERE / "node_modules" / "socket.io-client" / "dist"}
 MAX_TIMELINE_S = 24 * 3600
+OPEN_ENDPOINTS = ("dashboard.healthz", "dashboard.vendor", "dashboard.favicon", "static")
+
+LatestStats = Callable[[], dict[str, Any] | None]
+Info = Callable[[], DashboardStatus]
 
 
 def _camera(camera: str) -> str:
@@ -51,15 +54,24 @@ def _float_arg(name: str, default: float) -> float:
     return value
 
 
-def build_blueprint(dash: Dashboard) -> Blueprint:
+def build_blueprint(cfg: DashboardSettings, bus: Bus, latest_stats: LatestStats, info: Info) -> Blueprint:
+    """The page and the API; ``latest_stats`` and ``info`` are this process's newest stats and its own
+    counters (read, never written, here)."""
     bp = Blueprint("dashboard", __name__)
-    cfg = dash.cfg
+    _require_token(bp, cfg.token)
+    _pages(bp, cfg)
+    _camera_api(bp, cfg, bus, latest_stats, info)
+    _operations(bp, bus, info)
+    bp.after_request(_security_headers)
+    return bp
 
+
+def _require_token(bp: Blueprint, token: str) -> None:
     @bp.before_request
     def _auth() -> Any:
-        if request.endpoint in ("dashboard.healthz", "dashboard.vendor", "dashboard.favicon", "static"):
+        if request.endpoint in OPEN_ENDPOINTS:
             return None
-        if not token_matches(cfg.token, token_from_request(request.args, request.headers)):
+        if not token_matches(token, token_from_request(request.args, request.headers)):
             if request.path.startswith("/api/") or request.path == "/metrics":
                 return jsonify(error="unauthorized: wrong or missing token"), 401
             return Response(
@@ -71,6 +83,8 @@ def build_blueprint(dash: Dashboard) -> Blueprint:
     def _bad_request(exc: Any) -> Any:
         return jsonify(error=getattr(exc, "description", "bad request")), 400
 
+
+def _pages(bp: Blueprint, cfg: DashboardSettings) -> None:
     @bp.get("/")
     def index() -> Any:
         return render_template(
@@ -93,28 +107,22 @@ def build_blueprint(dash: Dashboard) -> Blueprint:
     def favicon() -> Any:
         return send_from_directory(HERE / "static", "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
-    @bp.get("/healthz")
-    def healthz() -> Any:
-        try:
-            dash.bus.ping()
-        except CONNECTION_ERRORS as exc:
-            return jsonify(status="unavailable", redis=False, error=str(exc)), 503
-        return jsonify(status="ok", redis=True, clients=len(dash.clients), leader=dash.bridge.leader)
+    @bp.get("/api/schemas/<name>.json")
+    def schema(name: str) -> Any:
+        if name not in ("emotion", "recommendation", "stats", "frame"):
+            abort(404)
+        return send_from_directory(SCHEMAS, f"{name}.json", mimetype="application/schema+json")
 
-    @bp.get("/metrics")
-    def metrics() -> Any:
-        try:
-            status = collect_status(dash.bus)
-        except CONNECTION_ERRORS as exc:
-            return Response(f"# Redis unavailable: {exc}\n", status=503, mimetype="text/plain")
-        return Response(prometheus.render(status, dash.info()), content_type=prometheus.CONTENT_TYPE)
 
+def _camera_api(
+    bp: Blueprint, cfg: DashboardSettings, bus: Bus, latest_stats: LatestStats, info: Info
+) -> None:
     @bp.get("/api/cameras")
     def cameras() -> Any:
-        stats = dash.stats.latest or dash.stats.collect()
+        stats = latest_stats() or stats_payload(collect_status(bus), info())
         out = []
         for cam in stats["cameras"]:
-            reco = _latest_reco(dash, cam["camera"])
+            reco = _latest_reco(bus, cam["camera"])
             out.append(
                 {**cam, "emotion": reco.emotion if reco else None, "mood": reco.mood if reco else None}
             )
@@ -123,8 +131,7 @@ def build_blueprint(dash: Dashboard) -> Blueprint:
     @bp.get("/api/cameras/<camera>/timeline")
     def camera_timeline(camera: str) -> Any:
         camera = _camera(camera)
-        now = time.time()
-        until = _float_arg("until", now)
+        until = _float_arg("until", time.time())
         since = _float_arg("since", until - cfg.timeline_s)
         bucket = _float_arg("bucket", 1.0)
         if not 0.1 <= bucket <= 3600:
@@ -132,37 +139,48 @@ def build_blueprint(dash: Dashboard) -> Blueprint:
         if since > until:
             abort(400, description="since is after until")
         since = max(since, until - MAX_TIMELINE_S)
-        return jsonify(timeline(dash.bus, camera, since, until, bucket))
+        return jsonify(timeline(bus, camera, since, until, bucket))
 
     @bp.get("/api/cameras/<camera>/recommendation")
     def camera_recommendation(camera: str) -> Any:
-        reco = _latest_reco(dash, _camera(camera))
+        reco = _latest_reco(bus, _camera(camera))
         if reco is None:
             return jsonify(error=f"no suggestion yet for camera {camera}"), 404
         return jsonify(reco.public())
 
-    @bp.get("/api/schemas/<name>.json")
-    def schema(name: str) -> Any:
-        if name not in ("emotion", "recommendation", "stats", "frame"):
-            abort(404)
-        return send_from_directory(SCHEMAS, f"{name}.json", mimetype="application/schema+json")
 
-    @bp.after_request
-    def _headers(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        if resp.mimetype == "text/html":
-            resp.headers["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; "
-                "frame-src https://open.spotify.com; media-src https:; style-src 'self'; script-src 'self'"
-            )
-        return resp
+def _operations(bp: Blueprint, bus: Bus, info: Info) -> None:
+    @bp.get("/healthz")
+    def healthz() -> Any:
+        try:
+            bus.ping()
+        except CONNECTION_ERRORS as exc:
+            return jsonify(status="unavailable", redis=False, error=str(exc)), 503
+        me = info()
+        return jsonify(status="ok", redis=True, clients=me.clients, leader=me.leader)
 
-    return bp
+    @bp.get("/metrics")
+    def metrics() -> Any:
+        try:
+            status = collect_status(bus)
+        except CONNECTION_ERRORS as exc:
+            return Response(f"# Redis unavailable: {exc}\n", status=503, mimetype="text/plain")
+        return Response(prometheus.render(status, info()), content_type=prometheus.CONTENT_TYPE)
 
 
-def _latest_reco(dash: Dashboard, camera: str) -> RecommendationEvent | None:
-    raw = dash.bus.get(dash.bus.keys.latest_recommendation(camera))
+def _security_headers(resp: Response) -> Response:
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    if resp.mimetype == "text/html":
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; "
+            "frame-src https://open.spotify.com; media-src https:; style-src 'self'; script-src 'self'"
+        )
+    return resp
+
+
+def _latest_reco(bus: Bus, camera: str) -> RecommendationEvent | None:
+    raw = bus.latest_recommendation(camera)
     if not raw:
         return None
     try:

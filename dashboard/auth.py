@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from services.common.settings import ConfigError, DashboardSettings
+from moodstream.services.common.settings import ConfigError, DashboardSettings
 
 MIN_TOKEN_LEN = 16
 

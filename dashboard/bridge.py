@@ -19,14 +19,20 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
-import msgpack
-
-from services.common.bus import CONNECTION_ERRORS, Bus
-from services.common.runtime import Backoff
-from services.common.schemas import EmotionEvent, RecommendationEvent, SchemaError
-from services.observe import collect_status
+from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
+from moodstream.services.common.metrics import Counters
+from moodstream.services.common.runtime import Backoff
+from moodstream.services.common.schemas import (
+    BridgeCursor,
+    DashboardStatus,
+    EmotionEvent,
+    RecommendationEvent,
+    SchemaError,
+)
+from moodstream.services.observe import Status, collect_status
 
 from .clients import ALL_ROOM, camera_room
 
@@ -36,15 +42,19 @@ LEASE_MS = 5000
 # A successor resumes from the recorded position only if it is this recent; otherwise from now,
 # rather than flooding viewers with stale events.
 RESUME_WINDOW_S = 30.0
+CURSOR_EVERY_S = 0.5
 
 EmitEvent = Callable[[str, dict[str, Any], list[str]], None]
+Stopped = Callable[[], bool]
+Wait = Callable[[float], Any]
 
 
 class EventBridge:
-    def __init__(self, bus: Bus, emit: EmitEvent, shared: bool) -> None:
+    def __init__(self, bus: Bus, emit: EmitEvent, shared: bool, errors: Counters) -> None:
         self.bus = bus
         self.emit = emit
         self.shared = shared
+        self.errors = errors  # the process's heartbeat counters: an unreadable cursor counts there
         self.token = uuid.uuid4().hex
         self.leader = not shared
         self.counters = {"events": 0, "bad_events": 0}
@@ -53,21 +63,28 @@ class EventBridge:
             bus.keys.recommendations: RecommendationEvent,
         }
 
+    def _saved_positions(self) -> dict[str, str] | None:
+        raw = self.bus.dashboard_cursor()
+        if raw is None:
+            return None
+        try:
+            positions = BridgeCursor.decode(raw).positions
+            newest_ms = max(int(v.split("-")[0]) for v in positions.values())
+        except (SchemaError, ValueError) as exc:
+            self.errors.inc("errors")
+            log.error(
+                "%s: the bridge cursor cannot be decoded (%s); following from now",
+                self.bus.keys.dashboard_cursor(),
+                exc,
+            )
+            return None
+        if set(positions) != set(self._decoders) or time.time() * 1000 - newest_ms >= RESUME_WINDOW_S * 1000:
+            return None
+        return positions
+
     def _start_positions(self) -> dict[str, str]:
-        keys = self.bus.keys
-        if self.shared:
-            raw = self.bus.get(keys.dashboard_cursor())
-            if raw:
-                try:
-                    saved = msgpack.unpackb(raw, raw=False)
-                    newest_ms = max(int(str(v).split("-")[0]) for v in saved.values())
-                    if set(saved) == set(self._decoders) and time.time() * 1000 - newest_ms < (
-                        RESUME_WINDOW_S * 1000
-                    ):
-                        return {str(k): str(v) for k, v in saved.items()}
-                except (ValueError, TypeError, AttributeError, msgpack.UnpackException):
-                    pass
-        return {stream: self.bus.last_id(stream) for stream in self._decoders}
+        saved = self._saved_positions() if self.shared else None
+        return saved or {stream: self.bus.last_id(stream) for stream in self._decoders}
 
     def forward(self, stream: str, payload: bytes | None) -> None:
         if payload is None:
@@ -83,7 +100,10 @@ class EventBridge:
         self.emit(body["type"], body, [ALL_ROOM, camera_room(event.camera)])
         self.counters["events"] += 1
 
-    def run(self, stopped: Callable[[], bool], wait: Callable[[float], Any]) -> None:
+    def _save(self, positions: dict[str, str]) -> None:
+        self.bus.save_dashboard_cursor(BridgeCursor(positions=dict(positions)).encode())
+
+    def run(self, stopped: Stopped, wait: Wait) -> None:
         positions: dict[str, str] | None = None
         backoff = Backoff()
         last_saved = 0.0
@@ -103,10 +123,8 @@ class EventBridge:
                     for entry in self.bus.tail(positions, block_ms=500):
                         positions[entry.stream] = entry.id
                         self.forward(entry.stream, entry.payload)
-                    if self.shared and time.monotonic() - last_saved >= 0.5:
-                        self.bus.set_latest(
-                            self.bus.keys.dashboard_cursor(), msgpack.packb(positions), ttl_s=3600
-                        )
+                    if self.shared and time.monotonic() - last_saved >= CURSOR_EVERY_S:
+                        self._save(positions)
                         last_saved = time.monotonic()
                     backoff.reset()
                 except CONNECTION_ERRORS as exc:
@@ -114,84 +132,100 @@ class EventBridge:
                     log.warning("events: Redis unavailable (%s); retrying in %.1fs", exc, delay)
                     wait(delay)
         finally:
-            if self.shared and self.leader:
-                try:
-                    if positions:
-                        self.bus.set_latest(
-                            self.bus.keys.dashboard_cursor(), msgpack.packb(positions), ttl_s=3600
-                        )
-                    self.bus.release_lease(lease, self.token)
-                except CONNECTION_ERRORS:
-                    pass
+            self._hand_over(lease, positions)
+
+    def _hand_over(self, lease: str, positions: dict[str, str] | None) -> None:
+        """On the way out: record where this process got to and let a successor take over at once."""
+        if not (self.shared and self.leader):
+            return
+        try:
+            if positions:
+                self._save(positions)
+            self.bus.release_lease(lease, self.token)
+        except CONNECTION_ERRORS:
+            pass
 
 
-def stats_payload(status: dict[str, Any], dashboard: dict[str, Any]) -> dict[str, Any]:
+def stats_payload(status: Status, dashboard: DashboardStatus) -> dict[str, Any]:
     """The ``stats`` event: per-stage rates, backlog and latency, the cameras, and this dashboard."""
-    stages = {}
-    for stage, s in status["stages"].items():
-        stages[stage] = {
-            "workers": s["workers"],
-            "rate": s["rate"],
-            "skip_rate": s["skip_rate"],
-            "processed": s["processed"],
-            "skipped": s["skipped"],
-            "errors": s["errors"],
-            "dead": s["dead"],
-            "pending": s.get("pending"),
-            "lag": s.get("lag"),
-            "latency_ms": s["latency_ms"],
+    stages = {
+        name: {
+            "workers": s.workers,
+            "rate": s.rate,
+            "skip_rate": s.skip_rate,
+            "processed": s.processed,
+            "skipped": s.skipped,
+            "errors": s.errors,
+            "dead": s.dead,
+            "pending": s.pending,
+            "lag": s.lag,
+            "latency_ms": s.latency_ms,
         }
+        for name, s in status.stages.items()
+    }
     cameras = [
         {
-            "camera": c["camera"],
-            "state": c["state"] or "unknown",
-            "fps": round(float(c["fps"] or 0.0), 2),
-            "frames": int(c["frames"] or 0),
-            "error": c["error"] or "",
+            "camera": c.camera,
+            "state": c.state or "unknown",
+            "fps": round(float(c.fps or 0.0), 2),
+            "frames": int(c.frames or 0),
+            "error": c.error or "",
         }
-        for c in status["cameras"]
-        if c.get("camera")
+        for c in status.cameras
+        if c.camera
     ]
     return {
         "type": "stats",
-        "ts": status["ts"],
+        "ts": status.ts,
         "stages": stages,
         "cameras": cameras,
-        "dead_letters": status["dead_letters"],
-        "dashboard": dashboard,
+        "dead_letters": status.dead_letters,
+        "dashboard": asdict(dashboard),
     }
 
 
+class LatestStats:
+    """The newest ``stats`` payload this process made: for late subscribers, the API and the pump."""
+
+    def __init__(self) -> None:
+        self.payload: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any] | None:
+        return self.payload
+
+    def cameras(self) -> list[str]:
+        return [c["camera"] for c in self.payload["cameras"]] if self.payload else []
+
+
 class StatsPublisher:
+    """Every ``interval_s``: collect the system's status, send it to this process's clients, and beat."""
+
     def __init__(
         self,
         bus: Bus,
         emit: Callable[[dict[str, Any]], None],
-        dashboard_info: Callable[[], dict[str, Any]],
+        info: Callable[[], DashboardStatus],
         interval_s: float,
-        on_collect: Callable[[dict[str, Any]], None] | None = None,
+        latest: LatestStats,
+        beat: Callable[[], None],
     ) -> None:
         self.bus = bus
         self.emit = emit
-        self.dashboard_info = dashboard_info
+        self.info = info
         self.interval_s = interval_s
-        self.on_collect = on_collect
-        self.latest: dict[str, Any] | None = None
-
-    def cameras(self) -> list[str]:
-        return [c["camera"] for c in self.latest["cameras"]] if self.latest else []
+        self.latest = latest
+        self.beat = beat
 
     def collect(self) -> dict[str, Any]:
-        self.latest = stats_payload(collect_status(self.bus), self.dashboard_info())
-        if self.on_collect is not None:
-            self.on_collect(self.latest)
-        return self.latest
+        self.latest.payload = stats_payload(collect_status(self.bus), self.info())
+        return self.latest.payload
 
-    def run(self, stopped: Callable[[], bool], wait: Callable[[float], Any]) -> None:
+    def run(self, stopped: Stopped, wait: Wait) -> None:
         backoff = Backoff()
         while not stopped():
             try:
                 self.emit(self.collect())
+                self.beat()
                 backoff.reset()
                 wait(self.interval_s)
             except CONNECTION_ERRORS as exc:

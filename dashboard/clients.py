@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.common.settings import CAMERA_ID_RE
+from moodstream.services.common.settings import CAMERA_ID_RE
 
 ALL_ROOM = "all"
 MAX_CAMERAS_PER_SUBSCRIPTION = 256

@@ -18,11 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import msgpack
-
-from services.common.bus import CONNECTION_ERRORS, Bus
-from services.common.runtime import Backoff
-from services.common.schemas import Frame, SchemaError
+from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
+from moodstream.services.common.runtime import Backoff
+from moodstream.services.common.schemas import Frame, Overlay, OverlayFace, SchemaError
 
 from .clients import WINDOW, Client, Clients, FrameSlot
 
@@ -36,30 +34,42 @@ HEAD_BYTES = 128
 # Frames arrive on the capture's clock, polls on ours: allow 10 % early so 10 fps stays 10 fps.
 SLACK = 0.9
 
+_bad_overlay_logged: set[str] = set()
+
 SendFrame = Callable[[str, dict[str, Any], Callable[..., None]], None]
 
 
+def _face(face: OverlayFace) -> dict[str, Any]:
+    return {
+        "track": face.track,
+        "box": list(face.box),
+        "label": face.label or None,
+        "confidence": face.confidence,
+    }
+
+
 def frame_payload(frame_bytes: bytes, overlay_bytes: bytes | None) -> dict[str, Any]:
-    """The ``frame`` event: the capture's JPEG unchanged (no re-encoding) plus the boxes to draw."""
+    """The ``frame`` event: the capture's JPEG unchanged (no re-encoding) plus the boxes to draw.
+
+    Boxes that cannot be decoded (a smoother of another version) are left out, with a warning, and the
+    video goes on; a frame that cannot be decoded raises SchemaError.
+    """
     frame = Frame.decode(frame_bytes)
     faces: list[dict[str, Any]] = []
     overlay_seq = None
     if overlay_bytes:
         try:
-            ov = msgpack.unpackb(overlay_bytes, raw=False)
-            if abs(frame.ts - float(ov["ts"])) <= MAX_OVERLAY_LAG_S:
-                overlay_seq = int(ov["seq"])
-                faces = [
-                    {
-                        "track": int(track),
-                        "box": [int(v) for v in box],
-                        "label": label or None,
-                        "confidence": float(conf),
-                    }
-                    for track, box, label, conf in ov["faces"]
-                ]
-        except (ValueError, KeyError, TypeError, msgpack.UnpackException):
-            faces, overlay_seq = [], None
+            ov = Overlay.decode(overlay_bytes)
+        except SchemaError as exc:
+            if frame.camera not in _bad_overlay_logged:
+                _bad_overlay_logged.add(frame.camera)
+                log.warning(
+                    "camera %s: overlay cannot be decoded (%s); video without boxes", frame.camera, exc
+                )
+        else:
+            if abs(frame.ts - ov.ts) <= MAX_OVERLAY_LAG_S:
+                overlay_seq = ov.seq
+                faces = [_face(f) for f in ov.faces]
     return {
         "camera": frame.camera,
         "seq": frame.seq,

@@ -7,9 +7,35 @@ rendering, and a registry of our own would duplicate them.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from moodstream.services.common.schemas import DashboardStatus
+from moodstream.services.observe import Status
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# (metric, type, help, StageStatus field)
+STAGE_METRICS = (
+    ("moodstream_workers", "gauge", "Live worker processes per stage.", "workers"),
+    ("moodstream_processed_total", "counter", "Messages processed by the stage's live workers.", "processed"),
+    ("moodstream_skipped_total", "counter", "Messages skipped (stale live frames, duplicates).", "skipped"),
+    ("moodstream_errors_total", "counter", "Processing and connection errors.", "errors"),
+    ("moodstream_dead_total", "counter", "Messages sent to the dead-letter stream.", "dead"),
+    ("moodstream_rate", "gauge", "Messages processed per second, recently.", "rate"),
+    ("moodstream_pending", "gauge", "Delivered to the stage's group but not yet acked.", "pending"),
+    ("moodstream_lag", "gauge", "Entries not yet delivered to the stage's group.", "lag"),
+)
+# (DashboardStatus counter, help)
+DASHBOARD_COUNTERS = (
+    ("frames_sent", "Video frames sent to clients."),
+    ("frames_acked", "Video frames acknowledged by clients."),
+    ("frames_dropped", "Frames replaced by a newer one before a slow client could take them."),
+    ("ack_timeouts", "Frames not acknowledged in time."),
+    ("events", "Emotion and recommendation events bridged to Socket.IO."),
+    ("bad_events", "Undecodable events skipped by the bridge."),
+)
+Samples = list[tuple[dict[str, Any], Any]]
 
 
 def _label(value: Any) -> str:
@@ -20,7 +46,7 @@ class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def metric(self, name: str, kind: str, help_: str, samples: list[tuple[dict[str, Any], Any]]) -> None:
+    def metric(self, name: str, kind: str, help_: str, samples: Samples) -> None:
         self.lines.append(f"# HELP {name} {help_}")
         self.lines.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
@@ -30,82 +56,49 @@ class _Writer:
             self.lines.append(f"{name}{{{text}}} {float(value):g}" if text else f"{name} {float(value):g}")
 
 
-def render(status: dict[str, Any], dashboard: dict[str, Any]) -> str:
-    w = _Writer()
-    stages = status["stages"]
-
-    def per_stage(field: str) -> list[tuple[dict[str, Any], Any]]:
-        return [({"stage": stage}, s.get(field)) for stage, s in stages.items()]
-
-    w.metric("moodstream_workers", "gauge", "Live worker processes per stage.", per_stage("workers"))
-    w.metric(
-        "moodstream_processed_total",
-        "counter",
-        "Messages processed by the stage's live workers.",
-        per_stage("processed"),
-    )
-    w.metric(
-        "moodstream_skipped_total",
-        "counter",
-        "Messages skipped (stale live frames, duplicates).",
-        per_stage("skipped"),
-    )
-    w.metric("moodstream_errors_total", "counter", "Processing and connection errors.", per_stage("errors"))
-    w.metric(
-        "moodstream_dead_total", "counter", "Messages sent to the dead-letter stream.", per_stage("dead")
-    )
-    w.metric("moodstream_rate", "gauge", "Messages processed per second, recently.", per_stage("rate"))
-    w.metric(
-        "moodstream_pending",
-        "gauge",
-        "Delivered to the stage's group but not yet acked.",
-        per_stage("pending"),
-    )
-    w.metric("moodstream_lag", "gauge", "Entries not yet delivered to the stage's group.", per_stage("lag"))
-    latency = []
-    for stage, s in stages.items():
+def _latency(status: Status) -> Samples:
+    samples: Samples = []
+    for stage, s in status.stages.items():
         for q in ("p50", "p95", "p99"):
-            value = s["latency_ms"].get(q)
+            value = s.latency_ms.get(q)
             if value is not None:
-                latency.append(({"stage": stage, "quantile": str(int(q[1:]) / 100)}, value / 1000.0))
+                samples.append(({"stage": stage, "quantile": str(int(q[1:]) / 100)}, value / 1000.0))
+    return samples
+
+
+def render(status: Status, dashboard: DashboardStatus) -> str:
+    w = _Writer()
+    for name, kind, help_, field in STAGE_METRICS:
+        w.metric(name, kind, help_, [({"stage": st}, getattr(s, field)) for st, s in status.stages.items()])
     w.metric(
         "moodstream_latency_seconds",
         "summary",
         "Capture-to-stage latency over the last heartbeat interval.",
-        latency,
+        _latency(status),
     )
-    cams = status["cameras"]
+    cams = status.cameras
     w.metric(
         "moodstream_camera_fps",
         "gauge",
         "Frames per second published by each camera.",
-        [({"camera": c["camera"]}, c["fps"]) for c in cams],
+        [({"camera": c.camera}, c.fps) for c in cams],
     )
     w.metric(
         "moodstream_camera_up",
         "gauge",
         "1 while the camera is streaming.",
-        [({"camera": c["camera"]}, 1 if c["state"] == "streaming" else 0) for c in cams],
+        [({"camera": c.camera}, 1 if c.state == "streaming" else 0) for c in cams],
     )
     w.metric(
-        "moodstream_dead_letters",
-        "gauge",
-        "Entries in the dead-letter stream.",
-        [({}, status["dead_letters"])],
+        "moodstream_dead_letters", "gauge", "Entries in the dead-letter stream.", [({}, status.dead_letters)]
     )
     w.metric(
         "moodstream_dashboard_clients",
         "gauge",
         "Socket.IO clients connected to this dashboard process.",
-        [({}, dashboard.get("clients", 0))],
+        [({}, dashboard.clients)],
     )
-    for key, help_ in (
-        ("frames_sent", "Video frames sent to clients."),
-        ("frames_acked", "Video frames acknowledged by clients."),
-        ("frames_dropped", "Frames replaced by a newer one before a slow client could take them."),
-        ("ack_timeouts", "Frames not acknowledged in time."),
-        ("events", "Emotion and recommendation events bridged to Socket.IO."),
-        ("bad_events", "Undecodable events skipped by the bridge."),
-    ):
-        w.metric(f"moodstream_dashboard_{key}_total", "counter", help_, [({}, dashboard.get(key, 0))])
+    counters = asdict(dashboard)
+    for key, help_ in DASHBOARD_COUNTERS:
+        w.metric(f"moodstream_dashboard_{key}_total", "counter", help_, [({}, counters[key])])
     return "\n".join(w.lines) + "\n"

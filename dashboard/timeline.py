@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from services.common.bus import Bus
-from services.common.schemas import EMOTIONS, EmotionEvent, SchemaError
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, SchemaError
 
 PAGE = 1000
 

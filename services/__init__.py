@@ -1,7 +1,2 @@
-"""moodstream: multi-camera facial emotion recognition over Redis Streams.
-
-Each pipeline stage is its own package (capture, detector, classifier, smoother,
-recommender); everything they share lives in ``services.common``.
-"""
-
-__version__ = "0.1.0"
+"""The pipeline: one package per stage (capture, detector, classifier, smoother, recommender), what they
+share in ``moodstream.services.common``, and the command line that runs them."""

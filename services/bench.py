@@ -17,18 +17,25 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .common.bus import Bus
-from .common.connection import connect, resolve_url
+from . import launcher
+from .common.bus import Bus, answers
+from .common.connection import resolve_url
 from .common.keys import Keys
 from .common.metrics import Histogram
+from .common.schemas import Heartbeat
 from .common.settings import Settings
+from .common.stages import NAMES, STAGES
+from .common.stages import stage as stage_def
 from .common.tomlwriter import dump_toml
 from .observe import heartbeats
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+SAMPLE_VIDEO = "sample:WolfgangLanger_Pexels.mp4"
+Snapshot = dict[str, Heartbeat]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -39,44 +46,57 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def _snapshot(bus: Bus) -> dict[str, dict[str, Any]]:
-    return {h["worker"]: h for h in heartbeats(bus)}
+def _snapshot(bus: Bus) -> Snapshot:
+    return {h.worker: h for h in heartbeats(bus)}
 
 
-def _diff(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], stage: str, counter: str) -> int:
+def _diff(a: Snapshot, b: Snapshot, stage: str, counter: str) -> int:
     total = 0
     for worker, hb in b.items():
-        if hb.get("stage") != stage:
+        if hb.stage != stage:
             continue
-        before = a.get(worker, {}).get("counters", {}).get(counter, 0)
-        total += int(hb.get("counters", {}).get(counter, 0)) - int(before)
+        before = a[worker].counters.get(counter, 0) if worker in a else 0
+        total += hb.counters.get(counter, 0) - before
     return total
 
 
-def _latency(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], stage: str) -> Histogram:
+def _latency(a: Snapshot, b: Snapshot, stage: str) -> Histogram:
     hist = Histogram()
     for worker, hb in b.items():
-        if hb.get("stage") != stage:
+        if hb.stage != stage:
             continue
-        after = hb.get("latency_hist", [])
-        before = a.get(worker, {}).get("latency_hist", [0] * len(after))
-        hist.merge([x - y for x, y in zip(after, before, strict=False)])
+        before = a[worker].latency_hist if worker in a else [0] * len(hb.latency_hist)
+        hist.merge([x - y for x, y in zip(hb.latency_hist, before, strict=False)])
     return hist
 
 
-def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], tmp: Path, timeout_s: float = 60) -> None:
-    import urllib.request
+@dataclass
+class BenchOptions:
+    cameras: int = 4
+    seconds: float = 30
+    fps: float = 15
+    detectors: int = 0  # 0: one per core
+    classifiers: int = 1
+    micro: bool = True
+    progress: bool = True
+    warmup_s: float = 5.0
+    video: str = SAMPLE_VIDEO
+    dashboard: bool = False
+    dashboard_clients: int = 0
+    ab_rounds: int = 0
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the dashboard did not start; see {tmp / 'dashboard.log'}")
+
+@dataclass
+class Window:
+    """One measured stretch: heartbeats before and after, the backlog each second, CPU used."""
+
+    a: Snapshot
+    b: Snapshot
+    elapsed: float
+    lags: list[int]
+    cpu_pipeline: float
+    cpu_dashboard: float
+    viewers: dict[str, Any] = field(default_factory=dict)
 
 
 def classifier_micro(
@@ -115,231 +135,260 @@ def classifier_micro(
     }
 
 
-def run_bench(
-    settings: Settings,
-    cameras: int = 4,
-    seconds: float = 30,
-    fps: float = 15,
-    detectors: int = 0,
-    classifiers: int = 1,
-    micro: bool = True,
-    progress: bool = True,
-    warmup_s: float = 5.0,
-    video: str = "sample:WolfgangLanger_Pexels.mp4",
-    dashboard: bool = False,
-    dashboard_clients: int = 0,
-    ab_rounds: int = 0,
-) -> dict[str, Any]:
-    from .common.assets import fetch_all
+class BenchRun:
+    """One benchmark: a private key prefix, real worker processes, measured windows, then clean-up."""
 
-    fetch_all()
+    def __init__(self, settings: Settings, opts: BenchOptions) -> None:
+        self.settings = settings
+        self.opts = opts
+        self.detectors = opts.detectors or max(1, (os.cpu_count() or 2))
+        self.tmp = Path(tempfile.mkdtemp(prefix="moodstream-bench-"))
+        self.embedded: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.dashboards: list[subprocess.Popen[bytes]] = []
+        self.token = uuid.uuid4().hex
+        self.dashboard_port = 0
+        url = resolve_url(settings) or self._start_redis()
+        self.bus = Bus.from_url(url, Keys("bench-" + uuid.uuid4().hex[:8]), settings.streams)
+        self.config = self.tmp / "bench.toml"
+        self.config.write_text(dump_toml(self._config(url)))
 
-    def say(msg: str) -> None:
-        if progress:
+    def say(self, msg: str) -> None:
+        if self.opts.progress:
             print(msg, file=sys.stderr, flush=True)
 
-    url = resolve_url(settings)
-    embedded = None
-    if url is None:
+    def _start_redis(self) -> str:
         from .stack import embedded_server_command, free_port
 
         port = free_port()
-        embedded = subprocess.Popen(
+        self.embedded = subprocess.Popen(
             embedded_server_command(port, tempfile.gettempdir()), stdout=subprocess.DEVNULL
         )
         url = f"redis://127.0.0.1:{port}/0"
-        time.sleep(0.5)
-    prefix = "bench-" + uuid.uuid4().hex[:8]
-    bus = Bus(connect(url), Keys(prefix), settings.streams)
-    detectors = detectors or max(1, (os.cpu_count() or 2))
-    data: dict[str, Any] = {
-        "redis": {"url": url, "prefix": prefix},
-        "runtime": {"heartbeat_s": 0.5},
-        "detector": settings.detector.model_dump(),
-        "classifier": {**settings.classifier.model_dump(), "instances": classifiers},
-        "smoother": settings.smoother.model_dump(),
-        "recommender": {"cooldown_s": settings.recommender.cooldown_s},
-        "cameras": [{"id": f"cam{i}", "source": video, "fps": fps, "loop": True} for i in range(cameras)],
-    }
-    token = uuid.uuid4().hex
-    if dashboard:
-        from .stack import free_port
+        deadline = time.monotonic() + 10
+        while not answers(url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return url
 
-        data["dashboard"] = {
-            **settings.dashboard.model_dump(),
-            "enabled": True,
-            "port": free_port(),
-            "token": token,
+    def _config(self, url: str) -> dict[str, Any]:
+        s, o = self.settings, self.opts
+        data: dict[str, Any] = {
+            "redis": {"url": url, "prefix": self.bus.keys.prefix},
+            "runtime": {"heartbeat_s": 0.5},
+            "detector": s.detector.model_dump(),
+            "classifier": {**s.classifier.model_dump(), "instances": o.classifiers},
+            "smoother": s.smoother.model_dump(),
+            "recommender": {"cooldown_s": s.recommender.cooldown_s},
+            "cameras": [
+                {"id": f"cam{i}", "source": o.video, "fps": o.fps, "loop": True} for i in range(o.cameras)
+            ],
         }
-        data["dashboard"]["host"] = "127.0.0.1"
-        data["dashboard"]["message_queue"] = ""
-    tmp = Path(tempfile.mkdtemp(prefix="moodstream-bench-"))
-    config = tmp / "bench.toml"
-    config.write_text(dump_toml(data))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    procs: list[subprocess.Popen[bytes]] = []
-    dash_procs: list[subprocess.Popen[bytes]] = []
-    viewers: subprocess.Popen[str] | None = None
-    result: dict[str, Any] = {}
+        if o.dashboard:
+            from .stack import free_port
 
-    def start(*args: str, command: str = "worker", into: list[subprocess.Popen[bytes]] = procs) -> None:
-        log = (tmp / f"{'-'.join((command, *args))}.log").open("wb")
-        prefix = settings.dashboard.priority_prefix() if command == "dashboard" else []
-        into.append(
-            subprocess.Popen(
-                [*prefix, sys.executable, "-m", "services.cli", "--config", str(config), command, *args],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+            self.dashboard_port = free_port()
+            data["dashboard"] = {
+                **s.dashboard.model_dump(),
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": self.dashboard_port,
+                "token": self.token,
+                "message_queue": "",
+            }
+        return data
+
+    def _spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+        log = (self.tmp / f"{name}.log").open("wb")
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def start_pipeline(self) -> None:
+        o = self.opts
+        self.say(
+            f"starting {self.detectors} detector(s), {o.classifiers} classifier(s), smoother, recommender"
         )
-
-    try:
-        say(f"starting {detectors} detector(s), {classifiers} classifier(s), smoother, recommender")
-        for _ in range(detectors):
-            start("detector")
-        for _ in range(classifiers):
-            start("classifier")
-        start("smoother")
-        start("recommender")
+        counts = {"detector": self.detectors, "classifier": o.classifiers}
+        for stage in STAGES:
+            for i in range(0 if stage.per_camera else counts.get(stage.name, 1)):
+                self.workers.append(
+                    self._spawn(launcher.worker(self.config, stage.name), f"{stage.name}-{i}")
+                )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            stages = [h.get("stage") for h in heartbeats(bus)]
-            if stages.count("classifier") >= classifiers and stages.count("detector") >= detectors:
+            stages = [h.stage for h in heartbeats(self.bus)]
+            if all(stages.count(name) >= n for name, n in counts.items()):
                 break
             time.sleep(0.5)
-        if dashboard:
-            start(command="dashboard", into=dash_procs)
-        say(f"starting {cameras} camera(s) at {fps} fps")
-        for i in range(cameras):
-            start("capture", "--camera", f"cam{i}")
-        port = int(data["dashboard"]["port"]) if dashboard else 0
-
-        def start_viewers() -> subprocess.Popen[str]:
-            _wait_for_dashboard(port, dash_procs[0], tmp)
-            proc = subprocess.Popen(
-                [  # they stand for browsers on other machines: they get only CPU nothing else wants
-                    "chrt",
-                    "--idle",
-                    "0",
-                    sys.executable,
-                    "-m",
-                    "dashboard.loadclient",
-                    f"http://127.0.0.1:{port}",
-                    token,
-                    str(dashboard_clients),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=(tmp / "viewers.log").open("a"),
-                text=True,
-                env=env,
+        if o.dashboard:
+            command = launcher.dashboard(self.config, self.settings.dashboard)
+            self.dashboards.append(self._spawn(command, "dashboard"))
+        self.say(f"starting {o.cameras} camera(s) at {o.fps} fps")
+        capture = next(s.name for s in STAGES if s.per_camera)
+        for i in range(o.cameras):
+            self.workers.append(
+                self._spawn(launcher.worker(self.config, capture, f"cam{i}"), f"capture-cam{i}")
             )
-            assert proc.stdout is not None
-            if proc.stdout.readline().strip() != "connected":
-                raise RuntimeError(f"the simulated viewers did not connect; see {tmp / 'viewers.log'}")
-            return proc
 
-        def window(seconds: float, viewers: subprocess.Popen[str] | None) -> dict[str, Any]:
-            a = _snapshot(bus)
-            watched = procs + dash_procs + ([viewers] if viewers is not None else [])
-            cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
-            if viewers is not None:
-                assert viewers.stdin is not None
-                viewers.stdin.write("go\n")
-                viewers.stdin.flush()
-            t0 = time.monotonic()
-            lags: list[int] = []
-            while time.monotonic() - t0 < seconds:
-                time.sleep(1.0)
-                info = bus.group_info(bus.keys.frames, "detector")
-                lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
-            elapsed = time.monotonic() - t0
-            time.sleep(1.2)  # one more heartbeat from every worker
-            b = _snapshot(bus)
-            cpu = {p.pid: _cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in watched}
-            report: dict[str, Any] = {}
-            if viewers is not None:
-                viewers.terminate()
-                out, _ = viewers.communicate(timeout=30)
-                report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-                report["cpu_cores"] = round(cpu[viewers.pid] / elapsed, 2)
-            return {
-                "a": a,
-                "b": b,
-                "elapsed": elapsed,
-                "lags": lags,
-                "cpu_pipeline": sum(cpu[p.pid] for p in procs),
-                "cpu_dashboard": sum(cpu[p.pid] for p in dash_procs),
-                "viewers": report,
-            }
+    def close(self) -> None:
+        for p in self.dashboards + self.workers:
+            p.terminate()
+        for p in self.workers + self.dashboards:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.bus.delete_all()
+        if self.embedded is not None:
+            self.embedded.kill()
 
-        say(f"warming up {warmup_s:.0f}s")
-        time.sleep(warmup_s)
-        if ab_rounds:
-            result = {"rounds": [], "without_viewers": [], "with_viewers": []}
-            for r in range(ab_rounds):
-                say(f"round {r + 1}/{ab_rounds}: {seconds:.0f}s without viewers, then {seconds:.0f}s with")
-                result["without_viewers"].append(window(seconds, None))
-                result["with_viewers"].append(window(seconds, start_viewers()))
-            return _ab_summary(result, cameras, fps, detectors, classifiers, dashboard_clients)
-        viewers = start_viewers() if dashboard and dashboard_clients else None
-        say(f"measuring for {seconds:.0f}s")
-        w = window(seconds, viewers)
+
+class Viewers:
+    """Simulated dashboard viewers (dashboard/loadclient.py), counting from "go" until stopped."""
+
+    def __init__(self, run: BenchRun) -> None:
+        port = run.dashboard_port
+        _wait_for_dashboard(port, run.dashboards[0], run.tmp)
+        self.proc = subprocess.Popen(
+            [  # they stand for browsers on other machines: they get only CPU nothing else wants
+                "chrt",
+                "--idle",
+                "0",
+                sys.executable,
+                "-m",
+                "moodstream.dashboard.loadclient",
+                f"http://127.0.0.1:{port}",
+                run.token,
+                str(run.opts.dashboard_clients),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(run.tmp / "viewers.log").open("a"),
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "connected":
+            raise RuntimeError(f"the simulated viewers did not connect; see {run.tmp / 'viewers.log'}")
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def report(self) -> dict[str, Any]:
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+
+def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], tmp: Path, timeout_s: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the dashboard did not start; see {tmp / 'dashboard.log'}")
+
+
+def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
+    """One window of ``seconds``: heartbeats before and after, the detector's backlog every second."""
+    a = _snapshot(run.bus)
+    watched = run.workers + run.dashboards + ([viewers.proc] if viewers is not None else [])
+    cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
+    if viewers is not None:
+        viewers.go()
+    frames, detector = run.bus.keys.frames, stage_def("detector").name
+    t0 = time.monotonic()
+    lags: list[int] = []
+    while time.monotonic() - t0 < seconds:
+        time.sleep(1.0)
+        info = run.bus.group_info(frames, detector)
+        lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
+    elapsed = time.monotonic() - t0
+    time.sleep(1.2)  # one more heartbeat from every worker
+    b = _snapshot(run.bus)
+    cpu = {p.pid: _cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in watched}
+    window = Window(
+        a,
+        b,
+        elapsed,
+        lags,
+        cpu_pipeline=sum(cpu[p.pid] for p in run.workers),
+        cpu_dashboard=sum(cpu[p.pid] for p in run.dashboards),
+    )
+    if viewers is not None:
+        window.viewers = viewers.report()
+        window.viewers["cpu_cores"] = round(cpu[viewers.proc.pid] / elapsed, 2)
+    return window
+
+
+def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: Any) -> dict[str, Any]:
+    """Start the pipeline on replayed sample video, warm up, measure, clean up; then the micro-benchmark."""
+    from .common.assets import fetch_all
+
+    opts = opts or BenchOptions(**options)
+    fetch_all()
+    run = BenchRun(settings, opts)
+    viewers: Viewers | None = None
+    try:
+        run.start_pipeline()
+        run.say(f"warming up {opts.warmup_s:.0f}s")
+        time.sleep(opts.warmup_s)
+        if opts.ab_rounds:
+            return _ab_rounds(run)
+        viewers = Viewers(run) if opts.dashboard and opts.dashboard_clients else None
+        run.say(f"measuring for {opts.seconds:.0f}s")
+        w = measure(run, opts.seconds, viewers)
         viewers = None
-        result = _window_result(w, cameras, fps, detectors, classifiers)
-        result["dead_letters"] = bus.stream_length(bus.keys.dead)
-        if dashboard:
-            result["dashboard"] = {
-                "cpu_cores": round(w["cpu_dashboard"] / w["elapsed"], 2),
-                "viewers": w["viewers"],
-            }
+        result = _window_result(w, opts, run.detectors)
+        result["dead_letters"] = run.bus.stream_length(run.bus.keys.dead)
+        if opts.dashboard:
+            result["dashboard"] = {"cpu_cores": round(w.cpu_dashboard / w.elapsed, 2), "viewers": w.viewers}
     finally:
-        if viewers is not None and viewers.poll() is None:
+        if viewers is not None:
             viewers.kill()
-        for p in dash_procs:
-            p.terminate()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for p in dash_procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        bus.delete_all()
-        if embedded is not None:
-            embedded.kill()
-    if micro:
-        say("classifier micro-benchmark")
+        run.close()
+    if opts.micro:
+        run.say("classifier micro-benchmark")
         result["classifier"] = classifier_micro()
     return result
 
 
-def _window_result(
-    w: dict[str, Any], cameras: int, fps: float, detectors: int, classifiers: int
-) -> dict[str, Any]:
-    a, b, elapsed, lags = w["a"], w["b"], w["elapsed"], w["lags"]
+def _ab_rounds(run: BenchRun) -> dict[str, Any]:
+    """Interleaved windows without and with viewers on one running pipeline: drift and warm-up cancel out."""
+    o = run.opts
+    raw: dict[str, list[Window]] = {"without_viewers": [], "with_viewers": []}
+    for r in range(o.ab_rounds):
+        run.say(f"round {r + 1}/{o.ab_rounds}: {o.seconds:.0f}s without viewers, then {o.seconds:.0f}s with")
+        raw["without_viewers"].append(measure(run, o.seconds, None))
+        raw["with_viewers"].append(measure(run, o.seconds, Viewers(run)))
+    return _ab_summary(raw, o, run.detectors)
+
+
+def _window_result(w: Window, opts: BenchOptions, detectors: int) -> dict[str, Any]:
+    a, b, elapsed, lags = w.a, w.b, w.elapsed, w.lags
     latency = _latency(a, b, "smoother")
     return {
-        "cameras": cameras,
-        "fps": fps,
+        "cameras": opts.cameras,
+        "fps": opts.fps,
         "seconds": round(elapsed, 1),
         "detectors": detectors,
-        "classifiers": classifiers,
+        "classifiers": opts.classifiers,
         "frames_captured": _diff(a, b, "capture", "published"),
         "frames_processed": _diff(a, b, "detector", "processed"),
         "frames_skipped": _diff(a, b, "detector", "skipped") + _diff(a, b, "classifier", "skipped"),
         "faces_classified": _diff(a, b, "classifier", "faces"),
         "emotion_events": _diff(a, b, "smoother", "published"),
-        "stage_rates_per_s": {
-            stage: round(_diff(a, b, stage, "processed") / elapsed, 1)
-            for stage in ("capture", "detector", "classifier", "smoother", "recommender")
-        },
+        "stage_rates_per_s": {stage: round(_diff(a, b, stage, "processed") / elapsed, 1) for stage in NAMES},
         "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
         "detector_backlog": {
             "first": lags[0] if lags else 0,
@@ -347,21 +396,18 @@ def _window_result(
             "max": max(lags or [0]),
         },
         "cpu": {
-            "core_seconds": round(w["cpu_pipeline"], 1),
-            "cores_busy": round(w["cpu_pipeline"] / elapsed, 2),
+            "core_seconds": round(w.cpu_pipeline, 1),
+            "cores_busy": round(w.cpu_pipeline / elapsed, 2),
             "cores": os.cpu_count(),
         },
     }
 
 
-def _ab_summary(
-    raw: dict[str, Any], cameras: int, fps: float, detectors: int, classifiers: int, clients: int
-) -> dict[str, Any]:
-    """Interleaved windows without and with viewers on one running pipeline: drift and warm-up cancel out."""
+def _ab_summary(raw: dict[str, list[Window]], opts: BenchOptions, detectors: int) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "cameras": cameras,
-        "fps": fps,
-        "clients": clients,
+        "cameras": opts.cameras,
+        "fps": opts.fps,
+        "clients": opts.dashboard_clients,
         "rounds": len(raw["with_viewers"]),
     }
     for kind in ("without_viewers", "with_viewers"):
@@ -370,23 +416,23 @@ def _ab_summary(
         processed = captured = 0
         seconds = cpu = dash = 0.0
         for w in windows:
-            hist.merge(_latency(w["a"], w["b"], "smoother").counts)
-            processed += _diff(w["a"], w["b"], "detector", "processed")
-            captured += _diff(w["a"], w["b"], "capture", "published")
-            seconds += w["elapsed"]
-            cpu += w["cpu_pipeline"]
-            dash += w["cpu_dashboard"]
+            hist.merge(_latency(w.a, w.b, "smoother").counts)
+            processed += _diff(w.a, w.b, "detector", "processed")
+            captured += _diff(w.a, w.b, "capture", "published")
+            seconds += w.elapsed
+            cpu += w.cpu_pipeline
+            dash += w.cpu_dashboard
         out[kind] = {
             "seconds": round(seconds, 1),
             "captured_per_s": round(captured / seconds, 1),
             "processed_per_s": round(processed / seconds, 1),
             "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in hist.summary().items()},
-            "per_window": [_window_result(w, cameras, fps, detectors, classifiers) for w in windows],
+            "per_window": [_window_result(w, opts, detectors) for w in windows],
             "pipeline_cores": round(cpu / seconds, 2),
             "dashboard_cores": round(dash / seconds, 2),
         }
         if kind == "with_viewers":
-            out[kind]["viewers"] = [w["viewers"] for w in windows]
+            out[kind]["viewers"] = [w.viewers for w in windows]
 
     def change(key: str, sub: str | None = None) -> float | None:
         a = out["without_viewers"][key] if sub is None else out["without_viewers"][key][sub]

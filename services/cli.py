@@ -7,10 +7,15 @@ import json
 import logging
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common.settings import ConfigError, Settings, config_path, load_settings
+from .common.stages import NAMES as STAGE_NAMES
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 log = logging.getLogger("moodstream")
 
@@ -19,41 +24,36 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None))
 
 
-def _bus(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
-    from .common.bus import Bus
-    from .common.connection import connect, resolve_url
-    from .common.keys import Keys
+def _redis_url(settings: Settings) -> str:
+    from .common.connection import resolve_url
 
     url = resolve_url(settings)
     if url is None:
         raise ConfigError("no Redis answers: start the stack with `moodstream up`, or set [redis] url")
-    return Bus(connect(url, settings.redis.socket_timeout_s), Keys(settings.redis.prefix), settings.streams)
+    return url
+
+
+def _bus(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
+    from .common.bus import Bus, connect
+    from .common.keys import Keys
+
+    client = connect(_redis_url(settings), settings.redis.socket_timeout_s)
+    return Bus(client, Keys(settings.redis.prefix), settings.streams)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    stage = args.stage
-    if stage == "capture":
-        if not args.camera:
-            raise ConfigError("worker capture needs --camera ID")
-        from .capture.worker import run as run_capture
+    from .common.stages import stage as stage_def
 
-        return run_capture(settings, args.camera)
-    if stage == "detector":
-        from .detector.worker import run
-    elif stage == "classifier":
-        from .classifier.worker import run
-    elif stage == "smoother":
-        from .smoother.worker import run
-    elif stage == "recommender":
-        from .recommender.worker import run
-    else:  # argparse restricts choices; kept for type checkers
-        raise ConfigError(f"unknown stage {stage}")
-    return run(settings)
+    stage = stage_def(args.stage)
+    if stage.per_camera and not args.camera:
+        raise ConfigError(f"worker {stage.name} needs --camera ID")
+    if not stage.per_camera and args.camera:
+        raise ConfigError(f"worker {stage.name} takes no --camera (it serves every camera)")
+    return stage.run(_settings(args), args.camera)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from dashboard.server import run
+    from ..dashboard.server import run
 
     settings = _settings(args)
     if args.host:
@@ -108,13 +108,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     status = collect_status(_bus(settings))
-    status["processes"] = stack.describe(settings)
-    if args.json:
-        print(json.dumps(status))
-    else:
-        print(format_status(status))
-        if status["processes"]:
-            print("\nprocesses:\n  " + "\n  ".join(status["processes"]))
+    status.processes = stack.describe(settings)
+    print(json.dumps(status.to_json()) if args.json else format_status(status))
     return 0
 
 
@@ -156,16 +151,14 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .common.connection import connect, resolve_url
+    from .common.bus import connect
     from .common.runtime import Runtime, Stopper, setup_logging
     from .recordtool import replay
 
     settings = _settings(args)
     setup_logging(settings.runtime.log_level)
-    url = resolve_url(settings)
-    if url is None:
-        raise ConfigError("no Redis answers: start the stack with `moodstream up`, or set [redis] url")
-    rt = Runtime("capture", settings, connect(url), Stopper().install(), name_suffix=args.camera or "replay")
+    client = connect(_redis_url(settings))
+    rt = Runtime("capture", settings, client, Stopper().install(), name_suffix=args.camera or "replay")
     return replay(
         rt, Path(args.file), args.camera, speed=args.speed, loop=args.loop, every_frame=not args.live
     )
@@ -183,10 +176,9 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 def cmd_dead(args: argparse.Namespace) -> int:
     bus = _bus(_settings(args))
-    for item in bus.dead_letters(args.count):
-        payload = item.pop("d", b"")
-        item["payload_bytes"] = len(payload)
-        print(json.dumps(item))
+    for letter in bus.dead_letters(args.count):
+        item = {k: v for k, v in asdict(letter).items() if k != "payload"}
+        print(json.dumps({**item, "payload_bytes": len(letter.payload)}))
     return 0
 
 
@@ -229,7 +221,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports Keras lazily
     import tomllib
 
-    from training.train import TrainConfig
+    from ..training.train import TrainConfig
 
     data: dict[str, Any] = {}
     if args.train_config:
@@ -257,7 +249,7 @@ def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.train import train  # first: the package turns oneDNN off before TensorFlow loads
+    from ..training.train import train  # first: the package turns oneDNN off before TensorFlow loads
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = _train_config(args)
@@ -268,8 +260,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from services.common.modelspec import resolve_model_dir
-    from training.evaluate import evaluate_model, format_report, write_report
+    from ..training.evaluate import evaluate_model, format_report, write_report
+    from .common.modelspec import resolve_model_dir
 
     folder = resolve_model_dir(args.model)
     report = evaluate_model(folder, args.data, args.split, tta=args.tta)
@@ -281,13 +273,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from training.export import export
+    from ..training.export import export
 
     representative = None
     if args.tflite == "int8":
         import json as _json
 
-        from training import data as fer
+        from ..training import data as fer
 
         cfg = _json.loads((Path(args.run_dir) / "config.json").read_text())
         representative = fer.as_inputs(fer.load(cfg["data"], "train", int(cfg.get("input_size", 48))).x[:500])
@@ -310,7 +302,7 @@ def cmd_spotify_save(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     bus = _bus(settings)
-    raw = bus.get(bus.keys.latest_recommendation(args.camera))
+    raw = bus.latest_recommendation(args.camera)
     if raw is None:
         print(f"moodstream: no suggestion yet for camera {args.camera}", file=sys.stderr)
         return 1
@@ -332,17 +324,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(prog="moodstream", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_stack_commands, _observing_commands, _recording_commands, _bench_command):
+        add(sub, common)
+    for add in (_training_commands, _maintenance_commands):
+        add(sub, common)
+    return parser
 
+
+def _stack_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("up", parents=[common], help="start the whole stack under supervisor")
     p.set_defaults(fn=cmd_up)
+    p = sub.add_parser("down", parents=[common], help="stop the stack")
+    p.set_defaults(fn=cmd_down)
     p = sub.add_parser("dashboard", parents=[common], help="run the web dashboard and Socket.IO feed alone")
     p.add_argument("--host", help="override [dashboard] host")
     p.add_argument("--port", type=int, help="override [dashboard] port")
     p.set_defaults(fn=cmd_dashboard)
     p = sub.add_parser("url", parents=[common], help="print the dashboard URL, with its token")
     p.set_defaults(fn=cmd_url)
-    p = sub.add_parser("down", parents=[common], help="stop the stack")
-    p.set_defaults(fn=cmd_down)
+    p = sub.add_parser("worker", parents=[common], help="run one pipeline worker (what supervisor runs)")
+    p.add_argument("stage", choices=STAGE_NAMES)
+    p.add_argument("--camera", help="the camera, for stages that run one process per camera (capture)")
+    p.set_defaults(fn=cmd_worker)
+
+
+def _observing_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "status", parents=[common], help="per-stage rates, pending/lag, skipped and dead letters"
     )
@@ -355,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=0, help="exit after this many seconds")
     p.add_argument("--from-start", action="store_true", help="begin with the events still in the stream")
     p.set_defaults(fn=cmd_watch)
+    p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
+    p.add_argument("--count", type=int, default=20)
+    p.set_defaults(fn=cmd_dead)
+
+
+def _recording_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("record", parents=[common], help="record a camera's frames to a file")
     p.add_argument("--camera", required=True)
     p.add_argument("--out", required=True)
@@ -369,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--live", action="store_true", help="let the detector skip stale frames, as for a live camera"
     )
     p.set_defaults(fn=cmd_replay)
+
+
+def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("bench", parents=[common], help="benchmark the pipeline on replayed sample video")
     p.add_argument("--cameras", type=int, default=4)
     p.add_argument("--seconds", type=float, default=30)
@@ -390,22 +405,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_bench)
-    p = sub.add_parser("assets", parents=[common], help="download and verify the model and sample videos")
-    p.add_argument("action", choices=["fetch"])
-    p.set_defaults(fn=cmd_assets)
-    p = sub.add_parser("worker", parents=[common], help="run one pipeline worker (what supervisor runs)")
-    p.add_argument("stage", choices=["capture", "detector", "classifier", "smoother", "recommender"])
-    p.add_argument("--camera")
-    p.set_defaults(fn=cmd_worker)
+
+
+def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("train", parents=[common], help="train a FER model (resumes an unfinished run)")
     p.add_argument("--run-dir", required=True, help="the run directory (config, history, checkpoints)")
     p.add_argument("--train-config", help="a TOML file of training settings (docs/training.md)")
     p.add_argument("--model", help="baseline_cnn, resemotenet, mini_xception, resnet50, resnet50v2, hybrid")
     p.add_argument("--data", help="FER2013 CSV or image folder (default ../shared/data/fer2013)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--input-size", type=int)
+    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--input-size", int)):
+        p.add_argument(flag, type=kind)
     p.add_argument("--max-train", type=int, help="train on the first N images only (smoke runs)")
     p.add_argument("--max-val", type=int)
     p.add_argument("--seed", type=int)
@@ -431,20 +440,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="bake test-time augmentation into the graph: average each face with its mirror image (2x cost)",
     )
     p.set_defaults(fn=cmd_export)
+
+
+def _maintenance_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("assets", parents=[common], help="download and verify the model and sample videos")
+    p.add_argument("action", choices=["fetch"])
+    p.set_defaults(fn=cmd_assets)
     p = sub.add_parser(
         "spotify-save", parents=[common], help="save a camera's current suggestion to your Spotify playlist"
     )
     p.add_argument("--camera", required=True)
     p.add_argument("--playlist", default="moodstream suggestions")
     p.set_defaults(fn=cmd_spotify_save)
-    p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
-    p.add_argument("--count", type=int, default=20)
-    p.set_defaults(fn=cmd_dead)
     p = sub.add_parser("reset", parents=[common], help="delete all of this deployment's keys from Redis")
     p.set_defaults(fn=cmd_reset)
     p = sub.add_parser("config", parents=[common], help="validate the config and print it with defaults")
     p.set_defaults(fn=cmd_config)
-    return parser
 
 
 def _command(argv: list[str]) -> str | None:

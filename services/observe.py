@@ -1,113 +1,183 @@
 """What the stack is doing: per-stage status, and the public event feed.
 
-``status`` merges the heartbeats of every worker (counters, rates, latency
-histograms) with each consumer group's pending and lag. ``follow`` yields the
-public emotion and recommendation events, the shapes the Socket.IO feed
-serves unchanged.
+``collect_status`` merges the heartbeats of every worker (counters, rates,
+latency histograms) with each consumer group's pending and lag, into a typed
+``Status``: what ``moodstream status`` prints, what ``/metrics`` renders and
+what the dashboard's ``stats`` event carries. ``follow`` yields the public
+emotion and recommendation events, the shapes the Socket.IO feed serves
+unchanged.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import msgpack
-
 from .common.bus import Bus
-from .common.keys import STAGES
 from .common.metrics import Histogram
-from .common.schemas import EmotionEvent, RecommendationEvent, SchemaError
+from .common.schemas import (
+    CaptureStatus,
+    DashboardStatus,
+    EmotionEvent,
+    Heartbeat,
+    MusicStatus,
+    RecommendationEvent,
+    RecommenderStatus,
+    SchemaError,
+)
+from .common.stages import STAGES
+from .common.stages import stage as stage_def
+
+log = logging.getLogger(__name__)
+_unreadable_logged: set[str] = set()
 
 
-def heartbeats(bus: Bus) -> list[dict[str, Any]]:
+@dataclass
+class StageStatus:
+    workers: int
+    processed: int
+    skipped: int
+    errors: int
+    dead: int
+    rate: float  # processed per second, recently
+    skip_rate: float
+    latency_ms: dict[str, float | None]  # p50, p95, p99 since the workers' previous heartbeats
+    pending: int | None = None  # delivered to the group, not acked (stages that read a stream)
+    lag: int | None = None  # not yet delivered
+    music: list[MusicStatus] | None = None  # the recommender's music providers
+
+
+@dataclass
+class CameraStatus:
+    camera: str
+    state: str
+    source: str
+    error: str
+    fps: float
+    frames: int
+    reconnects: int
+
+
+@dataclass
+class DashboardsStatus:
+    processes: int = 0
+    clients: int = 0
+
+
+@dataclass
+class Status:
+    ts: float
+    stages: dict[str, StageStatus]
+    dashboards: DashboardsStatus
+    cameras: list[CameraStatus]
+    dead_letters: int
+    processes: list[str] = field(default_factory=list)  # supervisor's lines, when it runs the stack here
+
+    def to_json(self) -> dict[str, Any]:
+        """``moodstream status --json``: stages without a stream have no pending/lag, only the
+        recommender lists its music providers."""
+        out = asdict(self)
+        for name, stage in out["stages"].items():
+            if stage_def(name).reads is None:
+                del stage["pending"], stage["lag"]
+            if name != "recommender":
+                del stage["music"]
+        return out
+
+
+def heartbeats(bus: Bus) -> list[Heartbeat]:
+    """Every live worker's latest heartbeat; ones that do not decode are logged once and left out."""
     out = []
     for raw in bus.heartbeats():
         try:
-            hb = msgpack.unpackb(raw, raw=False)
-        except Exception:
-            continue
-        if isinstance(hb, dict):
-            out.append(hb)
+            out.append(Heartbeat.decode(raw))
+        except SchemaError as exc:
+            reason = str(exc)
+            if reason not in _unreadable_logged:
+                _unreadable_logged.add(reason)
+                log.warning("skipping a heartbeat that cannot be decoded: %s", reason)
     return out
 
 
-def collect_status(bus: Bus) -> dict[str, Any]:
+def _stage_status(bus: Bus, name: str, reads: str | None, workers: list[Heartbeat]) -> StageStatus:
+    totals: dict[str, int] = {}
+    rates: dict[str, float] = {}
+    hist = Histogram()
+    for h in workers:
+        for k, v in h.counters.items():
+            totals[k] = totals.get(k, 0) + v
+        for k, r in h.rates.items():
+            rates[k] = round(rates.get(k, 0.0) + r, 2)
+        hist.merge(h.latency_recent)
+    status = StageStatus(
+        workers=len(workers),
+        processed=totals.get("processed", 0),
+        skipped=totals.get("skipped", 0),
+        errors=totals.get("errors", 0),
+        dead=totals.get("dead", 0),
+        rate=rates.get("processed", 0.0),
+        skip_rate=rates.get("skipped", 0.0),
+        latency_ms=hist.summary(),
+    )
+    if reads is not None:
+        info = bus.group_info(bus.keys.stream(reads), name)
+        status.pending, status.lag = info["pending"], info["lag"]
+    if name == "recommender":
+        status.music = [
+            h.detail.music for h in workers if isinstance(h.detail, RecommenderStatus) and h.detail.music
+        ]
+    return status
+
+
+def _camera_status(h: Heartbeat) -> CameraStatus | None:
+    if not isinstance(h.detail, CaptureStatus):
+        return None
+    d = h.detail
+    fps = h.rates.get("published", 0.0)
+    return CameraStatus(d.camera, d.state, d.source, d.error, fps, d.frames, d.reconnects)
+
+
+def collect_status(bus: Bus) -> Status:
     hbs = heartbeats(bus)
-    stages: dict[str, Any] = {}
-    for stage in STAGES:
-        workers = [h for h in hbs if h.get("stage") == stage]
-        totals: dict[str, int] = {}
-        rates: dict[str, float] = {}
-        hist = Histogram()
-        for h in workers:
-            for k, v in h.get("counters", {}).items():
-                totals[k] = totals.get(k, 0) + int(v)
-            for k, v in h.get("rates", {}).items():
-                rates[k] = round(rates.get(k, 0.0) + float(v), 2)
-            hist.merge(h.get("latency_recent", []))
-        entry: dict[str, Any] = {
-            "workers": len(workers),
-            "processed": totals.get("processed", 0),
-            "skipped": totals.get("skipped", 0),
-            "errors": totals.get("errors", 0),
-            "dead": totals.get("dead", 0),
-            "rate": rates.get("processed", 0.0),
-            "skip_rate": rates.get("skipped", 0.0),
-            "latency_ms": hist.summary(),
-        }
-        if stage != "capture":
-            info = bus.group_info(bus.keys.input_stream(stage), stage)
-            entry.update({"pending": info["pending"], "lag": info["lag"]})
-        if stage == "recommender":
-            entry["music"] = [h["music"] for h in workers if isinstance(h.get("music"), dict)]
-        stages[stage] = entry
-    cameras = [
-        {
-            "camera": h.get("camera"),
-            "state": h.get("state"),
-            "source": h.get("source"),
-            "error": h.get("error", ""),
-            "fps": h.get("rates", {}).get("published", 0.0),
-            "frames": h.get("frames", 0),
-            "reconnects": h.get("reconnects", 0),
-        }
-        for h in hbs
-        if h.get("stage") == "capture"
-    ]
-    dashboards = [h for h in hbs if h.get("stage") == "dashboard"]
-    return {
-        "ts": time.time(),
-        "stages": stages,
-        "dashboards": {
-            "processes": len(dashboards),
-            "clients": sum(int(h.get("clients", 0)) for h in dashboards),
-        },
-        "cameras": sorted(cameras, key=lambda c: str(c["camera"])),
-        "dead_letters": bus.stream_length(bus.keys.dead),
+    stages = {
+        s.name: _stage_status(bus, s.name, s.reads, [h for h in hbs if h.stage == s.name]) for s in STAGES
     }
+    cameras = [c for c in map(_camera_status, hbs) if c is not None]
+    dashboards = [h.detail for h in hbs if isinstance(h.detail, DashboardStatus)]
+    return Status(
+        ts=time.time(),
+        stages=stages,
+        dashboards=DashboardsStatus(len(dashboards), sum(d.clients for d in dashboards)),
+        cameras=sorted(cameras, key=lambda c: c.camera),
+        dead_letters=bus.stream_length(bus.keys.dead),
+    )
 
 
-def format_status(status: dict[str, Any]) -> str:
+def format_status(status: Status) -> str:
     lines = [
         f"{'stage':<12}{'workers':>8}{'rate/s':>9}{'pending':>9}{'lag':>7}{'skipped':>9}{'errors':>8}{'p95 ms':>9}"
     ]
-    for stage, s in status["stages"].items():
-        p95 = s["latency_ms"].get("p95")
+    for stage, s in status.stages.items():
+        p95 = s.latency_ms.get("p95")
+        pending = "-" if s.pending is None else s.pending
+        lag = "-" if s.lag is None else s.lag
         lines.append(
-            f"{stage:<12}{s['workers']:>8}{s['rate']:>9.1f}{s.get('pending', '-')!s:>9}{s.get('lag', '-')!s:>7}"
-            f"{s['skipped']:>9}{s['errors']:>8}{(f'{p95:.0f}' if p95 else '-'):>9}"
+            f"{stage:<12}{s.workers:>8}{s.rate:>9.1f}{pending!s:>9}{lag!s:>7}"
+            f"{s.skipped:>9}{s.errors:>8}{(f'{p95:.0f}' if p95 else '-'):>9}"
         )
     lines.append("")
-    for cam in status["cameras"]:
-        err = f"  ({cam['error']})" if cam["error"] else ""
-        lines.append(
-            f"camera {cam['camera']}: {cam['state']} {cam['fps']:.1f} fps, {cam['frames']} frames{err}"
-        )
-    dash = status.get("dashboards") or {}
-    if dash.get("processes"):
-        lines.append(f"dashboards: {dash['processes']} process(es), {dash['clients']} viewer(s)")
-    lines.append(f"dead letters: {status['dead_letters']}")
+    for cam in status.cameras:
+        err = f"  ({cam.error})" if cam.error else ""
+        lines.append(f"camera {cam.camera}: {cam.state} {cam.fps:.1f} fps, {cam.frames} frames{err}")
+    if status.dashboards.processes:
+        d = status.dashboards
+        lines.append(f"dashboards: {d.processes} process(es), {d.clients} viewer(s)")
+    lines.append(f"dead letters: {status.dead_letters}")
+    if status.processes:
+        lines.append("\nprocesses:\n  " + "\n  ".join(status.processes))
     return "\n".join(lines)
 
 
@@ -116,15 +186,15 @@ def follow(
     camera: str | None = None,
     from_start: bool = False,
     block_ms: int = 1000,
-    stop: Any = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any] | None]:
     """Yield public events as dicts; yields None on each idle second so callers can check a deadline."""
     keys = bus.keys
-    streams = {
-        keys.emotions: "0-0" if from_start else bus.last_id(keys.emotions),
-        keys.recommendations: "0-0" if from_start else bus.last_id(keys.recommendations),
+    decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {
+        keys.emotions: EmotionEvent,
+        keys.recommendations: RecommendationEvent,
     }
-    decoders = {keys.emotions: EmotionEvent, keys.recommendations: RecommendationEvent}
+    streams = {s: "0-0" if from_start else bus.last_id(s) for s in decoders}
     while stop is None or not stop():
         entries = bus.tail(streams, block_ms)
         if not entries:

@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import launcher
 from .common.connection import answers, embedded_url_file, resolve_url
 from .common.settings import ConfigError, Settings
+from .common.stages import STAGES
 
 
 class StackError(Exception):
@@ -79,24 +81,27 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
         port = settings.redis.embedded_port or free_port()
         redis_url = f"redis://127.0.0.1:{port}/0"
         programs.append(Program("redis", embedded_server_command(port, rd), priority=1))
-    base = [sys.executable, "-m", "services.cli", "--config", str(config_file)]
-    for cam in settings.cameras:
-        programs.append(
-            Program(
-                f"capture-{cam.id}",
-                [*base, "worker", "capture", "--camera", cam.id],
-                autorestart="unexpected",
-            )
-        )
-    for stage in ("detector", "classifier", "smoother", "recommender"):
-        n = getattr(settings, stage).instances
+    for stage in STAGES:
+        if stage.per_camera:
+            programs += [
+                Program(
+                    f"{stage.name}-{cam.id}",
+                    launcher.worker(config_file, stage.name, cam.id),
+                    autorestart="unexpected",
+                )
+                for cam in settings.cameras
+            ]
+            continue
+        n = getattr(settings, stage.name).instances  # each scalable stage has a config section
         if n > 0:
-            programs.append(Program(stage, [*base, "worker", stage], numprocs=n, priority=50))
+            programs.append(
+                Program(stage.name, launcher.worker(config_file, stage.name), numprocs=n, priority=50)
+            )
     if settings.dashboard.enabled:
         programs.append(
             Program(
                 "dashboard",
-                [*settings.dashboard.priority_prefix(), *base, "dashboard"],
+                launcher.dashboard(config_file, settings.dashboard),
                 priority=60,
                 env={"MOODSTREAM_DASHBOARD_TOKEN": dashboard_token(settings)},
             )
@@ -210,7 +215,7 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
     if is_running(settings):
         raise StackError(f"already running (run dir {run_dir(settings)}); use `moodstream down` first")
     if settings.dashboard.enabled:
-        from dashboard.auth import check_exposure
+        from ..dashboard.auth import check_exposure
 
         check_exposure(settings.dashboard)
     rd = run_dir(settings)

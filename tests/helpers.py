@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +12,9 @@ from typing import Any
 
 import redis
 
-from services.common.tomlwriter import dump_toml
-from services.stack import embedded_server_command, free_port
+from moodstream.services import launcher
+from moodstream.services.common.tomlwriter import dump_toml
+from moodstream.services.stack import embedded_server_command, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def pipeline_config(tmp_path: Path, url: str, prefix: str, samples: Path, **sect
 def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
+        launcher.cli(None, *args),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -69,18 +69,18 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class CliProcess:
-    """A real ``moodstream`` process, logging to a file the test can show on failure."""
+class Process:
+    """A real moodstream process, logging to a file the test can show on failure."""
 
     def __init__(
-        self, config: Path, *args: str, log_dir: Path, name: str, env: dict[str, str] | None = None
+        self, command: list[str], log_dir: Path, name: str, env: dict[str, str] | None = None
     ) -> None:
         self.name = name
         self.log_path = log_dir / f"{self.name}.log"
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "--config", str(config), *args],
+            command,
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -115,11 +115,23 @@ class CliProcess:
         return self.log_path.read_text(errors="replace")
 
 
-class WorkerProcess(CliProcess):
-    """A real ``moodstream worker`` process."""
+class CliProcess(Process):
+    """``moodstream --config CONFIG ARGS...``, as a user runs it."""
 
-    def __init__(self, config: Path, stage: str, *extra: str, log_dir: Path, name: str | None = None) -> None:
-        super().__init__(config, "worker", stage, *extra, log_dir=log_dir, name=name or stage)
+    def __init__(
+        self, config: Path, *args: str, log_dir: Path, name: str, env: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(launcher.cli(config, *args), log_dir, name, env)
+
+
+class WorkerProcess(Process):
+    """A real ``moodstream worker`` process, started as supervisor starts it."""
+
+    def __init__(
+        self, config: Path, stage: str, camera: str | None = None, *, log_dir: Path, name: str | None = None
+    ) -> None:
+        default = f"{stage}-{camera}" if camera else stage
+        super().__init__(launcher.worker(config, stage, camera), log_dir, name or default)
 
 
 class RedisServer:

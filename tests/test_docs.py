@@ -4,8 +4,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from services.common.settings import CameraSettings, Settings, settings_from_dict
-from services.recommender.strategies import STRATEGIES
+from moodstream.services.common.settings import CameraSettings, Settings, settings_from_dict
+from moodstream.services.recommender.strategies import STRATEGIES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,8 +45,8 @@ def test_kubernetes_config_is_valid_and_exposes_the_dashboard_only_with_a_token(
 
     import pytest
 
-    from dashboard.auth import check_exposure
-    from services.common.settings import ConfigError
+    from moodstream.dashboard.auth import check_exposure
+    from moodstream.services.common.settings import ConfigError
 
     manifest = (ROOT / "deploy" / "kubernetes" / "moodstream.yaml").read_text()
     block = manifest.split("moodstream.toml: |\n", 1)[1].split("\n---", 1)[0]

@@ -7,12 +7,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.common.bus import Bus
-from services.common.keys import Keys
-from services.common.schemas import EmotionEvent, RecommendationEvent
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.keys import Keys
+from moodstream.services.common.schemas import EmotionEvent, RecommendationEvent
+from moodstream.services.common.stages import NAMES as STAGE_NAMES
+from moodstream.services.common.stages import STAGES
 from tests.helpers import RedisServer, WorkerProcess, moodstream, pipeline_config, wait_for
 
 pytestmark = pytest.mark.slow
+CAMERAS = ["lobby", "desk"]  # pipeline_config's cameras
 
 
 def events(bus: Bus) -> tuple[list[EmotionEvent], list[RecommendationEvent]]:
@@ -31,13 +34,10 @@ def test_pipeline_end_to_end_and_redis_restart(tmp_path: Path, assets) -> None:
     server.start()
     prefix = "e2e"
     config = pipeline_config(tmp_path, server.url, prefix, assets["samples"])
-    workers = [
-        WorkerProcess(config, "capture", "--camera", "lobby", log_dir=tmp_path, name="capture-lobby"),
-        WorkerProcess(config, "capture", "--camera", "desk", log_dir=tmp_path, name="capture-desk"),
-        WorkerProcess(config, "detector", log_dir=tmp_path),
-        WorkerProcess(config, "classifier", log_dir=tmp_path),
-        WorkerProcess(config, "smoother", log_dir=tmp_path),
-        WorkerProcess(config, "recommender", log_dir=tmp_path),
+    workers = [  # every stage of the registry; one capture per camera
+        WorkerProcess(config, stage.name, camera, log_dir=tmp_path)
+        for stage in STAGES
+        for camera in (CAMERAS if stage.per_camera else [None])
     ]
     client = redis.Redis.from_url(server.url, socket_timeout=5)
     bus = Bus(client, Keys(prefix))
@@ -79,7 +79,7 @@ def test_up_status_watch_down(tmp_path: Path, redis_base_url: str, prefix: str, 
             if e["type"] == "emotion":
                 assert {"camera", "ts", "track", "label", "confidence", "probs"} <= set(e)
         status = json.loads(moodstream("status", "--config", config, "--json").stdout)
-        for stage in ("capture", "detector", "classifier", "smoother", "recommender"):
+        for stage in STAGE_NAMES:
             assert status["stages"][stage]["workers"] >= 1, status
         assert {c["camera"] for c in status["cameras"]} == {"lobby", "desk"}
         assert any("capture-lobby" in p and "RUNNING" in p for p in status["processes"])

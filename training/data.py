@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.common.schemas import EMOTIONS
+from moodstream.services.common.schemas import EMOTIONS
 
 CSV_SPLITS = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 FOLDER_SPLITS = {

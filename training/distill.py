@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.common.schemas import EMOTIONS
+from moodstream.services.common.schemas import EMOTIONS
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 def teacher_probs(teacher: str, source: str | Path, split: str, cache: Path | None) -> np.ndarray:
     """A model's class probabilities on a split, averaged over each face and its mirror, at its own input size."""
-    from services.common.modelspec import resolve_model_dir
+    from moodstream.services.common.modelspec import resolve_model_dir
 
     from .evaluate import model_probs
 

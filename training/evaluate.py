@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from services.common.schemas import EMOTIONS
+from moodstream.services.common.schemas import EMOTIONS
 
 
 def confusion(y: np.ndarray, pred: np.ndarray, k: int = len(EMOTIONS)) -> np.ndarray:
@@ -172,10 +172,10 @@ def model_probs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """An exported model folder's probabilities on a split, fed the way the classifier feeds it (its own
     input size and scaling) and in the classifier's class order; with the split's labels."""
-    from services.common.modelspec import ModelSpec
+    from moodstream.services.classifier.layers import load_saved
+    from moodstream.services.common.modelspec import ModelSpec
 
     from . import data as fer
-    from .layers import load_saved
 
     spec = ModelSpec.load(folder)
     model = load_saved(spec.path)

@@ -13,9 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
-from services.common.schemas import EMOTIONS
+from moodstream.services.classifier.layers import MirrorFaces, load_saved
+from moodstream.services.common.schemas import EMOTIONS
+
+METRIC_KEYS = ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")
 
 
 def export(
@@ -28,9 +32,6 @@ def export(
 ) -> Path:
     """With ``mirror_average`` the exported graph averages each face with its mirror image (the
     evaluation's ``--tta``): about +2 points of FER2013 accuracy for twice the inference cost."""
-
-    from .layers import load_saved, with_mirror_average
-
     run = Path(run_dir)
     core_path = run / "checkpoints" / "core.keras"
     if not core_path.exists():
@@ -39,25 +40,44 @@ def export(
         )
     config = json.loads((run / "config.json").read_text())
     summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
-    metrics = {}
-    if (run / "eval-val" / "metrics.json").exists():
-        full = json.loads((run / "eval-val" / "metrics.json").read_text())
-        metrics = {
-            "val": {k: full[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")}
-        }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if mirror_average:
         with_mirror_average(load_saved(core_path)).save(out / "model.keras")
     else:
         shutil.copyfile(core_path, out / "model.keras")
-    size = int(config.get("input_size", 48))
-    lineage = _lineage(config)
-    card = {
-        "name": name or out.name,
+    card = _sidecar(name or out.name, config, summary, _run_metrics(run), mirror_average)
+    (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    if mirror_average and card["metrics"] and Path(config.get("data", "")).exists():
+        from .evaluate import evaluate_model
+
+        # The exported graph's own figures, beside the run's single-view ones.
+        report = evaluate_model(out, config["data"], "val")
+        card["metrics"] = {"val": {k: report[k] for k in METRIC_KEYS}, **card["metrics"]}
+        (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    if tflite:
+        model = load_saved(out / "model.keras")
+        (out / f"model-{tflite}.tflite").write_bytes(to_tflite(model, tflite, representative))
+    (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
+    return out
+
+
+def _run_metrics(run: Path) -> dict[str, Any]:
+    if not (run / "eval-val" / "metrics.json").exists():
+        return {}
+    full = json.loads((run / "eval-val" / "metrics.json").read_text())
+    return {"val": {k: full[k] for k in METRIC_KEYS}}
+
+
+def _sidecar(
+    name: str, config: dict[str, Any], summary: dict[str, Any], metrics: dict[str, Any], mirror: bool
+) -> dict[str, Any]:
+    """model.json: how to feed and read the model, where it came from, how well it scored."""
+    return {
+        "name": name,
         "file": "model.keras",
         "format": "keras",
-        "input": {"size": size, "channels": 1, "scaling": "zero_1"},
+        "input": {"size": int(config.get("input_size", 48)), "channels": 1, "scaling": "zero_1"},
         "classes": list(EMOTIONS),
         "provenance": {
             "trained_by": "moodstream train",
@@ -67,27 +87,22 @@ def export(
             "train_seconds": summary.get("train_seconds"),
             "device": summary.get("device"),
             "params": summary.get("params"),
-            "mirror_average": mirror_average,
-            **lineage,
+            "mirror_average": mirror,
+            **_lineage(config),
         },
-        "metrics": metrics,
+        # The run's figures are for single views: never label them as a mirror-averaged graph's.
+        "metrics": {"val_single_view": metrics["val"]} if mirror and metrics else metrics,
     }
-    if mirror_average and metrics:
-        # The run's figures are for single views: never label them as the shipped graph's.
-        card["metrics"] = {"val_single_view": metrics["val"]}
-    (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
-    if mirror_average and metrics and Path(config.get("data", "")).exists():
-        from .evaluate import evaluate_model
 
-        report = evaluate_model(out, config["data"], "val")
-        keys = ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")
-        card["metrics"] = {"val": {k: report[k] for k in keys}, **card["metrics"]}
-        (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
-    if tflite:
-        model = load_saved(out / "model.keras")
-        (out / f"model-{tflite}.tflite").write_bytes(to_tflite(model, tflite, representative))
-    (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
-    return out
+
+def with_mirror_average(core: keras.Model) -> keras.Model:
+    """The model's probabilities averaged over each face and its mirror image (test-time augmentation
+    baked into the exported graph, so the classifier gets it at twice the per-face cost and no code)."""
+    inputs = keras.Input(shape=core.input_shape[1:], name="face")
+    direct = core(inputs)
+    mirrored = core(MirrorFaces(name="mirror")(inputs))
+    outputs = keras.layers.Average(name="mirror_average")([direct, mirrored])
+    return keras.Model(inputs, outputs, name=f"{core.name}_mirror_average")
 
 
 def _lineage(config: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +124,7 @@ def _lineage(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _licence_of(model: str) -> str:
-    from services.common.modelspec import ModelError, resolve_model_dir
+    from moodstream.services.common.modelspec import ModelError, resolve_model_dir
 
     try:
         card = json.loads((resolve_model_dir(model) / "model.json").read_text())

@@ -15,9 +15,8 @@ from typing import Any
 import keras
 from keras import layers
 
-from services.common.schemas import EMOTIONS
-
-from .layers import ChannelPool, ClassBoost
+from moodstream.services.classifier.layers import ChannelPool, ClassBoost
+from moodstream.services.common.schemas import EMOTIONS
 
 N_CLASSES = len(EMOTIONS)
 HARD_CLASSES = ("disgust", "fear", "sad")

@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,8 @@ def load_initial_weights(core: Any, source: str | Path) -> None:
     """Copy the weights of an exported model (its core, if the export wraps one) into ``core``."""
     import keras
 
-    from services.common.modelspec import ModelSpec, resolve_model_dir
-
-    from .layers import load_saved
+    from moodstream.services.classifier.layers import load_saved
+    from moodstream.services.common.modelspec import ModelSpec, resolve_model_dir
 
     path = Path(source)
     if not path.is_file():  # a model folder, or a name under models/
@@ -176,18 +176,57 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
     ]
 
 
+@dataclass
+class TrainData:
+    train: Any  # data.Split
+    val: Any
+    targets: Any  # soft targets for distillation, or None
+    weights: dict[int, float] | None  # class weights, or None
+
+
+@dataclass
+class RunState:
+    """Phases an earlier invocation finished (their weights are loaded instead of retrained)."""
+
+    path: Path
+    done: list[str]
+    seconds: float
+
+    @classmethod
+    def load(cls, run: Path) -> RunState:
+        path = run / "state.json"
+        data = json.loads(path.read_text()) if path.exists() else {"done": [], "seconds": 0.0}
+        return cls(path, list(data["done"]), float(data.get("seconds", 0.0)))
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps({"done": self.done, "seconds": self.seconds}))
+
+
 def train(
     cfg: TrainConfig, run_dir: str | Path, verbose: int = 2, data_cache: Path | None = None
 ) -> dict[str, Any]:
     """Train (or resume) a run; returns the run's summary, also written to ``summary.json``."""
     import keras
-    import numpy as np
 
-    from . import data as fer
-    from .augment import training_model
-    from .models import build, freeze_batchnorm, unfreeze
+    run = _prepare_run(cfg, Path(run_dir))
+    keras.utils.set_random_seed(cfg.seed)
+    info = device_info()
+    precision = cfg.precision
+    if precision == "auto":
+        precision = "mixed_float16" if info["gpus"] else "float32"
+    keras.mixed_precision.set_global_policy(precision)
+    data = load_data(cfg, run, data_cache)
+    state = RunState.load(run)
+    core, model = _build_models(cfg, state)
+    started = time.time()
+    histories = _fit_schedule(cfg, run, core, model, data, state, verbose)
+    state.seconds += time.time() - started
+    state.save()
+    return _finish(cfg, run, core, data, histories, state.seconds, info, precision)
 
-    run = Path(run_dir)
+
+def _prepare_run(cfg: TrainConfig, run: Path) -> Path:
+    """The run folder, holding this config; a folder with another run's config is refused."""
     run.mkdir(parents=True, exist_ok=True)
     saved = run / "config.json"
     if saved.exists():
@@ -197,13 +236,12 @@ def train(
                 f"{run} holds a different run's config; use a new --run-dir or the same settings"
             )
     saved.write_text(cfg.model_dump_json(indent=2))
+    return run
 
-    keras.utils.set_random_seed(cfg.seed)
-    info = device_info()
-    precision = cfg.precision
-    if precision == "auto":
-        precision = "mixed_float16" if info["gpus"] else "float32"
-    keras.mixed_precision.set_global_policy(precision)
+
+def load_data(cfg: TrainConfig, run: Path, data_cache: Path | None = None) -> TrainData:
+    """The splits at the run's input size, distillation targets and class weights."""
+    from . import data as fer
 
     cache = (
         data_cache
@@ -234,64 +272,89 @@ def train(
     if cfg.class_weights:
         weights = {k: v**cfg.class_weights_power for k, v in fer.class_weights(train_split.y).items()}
     log.info("train %s, val %s, class weights %s", train_split.counts(), val_split.counts(), weights)
+    return TrainData(train_split, val_split, targets, weights)
 
-    # Phases an earlier invocation finished: their weights are loaded instead of retrained.
-    state_file = run / "state.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {"done": [], "seconds": 0.0}
+
+def _build_models(cfg: TrainConfig, state: RunState) -> tuple[Any, Any]:
+    """The network to export (core), and the same wrapped with augmentation for fitting."""
+    from .augment import training_model
+    from .models import build, freeze_batchnorm
+
     core = build(cfg.model, input_size=cfg.input_size, **cfg.model_options)
-    if cfg.init_from and not state["done"]:
+    if cfg.init_from and not state.done:
         load_initial_weights(core, cfg.init_from)
         log.info("initial weights from %s", cfg.init_from)
     if cfg.freeze_batchnorm:
         log.info("%d BatchNorm layers frozen", freeze_batchnorm(core))
-    model = training_model(core, cfg.augment, seed=cfg.seed)
+    return core, training_model(core, cfg.augment, seed=cfg.seed)
+
+
+def _fit_schedule(
+    cfg: TrainConfig, run: Path, core: Any, model: Any, data: TrainData, state: RunState, verbose: int
+) -> dict[str, Any]:
+    """Each phase in turn (one for most models; head, then more and more backbone for transfer)."""
+    import numpy as np
+
+    from . import data as fer
+    from .models import unfreeze
+
     train_ds = fer.batches(
-        fer.Split(train_split.x, train_split.y, "train"),
+        fer.Split(data.train.x, data.train.y, "train"),
         cfg.batch_size,
         shuffle=True,
         seed=cfg.seed,
-        with_weights=weights,
-        targets=targets,
+        with_weights=data.weights,
+        targets=data.targets,
     )
-    val_targets = None if targets is None else np.eye(len(targets[0]), dtype=np.float32)[val_split.y]
-    val_ds = fer.batches(val_split, cfg.batch_size, shuffle=False, targets=val_targets)
-
-    started = time.time()
-    schedule = [("head" if default_phases(cfg) else "main", 0.0, cfg.epochs, cfg.lr)]
-    schedule += [(f"phase{i + 2}", p.unfreeze, p.epochs, p.lr) for i, p in enumerate(default_phases(cfg))]
+    val_targets = None if data.targets is None else np.eye(len(data.targets[0]), dtype=np.float32)[data.val.y]
+    val_ds = fer.batches(data.val, cfg.batch_size, shuffle=False, targets=val_targets)
+    phases = default_phases(cfg)
+    schedule = [("head" if phases else "main", 0.0, cfg.epochs, cfg.lr)]
+    schedule += [(f"phase{i + 2}", p.unfreeze, p.epochs, p.lr) for i, p in enumerate(phases)]
     histories: dict[str, Any] = {}
     for tag, fraction, epochs, lr in schedule:
         if fraction:
             n = unfreeze(core, fraction)
             log.info("%s: %d backbone layers trainable (BatchNorm frozen), lr %.1e", tag, n, lr)
         phase_weights = run / "checkpoints" / f"{tag}.weights.h5"
-        if tag in state["done"] and phase_weights.exists():
+        if tag in state.done and phase_weights.exists():
             core.load_weights(phase_weights)  # finished in an earlier invocation: resume after it
             log.info("%s: already done; weights loaded", tag)
             continue
         _compile(model, cfg, lr)
+        callbacks = _callbacks(run, cfg, tag)
         hist = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=epochs,
-            callbacks=_callbacks(run, cfg, tag),
-            verbose=verbose,
+            train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose
         )
         histories[tag] = hist.history
         core.save_weights(phase_weights)
-        state["done"].append(tag)
-        state_file.write_text(json.dumps(state))
-    seconds = time.time() - started + float(state.get("seconds", 0.0))
-    state["seconds"] = seconds
-    state_file.write_text(json.dumps(state))
+        state.done.append(tag)
+        state.save()
+    return histories
+
+
+def _finish(
+    cfg: TrainConfig,
+    run: Path,
+    core: Any,
+    data: TrainData,
+    histories: dict[str, Any],
+    seconds: float,
+    info: dict[str, Any],
+    precision: str,
+) -> dict[str, Any]:
+    """Save the final networks, evaluate on val, write the report and the summary."""
+    import numpy as np
+
+    from . import data as fer
+    from .evaluate import evaluate_probs, write_report
+
     ckpt = run / "checkpoints"
     core.save(ckpt / "last.keras")
     # The best weights were restored by EarlyStopping; the core (no augmentation) is what gets exported.
     core.save(ckpt / "core.keras")
-    probs = np.concatenate([np.asarray(core(x, training=False)) for x in fer.iterate(val_split, 256)])
-    from .evaluate import evaluate_probs, write_report
-
-    report = evaluate_probs(val_split.y, probs)
+    probs = np.concatenate([np.asarray(core(x, training=False)) for x in fer.iterate(data.val, 256)])
+    report = evaluate_probs(data.val.y, probs)
     write_report(report, run / "eval-val", histories)
     summary = {
         "model": cfg.model,
@@ -303,7 +366,7 @@ def train(
         "init_from": cfg.init_from or None,
         "teachers": cfg.teachers or None,
         "val": {k: report[k] for k in ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")},
-        "data": {"source": str(cfg.data), "train": train_split.counts(), "val": val_split.counts()},
+        "data": {"source": str(cfg.data), "train": data.train.counts(), "val": data.val.counts()},
     }
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +156,7 @@ def open_source(spec: str, resolve: callable = Path) -> Source:  # type: ignore[
     return OpenCVSource(path, "file", live=False)
 
 
-def wait_until(deadline: float, stop_wait: callable) -> None:  # type: ignore[valid-type]
+def wait_until(deadline: float, stop_wait: Callable[[float], object]) -> None:
     """Sleep until a monotonic deadline in slices, so a stop request is never kept waiting."""
     while True:
         remaining = deadline - time.monotonic()

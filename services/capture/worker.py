@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
-import redis
 
-from ..common.bus import CONNECTION_ERRORS
+from ..common.bus import CONNECTION_ERRORS, Client
 from ..common.runtime import Runtime, Stopper, setup_logging
-from ..common.schemas import Frame
+from ..common.schemas import CaptureStatus, Frame
 from ..common.settings import CameraSettings, ConfigError, Settings
 from .sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
 
@@ -62,24 +62,21 @@ class CaptureLoop:
         self.reconnects = 0
         self.state = "starting"
         self.error = ""
-        self.rt.extra = {"camera": opts.camera}
-        self._update_extra()
+        self._update_status()
 
-    def _update_extra(self) -> None:
-        self.rt.extra.update(
-            {
-                "camera": self.opts.camera,
-                "source": self.source.describe(),
-                "kind": self.source.kind,
-                "state": self.state,
-                "error": self.error,
-                "reconnects": self.reconnects,
-                "frames": self.seq,
-            }
+    def _update_status(self) -> None:
+        self.rt.detail = CaptureStatus(
+            camera=self.opts.camera,
+            source=self.source.describe(),
+            kind=self.source.kind,
+            state=self.state,
+            error=self.error,
+            reconnects=self.reconnects,
+            frames=self.seq,
         )
 
     def _beat(self) -> None:
-        self._update_extra()
+        self._update_status()
         try:
             self.rt.heartbeat()
             self.rt.on_connected()
@@ -91,7 +88,7 @@ class CaptureLoop:
         if state != self.state or error != self.error:
             (log.warning if error else log.info)("camera %s: %s %s", self.opts.camera, state, error)
         self.state, self.error = state, error
-        self._update_extra()
+        self._update_status()
 
     def _open_with_backoff(self) -> bool:
         cfg = self.rt.settings.capture
@@ -144,7 +141,7 @@ class CaptureLoop:
         try:
             payload = frame.encode()
             self.rt.bus.publish(self.rt.keys.frames, payload)
-            self.rt.bus.set_latest(self.rt.keys.latest_frame(self.opts.camera), payload, ttl_s=30)
+            self.rt.bus.set_latest_frame(self.opts.camera, payload)
             self.rt.counters.inc("processed")
             self.rt.counters.inc("published")
             self.rt.on_connected()
@@ -158,76 +155,100 @@ class CaptureLoop:
         self.seq += 1
 
     def run(self) -> int:
-        opts = self.opts
         if not self._open_with_backoff():
             return 0
-        period = 1.0 / opts.fps if opts.fps > 0 else 0.0
-        if period == 0.0 and not self.source.live and self.source.kind != "recording":
-            period = 1.0 / (self.source.native_fps or 25.0)
-        period /= max(opts.speed, 1e-3)
-        start = time.monotonic()
-        start_offset: float | None = None
-        n = 0
-        last_pub = 0.0
+        pacer = Pacer(self.opts, self.source)
         while not self.stop.is_set():
             try:
                 cap = self.source.read()
             except SourceEnded:
-                if opts.loop:
-                    self.source.close()
-                    if not self._open_with_backoff():
-                        break
-                    start, start_offset, n = time.monotonic(), None, 0
-                    continue
-                self._set_state("ended")
-                self._beat()
-                log.info("camera %s: source ended after %d frames", opts.camera, self.seq)
-                break
+                if not self.opts.loop:
+                    self._set_state("ended")
+                    self._beat()
+                    log.info("camera %s: source ended after %d frames", self.opts.camera, self.seq)
+                    break
+                self.source.close()
+                if not self._open_with_backoff():
+                    break
+                pacer.restart()
+                continue
             except SourceError as exc:
                 self.source.close()
                 self._set_state("reconnecting", str(exc))
                 if not self._open_with_backoff():
                     break
-                start, start_offset, n = time.monotonic(), None, 0
+                pacer.restart()
                 continue
-            now = time.monotonic()
-            if self.source.live:
-                # Read everything the camera gives (so its buffer never lags) but publish at most fps.
-                if period and now - last_pub < period * 0.95:
-                    continue
-                last_pub = now
-            else:
-                if cap.offset is not None and opts.fps <= 0:
-                    if start_offset is None:
-                        start_offset = cap.offset
-                    due = start + (cap.offset - start_offset) / max(opts.speed, 1e-3)
-                else:
-                    due = start + n * period
-                if now - due > 1.0:  # far behind (a stall): re-anchor rather than burst
-                    start, start_offset, n = now, cap.offset, 0
-                    due = now
-                wait_until(due, self.stop.wait)
-                n += 1
+            if not pacer.due(cap, self.stop.wait):
+                continue
             encoded = self._encode(cap)
             if encoded is None:
                 self.rt.counters.inc("errors")
                 continue
             self._publish(*encoded)
             self._beat()
-            if opts.max_frames and self.seq >= opts.max_frames:
+            if self.opts.max_frames and self.seq >= self.opts.max_frames:
                 break
+        self._finish()
+        return 0
+
+    def _finish(self) -> None:
         self.source.close()
-        self._update_extra()
+        self._update_status()
         with contextlib.suppress(CONNECTION_ERRORS):
             self.rt.heartbeat(force=True)
         self.rt.close()
-        return 0
+
+
+class Pacer:
+    """When to publish: live sources at most ``fps``; files and recordings at their own timing.
+
+    A live camera is read as fast as it delivers (so its buffer never lags) and
+    frames are dropped down to ``fps``. Files are paced to ``fps`` (or the
+    file's rate) and recordings to their recorded offsets, both scaled by
+    ``speed``; after a stall they re-anchor rather than burst.
+    """
+
+    def __init__(self, opts: CaptureOptions, source: Source) -> None:
+        self.live = source.live
+        self.use_offsets = opts.fps <= 0
+        self.speed = max(opts.speed, 1e-3)
+        period = 1.0 / opts.fps if opts.fps > 0 else 0.0
+        if period == 0.0 and not source.live and source.kind != "recording":
+            period = 1.0 / (source.native_fps or 25.0)
+        self.period = period / self.speed
+        self.last_pub = 0.0
+        self.restart()
+
+    def restart(self) -> None:
+        self.start, self.start_offset, self.n = time.monotonic(), None, 0
+
+    def due(self, cap: Captured, wait: Callable[[float], object]) -> bool:
+        """Whether to publish this frame (waiting until its time for files); False drops it."""
+        now = time.monotonic()
+        if self.live:
+            if self.period and now - self.last_pub < self.period * 0.95:
+                return False
+            self.last_pub = now
+            return True
+        if cap.offset is not None and self.use_offsets:
+            if self.start_offset is None:
+                self.start_offset = cap.offset
+            due = self.start + (cap.offset - self.start_offset) / self.speed
+        else:
+            due = self.start + self.n * self.period
+        if now - due > 1.0:  # far behind (a stall): re-anchor rather than burst
+            self.start, self.start_offset, self.n = now, cap.offset, 0
+            due = now
+        wait_until(due, wait)
+        self.n += 1
+        return True
 
 
 def run(
     settings: Settings,
     camera_id: str,
-    client: redis.Redis | None = None,
+    client: Client | None = None,
     stopper: Stopper | None = None,
 ) -> int:
     setup_logging(settings.runtime.log_level)

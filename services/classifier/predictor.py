@@ -43,7 +43,7 @@ class Predictor:
         if spec.format not in ("keras", "keras-h5"):
             raise ModelError(f"{spec.folder}: unsupported model format {spec.format!r}")
         try:
-            from training.layers import load_saved  # with the custom layers project-trained models use
+            from .layers import load_saved  # with the custom layers project-trained models use
 
             self.model = load_saved(spec.path)
         except Exception as exc:

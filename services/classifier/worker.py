@@ -12,12 +12,11 @@ import logging
 import time
 
 import numpy as np
-import redis
 
-from ..common.bus import Entry
+from ..common.bus import Client, Entry
 from ..common.modelspec import ModelSpec, resolve_model_dir
 from ..common.runtime import Stopper, StreamWorker, setup_logging
-from ..common.schemas import Classified, Detections, Face
+from ..common.schemas import Classified, ClassifierStatus, Detections, Face
 from ..common.settings import Settings
 from .predictor import Predictor
 
@@ -38,13 +37,14 @@ class ClassifierWorker(StreamWorker):
     def __init__(
         self,
         settings: Settings,
-        client: redis.Redis | None = None,
+        client: Client | None = None,
         stopper: Stopper | None = None,
         predictor: Predictor | None = None,
     ):
         super().__init__(settings, client, stopper)
         self.cfg = settings.classifier
         self.predictor = predictor
+        self.status = ClassifierStatus(model="", device="", batches=0)
         self.pending: list[tuple[Entry, Detections]] = []
         self.pending_faces = 0
         self.first_face_at: float | None = None
@@ -52,7 +52,10 @@ class ClassifierWorker(StreamWorker):
     def setup(self) -> None:
         if self.predictor is None:
             self.predictor = load_predictor(self.settings)
-        self.rt.extra = {"model": self.predictor.spec.name, "device": self.predictor.device, "batches": 0}
+        self.status = ClassifierStatus(
+            model=self.predictor.spec.name, device=self.predictor.device, batches=0
+        )
+        self.rt.detail = self.status
 
     def block_ms(self) -> int:
         if self.first_face_at is None:
@@ -135,9 +138,9 @@ class ClassifierWorker(StreamWorker):
         self.counters.inc("processed", len(batch))
         self.counters.inc("published", len(batch))
         self.counters.inc("faces", len(crops))
-        self.rt.extra["batches"] = self.rt.extra.get("batches", 0) + (1 if crops else 0)
+        self.status.batches += 1 if crops else 0
 
 
-def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
+def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:
     setup_logging(settings.runtime.log_level)
     return ClassifierWorker(settings, client, stopper or Stopper().install()).run()

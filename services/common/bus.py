@@ -1,8 +1,9 @@
 """The one Redis layer: every stream and key operation moodstream performs.
 
 Workers call domain verbs (publish, read_batch, ack, claim_stale,
-dead_letter, commit) and never issue raw Redis commands themselves. The
-connection is passed in, so tests and tools can point it anywhere.
+dead_letter, commit) and never issue raw Redis commands themselves: this is
+the only module that imports redis-py (tests/test_architecture.py checks it).
+The connection is passed in, so tests and tools can point it anywhere.
 
 Delivery is at-least-once through consumer groups; stages that publish and
 ack in one MULTI transaction (``publish_and_ack``/``commit``) make a crash
@@ -26,6 +27,7 @@ from typing import Any
 import redis
 
 from .keys import Keys
+from .schemas import DeadLetter, SchemaError
 from .settings import StreamSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,
 )
+# What other modules catch or hold, without importing redis-py themselves.
+Client = redis.Redis
+RedisError = redis.RedisError
+ResponseError = redis.ResponseError
 
 _HOLD_LEASE = """
 local owner = redis.call('get', KEYS[1])
@@ -63,6 +69,29 @@ class Entry:
     deliveries: int = 1
 
 
+def connect(url: str, socket_timeout_s: float = 5.0) -> Client:
+    # socket_timeout must exceed the longest XREAD block (1 s) so that a blocked read is not an error.
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=max(socket_timeout_s, 2.0),
+        socket_connect_timeout=min(socket_timeout_s, 3.0),
+        health_check_interval=15,
+        decode_responses=False,
+    )
+
+
+def answers(url: str, timeout_s: float = 0.5) -> bool:
+    """Whether a Redis server answers PING at ``url``, within ``timeout_s``."""
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
 def consumer_name(stage: str) -> str:
     """Unique per process, so a restarted worker never inherits a dead one's identity by accident."""
     return f"{stage}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -78,21 +107,28 @@ def _s(value: Any) -> str:
 
 
 class Bus:
-    def __init__(self, client: redis.Redis, keys: Keys, streams: StreamSettings | None = None) -> None:
-        self.r = client
+    def __init__(self, client: Client, keys: Keys, streams: StreamSettings | None = None) -> None:
+        self._client = client
         self.keys = keys
         self.cfg = streams or StreamSettings()
-        self._release = self.r.register_script(_RELEASE_LOCK)
-        self._hold = self.r.register_script(_HOLD_LEASE)
+        self._release = client.register_script(_RELEASE_LOCK)
+        self._hold = client.register_script(_HOLD_LEASE)
+
+    @classmethod
+    def from_url(cls, url: str, keys: Keys, streams: StreamSettings | None = None) -> Bus:
+        return cls(connect(url), keys, streams)
+
+    def close(self) -> None:
+        self._client.close()
 
     # ----- maintenance -------------------------------------------------------------------------------
     def ping(self) -> bool:
-        return bool(self.r.ping())
+        return bool(self._client.ping())
 
     def ensure_group(self, stream: str, group: str, start: str = "0") -> None:
         """Idempotent: creating an existing group is not an error, and the stream is made if missing."""
         try:
-            self.r.xgroup_create(stream, group, id=start, mkstream=True)
+            self._client.xgroup_create(stream, group, id=start, mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -106,10 +142,10 @@ class Bus:
 
     # ----- producing ---------------------------------------------------------------------------------
     def publish(self, stream: str, payload: bytes) -> str:
-        return _s(self.r.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True))
+        return _s(self._client.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True))
 
     def publish_many(self, stream: str, payloads: Sequence[bytes]) -> list[str]:
-        pipe = self.r.pipeline(transaction=False)
+        pipe = self._client.pipeline(transaction=False)
         for payload in payloads:
             pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
         return [_s(i) for i in pipe.execute()]
@@ -123,7 +159,7 @@ class Bus:
         ids: Sequence[str],
     ) -> None:
         """Publish outputs and ack their inputs atomically."""
-        pipe = self.r.pipeline(transaction=True)
+        pipe = self._client.pipeline(transaction=True)
         for payload in payloads:
             pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
         if ids:
@@ -143,7 +179,7 @@ class Bus:
         """New entries for this consumer; blocks at most ``block_ms`` (never 0, which would block forever)."""
         block_ms = max(1, int(block_ms))
         try:
-            reply = self.r.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+            reply = self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -159,14 +195,14 @@ class Bus:
     def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         if not ids:
             return 0
-        return int(self.r.xack(stream, group, *ids))
+        return int(self._client.xack(stream, group, *ids))
 
     def claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 64
     ) -> list[Entry]:
         """Take over entries a dead consumer left pending, with their delivery counts."""
         try:
-            reply = self.r.xautoclaim(stream, group, consumer, min_idle_ms, start_id="0-0", count=count)
+            reply = self._client.xautoclaim(stream, group, consumer, min_idle_ms, start_id="0-0", count=count)
         except redis.ResponseError as exc:
             if "NOGROUP" in str(exc):
                 self.ensure_group(stream, group)
@@ -176,7 +212,7 @@ class Bus:
         entries = self._entries(stream, raw)
         if not entries:
             return []
-        info = self.r.xpending_range(
+        info = self._client.xpending_range(
             stream,
             group,
             min=entries[0].id,
@@ -191,44 +227,40 @@ class Bus:
         """Forget consumers that are long gone and hold nothing, so status stays readable."""
         removed = 0
         try:
-            consumers = self.r.xinfo_consumers(stream, group)
+            consumers = self._client.xinfo_consumers(stream, group)
         except redis.ResponseError:
             return 0
         for c in consumers:
             if int(c.get("pending", 0)) == 0 and int(c.get("idle", 0)) > idle_ms:
-                self.r.xgroup_delconsumer(stream, group, c["name"])
+                self._client.xgroup_delconsumer(stream, group, c["name"])
                 removed += 1
         return removed
 
     def dead_letter(self, entry: Entry, group: str, stage: str, reason: str) -> None:
         """Park a message that cannot be processed, with the reason, and ack it so it stops circulating."""
         log.warning("dead-letter %s %s (%s): %s", entry.stream, entry.id, stage, reason)
-        pipe = self.r.pipeline(transaction=True)
-        pipe.xadd(
-            self.keys.dead,
-            {
-                b"stream": entry.stream,
-                b"id": entry.id,
-                b"group": group,
-                b"stage": stage,
-                b"reason": reason[:2000],
-                b"ts": repr(time.time()),
-                FIELD: entry.payload if entry.payload is not None else b"",
-            },
-            maxlen=self.cfg.dead_maxlen,
-            approximate=True,
+        letter = DeadLetter(
+            stream=entry.stream,
+            id=entry.id,
+            group=group,
+            stage=stage,
+            reason=reason,
+            ts=time.time(),
+            payload=entry.payload if entry.payload is not None else b"",
         )
+        pipe = self._client.pipeline(transaction=True)
+        pipe.xadd(self.keys.dead, letter.to_fields(), maxlen=self.cfg.dead_maxlen, approximate=True)
         pipe.xack(entry.stream, group, entry.id)
         pipe.execute()
 
-    def dead_letters(self, count: int = 100) -> list[dict[str, Any]]:
+    def dead_letters(self, count: int = 100) -> list[DeadLetter]:
+        """The newest dead letters first (entries that do not decode are listed by their reason)."""
         out = []
-        for entry_id, fields in self.r.xrevrange(self.keys.dead, count=count):
-            item: dict[str, Any] = {"id": _s(entry_id)}
-            for k, v in fields.items():
-                key = _s(k)
-                item[key] = v if key == "d" else _s(v)
-            out.append(item)
+        for entry_id, fields in self._client.xrevrange(self.keys.dead, count=count):
+            try:
+                out.append(DeadLetter.from_fields(fields))
+            except SchemaError as exc:
+                out.append(DeadLetter(self.keys.dead, _s(entry_id), "", "", f"unreadable: {exc}", 0.0, b""))
         return out
 
     # ----- per-camera state of stateful stages -------------------------------------------------------
@@ -244,7 +276,7 @@ class Bus:
         deadline = time.monotonic() + wait_s
         got = False
         while True:
-            if self.r.set(key, token, nx=True, px=ttl_ms):
+            if self._client.set(key, token, nx=True, px=ttl_ms):
                 got = True
                 break
             if time.monotonic() >= deadline:
@@ -264,7 +296,7 @@ class Bus:
         self._release(keys=[key], args=[token])
 
     def load_state(self, stage: str, camera: str) -> bytes | None:
-        return self.r.get(self.keys.state(stage, camera))
+        return self._client.get(self.keys.state(stage, camera))
 
     def commit(
         self,
@@ -280,7 +312,7 @@ class Bus:
         extra_ttl_s: int | None = None,
     ) -> None:
         """Save a camera's state, publish what it produced and ack the inputs, all or nothing."""
-        pipe = self.r.pipeline(transaction=True)
+        pipe = self._client.pipeline(transaction=True)
         pipe.set(self.keys.state(stage, camera), state, ex=state_ttl_s)
         for stream, payload in outputs:
             pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
@@ -294,10 +326,10 @@ class Bus:
     def group_info(self, stream: str, group: str) -> dict[str, Any]:
         """Pending (delivered, not acked) and lag (not yet delivered) for one stage's group."""
         try:
-            groups = self.r.xinfo_groups(stream)
+            groups = self._client.xinfo_groups(stream)
         except redis.ResponseError:
             return {"pending": 0, "lag": 0, "consumers": 0, "length": 0}
-        length = int(self.r.xlen(stream))
+        length = int(self._client.xlen(stream))
         for g in groups:
             if _s(g["name"]) == group:
                 lag = g.get("lag")
@@ -310,14 +342,14 @@ class Bus:
         return {"pending": 0, "lag": 0, "consumers": 0, "length": length}
 
     def stream_length(self, stream: str) -> int:
-        return int(self.r.xlen(stream))
+        return int(self._client.xlen(stream))
 
     def tail(self, streams: dict[str, str], block_ms: int, count: int = 100) -> list[Entry]:
         """Follow public streams without a group (watch, dashboard): ``streams`` maps name -> last id.
 
         One read returns each stream's entries in turn; ids are times, so they are merged in time order.
         """
-        reply = self.r.xread(streams, count=count, block=max(1, int(block_ms)))
+        reply = self._client.xread(streams, count=count, block=max(1, int(block_ms)))
         out: list[Entry] = []
         for stream, raw in reply or []:
             out.extend(self._entries(_s(stream), raw))
@@ -325,37 +357,52 @@ class Bus:
 
     def last_id(self, stream: str) -> str:
         """The id of the newest entry, or 0-0; to start following from 'now' without missing anything."""
-        newest = self.r.xrevrange(stream, count=1)
+        newest = self._client.xrevrange(stream, count=1)
         return _s(newest[0][0]) if newest else "0-0"
 
     def history(self, stream: str, since_id: str = "-", count: int = 10_000) -> list[Entry]:
-        return self._entries(stream, self.r.xrange(stream, min=since_id, count=count))
+        return self._entries(stream, self._client.xrange(stream, min=since_id, count=count))
 
     # ----- worker liveness ---------------------------------------------------------------------------
     def heartbeat(self, stage: str, worker: str, payload: bytes, ttl_s: float) -> None:
-        self.r.set(self.keys.heartbeat(stage, worker), payload, px=max(1000, int(ttl_s * 1000)))
+        self._client.set(self.keys.heartbeat(stage, worker), payload, px=max(1000, int(ttl_s * 1000)))
 
     def forget_worker(self, stage: str, worker: str) -> None:
-        self.r.delete(self.keys.heartbeat(stage, worker))
+        self._client.delete(self.keys.heartbeat(stage, worker))
 
     def heartbeats(self, stage: str = "*") -> list[bytes]:
-        keys = list(self.r.scan_iter(match=self.keys.heartbeat_pattern(stage), count=500))
+        keys = list(self._client.scan_iter(match=self.keys.heartbeat_pattern(stage), count=500))
         if not keys:
             return []
-        return [v for v in self.r.mget(keys) if v is not None]
+        return [v for v in self._client.mget(keys) if v is not None]
 
-    def set_camera_status(self, camera: str, payload: bytes) -> None:
-        self.r.hset(self.keys.cameras(), camera, payload)
+    def set_latest_frame(self, camera: str, payload: bytes, ttl_s: int = 30) -> None:
+        self._client.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
 
-    def camera_statuses(self) -> dict[str, bytes]:
-        return {_s(k): v for k, v in self.r.hgetall(self.keys.cameras()).items()}
+    def latest_recommendation(self, camera: str) -> bytes | None:
+        return self._client.get(self.keys.latest_recommendation(camera))
 
-    def set_latest(self, key: str, payload: bytes, ttl_s: int = 3600) -> None:
-        self.r.set(key, payload, ex=ttl_s)
+    def set_latest_recommendation(self, camera: str, payload: bytes, ttl_s: int = 24 * 3600) -> None:
+        self._client.set(self.keys.latest_recommendation(camera), payload, ex=ttl_s)
+
+    def dashboard_cursor(self) -> bytes | None:
+        return self._client.get(self.keys.dashboard_cursor())
+
+    def save_dashboard_cursor(self, payload: bytes, ttl_s: int = 3600) -> None:
+        self._client.set(self.keys.dashboard_cursor(), payload, ex=ttl_s)
+
+    def search_results(self, digests: Sequence[str]) -> list[bytes | None]:
+        """Cached Spotify search results, by digest, in one round trip."""
+        if not digests:
+            return []
+        return list(self._client.mget([self.keys.spotify_search(d) for d in digests]))
+
+    def save_search_results(self, digest: str, payload: bytes, ttl_s: int) -> None:
+        self._client.set(self.keys.spotify_search(digest), payload, ex=ttl_s)
 
     def frame_heads(self, cameras: Sequence[str], size: int = 128) -> list[bytes]:
         """The first bytes of each camera's newest frame (its camera, seq and ts): has a new one arrived?"""
-        pipe = self.r.pipeline(transaction=False)
+        pipe = self._client.pipeline(transaction=False)
         for camera in cameras:
             pipe.getrange(self.keys.latest_frame(camera), 0, size - 1)
         return pipe.execute()
@@ -367,15 +414,12 @@ class Bus:
         names: list[str] = []
         for camera in cameras:
             names += [self.keys.latest_frame(camera), self.keys.overlay(camera)]
-        values = self.r.mget(names)
+        values = self._client.mget(names)
         return {camera: (values[2 * i], values[2 * i + 1]) for i, camera in enumerate(cameras)}
-
-    def get(self, key: str) -> bytes | None:
-        return self.r.get(key)
 
     def delete_all(self) -> int:
         """Remove every key under this deployment's prefix (tests, and `moodstream reset`)."""
-        keys = list(self.r.scan_iter(match=self.keys.all_pattern(), count=1000))
+        keys = list(self._client.scan_iter(match=self.keys.all_pattern(), count=1000))
         for i in range(0, len(keys), 500):
-            self.r.delete(*keys[i : i + 500])
+            self._client.delete(*keys[i : i + 500])
         return len(keys)

@@ -1,21 +1,27 @@
 """Every Redis stream and key name moodstream uses, in one place.
 
 All names hang off a configurable prefix, so several deployments (or test
-runs) can share one Redis server without touching each other's data.
+runs) can share one Redis server without touching each other's data. Which
+stage reads and writes which stream is the stage registry's (stages.py);
+which process writes and reads each key, and in what format, is the
+contracts table in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STAGES = ("capture", "detector", "classifier", "smoother", "recommender")
+from .stages import stage as stage_def
+
+# The pipeline's streams, in order, and the dead letters: the names stages.py uses.
+STREAMS = ("frames", "detections", "classified", "emotions", "recommendations", "dead")
 
 
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "ms"
 
-    # Pipeline streams, in order. Each is read by one consumer group named after the reading stage.
+    # ----- streams ---------------------------------------------------------------------------------
     @property
     def frames(self) -> str:
         return f"{self.prefix}:frames"
@@ -42,53 +48,45 @@ class Keys:
     def dead(self) -> str:
         return f"{self.prefix}:dead"
 
+    def stream(self, name: str) -> str:
+        if name not in STREAMS:
+            raise ValueError(f"unknown stream {name!r}")
+        return getattr(self, name)
+
     def input_stream(self, stage: str) -> str:
-        return {
-            "detector": self.frames,
-            "classifier": self.detections,
-            "smoother": self.classified,
-            "recommender": self.emotions,
-        }[stage]
+        reads = stage_def(stage).reads
+        if reads is None:
+            raise ValueError(f"stage {stage!r} reads no stream")
+        return self.stream(reads)
 
     def output_stream(self, stage: str) -> str:
-        return {
-            "capture": self.frames,
-            "detector": self.detections,
-            "classifier": self.classified,
-            "smoother": self.emotions,
-            "recommender": self.recommendations,
-        }[stage]
+        return self.stream(stage_def(stage).writes)
 
-    @staticmethod
-    def group(stage: str) -> str:
-        return stage
-
-    def pipeline_streams(self) -> list[str]:
-        return [self.frames, self.detections, self.classified, self.emotions, self.recommendations]
-
-    # Worker liveness: one key per worker, expiring when heartbeats stop.
+    # ----- worker liveness: one key per worker, expiring when its heartbeats stop -------------------
     def heartbeat(self, stage: str, worker: str) -> str:
         return f"{self.prefix}:hb:{stage}:{worker}"
 
     def heartbeat_pattern(self, stage: str = "*") -> str:
         return f"{self.prefix}:hb:{stage}:*"
 
-    # Per-camera state of stateful stages, so any instance can pick a camera up after a restart.
+    # ----- per-camera state of stateful stages, so any instance can pick a camera up ----------------
     def state(self, stage: str, camera: str) -> str:
         return f"{self.prefix}:state:{stage}:{camera}"
 
     def lock(self, stage: str, camera: str) -> str:
         return f"{self.prefix}:lock:{stage}:{camera}"
 
-    def latest_recommendation(self, camera: str) -> str:
-        return f"{self.prefix}:reco:{camera}"
-
+    # ----- what the dashboard shows ------------------------------------------------------------------
     def latest_frame(self, camera: str) -> str:
+        """A camera's newest frame, overwritten by its capture worker (short TTL)."""
         return f"{self.prefix}:frame:{camera}"
 
     def overlay(self, camera: str) -> str:
         """The smoother's current face boxes and labels for a camera, drawn over the dashboard's video."""
         return f"{self.prefix}:overlay:{camera}"
+
+    def latest_recommendation(self, camera: str) -> str:
+        return f"{self.prefix}:reco:{camera}"
 
     def dashboard_lease(self) -> str:
         """Held by the one dashboard process that bridges streams into a shared Socket.IO message queue."""
@@ -98,9 +96,10 @@ class Keys:
         """Where the bridging dashboard got to in the public streams, so a successor resumes there."""
         return f"{self.prefix}:state:dashboard:bridge"
 
-    def cameras(self) -> str:
-        """Hash: camera id -> msgpack of its capture status, written by capture workers."""
-        return f"{self.prefix}:cameras"
+    # ----- caches ------------------------------------------------------------------------------------
+    def spotify_search(self, digest: str) -> str:
+        """Cached results of one Spotify search (market, limit and phrase hashed into ``digest``)."""
+        return f"{self.prefix}:spotify:search:{digest}"
 
     def all_pattern(self) -> str:
         return f"{self.prefix}:*"

@@ -11,7 +11,7 @@ import bisect
 import math
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
 
 # 0.5 ms .. ~60 s, 10 % apart.
 BUCKETS: list[float] = [0.5 * 1.1**i for i in range(int(math.log(120_000, 1.1)) + 1)]
@@ -48,6 +48,16 @@ class Histogram:
         return {f"p{q}": self.percentile(q) for q in (50, 95, 99)}
 
 
+@dataclass
+class Snapshot:
+    """What a heartbeat carries of a worker's counters."""
+
+    counters: dict[str, int]
+    rates: dict[str, float]  # per second since the previous snapshot
+    latency_hist: list[int]  # since start
+    latency_recent: list[int]  # since the previous snapshot
+
+
 class Counters:
     """Thread-safe counters; ``snapshot`` is what heartbeats carry."""
 
@@ -72,7 +82,7 @@ class Counters:
             self.latency.add(ms)
             self.recent.add(ms)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         with self._lock:
             now = time.monotonic()
             dt = max(now - self._last_time, 1e-6)
@@ -81,9 +91,9 @@ class Counters:
             self._last_time = now
             recent = list(self.recent.counts)
             self.recent = Histogram()
-            return {
-                "counters": dict(self.values),
-                "rates": {k: round(v, 3) for k, v in self.rates.items()},
-                "latency_hist": list(self.latency.counts),
-                "latency_recent": recent,
-            }
+            return Snapshot(
+                counters=dict(self.values),
+                rates={k: round(v, 3) for k, v in self.rates.items()},
+                latency_hist=list(self.latency.counts),
+                latency_recent=recent,
+            )

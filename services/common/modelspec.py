@@ -78,17 +78,6 @@ class ModelSpec:
             raise ModelError(f"{spec.path}: model file missing (run `moodstream assets fetch`)")
         return spec
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "file": self.file,
-            "format": self.format,
-            "input": {"size": self.size, "channels": self.channels, "scaling": self.scaling},
-            "classes": self.classes,
-            "provenance": self.provenance,
-            "metrics": self.metrics,
-        }
-
     def preprocess(self, crops: np.ndarray) -> np.ndarray:
         """uint8 gray crops [N, S, S] -> float32 model input [N, S, S, C]."""
         x = crops.astype(np.float32)

@@ -5,7 +5,9 @@ capture does) and gets: a stop event with two-stage shutdown (first SIGTERM
 finishes and acks the message in hand; a second exits at once), heartbeats
 carrying counters, reconnect with backoff when Redis goes away, reclaiming a
 dead consumer's pending entries, and dead-lettering of payloads that cannot be
-decoded or processed.
+decoded or processed. A stateful stage's saved state that cannot be decoded is
+logged once with its key and reason and counted as an error before it is
+replaced: never reset silently.
 """
 
 from __future__ import annotations
@@ -17,22 +19,21 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-import msgpack
-import redis
-
-from .bus import CONNECTION_ERRORS, Bus, Entry, consumer_name
-from .connection import connect, resolve_url
+from .bus import CONNECTION_ERRORS, Bus, Client, Entry, ResponseError, connect, consumer_name
+from .connection import resolve_url
 from .keys import Keys
 from .metrics import Counters
-from .schemas import Message, SchemaError
+from .schemas import Heartbeat, Message, Record, SchemaError, StageDetail
 from .settings import ConfigError, Settings
+from .stages import stage as stage_def
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=Message)
 CM = TypeVar("CM", bound=Message)
+S = TypeVar("S", bound=Record)
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -92,7 +93,7 @@ class Runtime:
         self,
         stage: str,
         settings: Settings,
-        client: redis.Redis | None = None,
+        client: Client | None = None,
         stopper: Stopper | None = None,
         name_suffix: str = "",
     ) -> None:
@@ -112,7 +113,7 @@ class Runtime:
         self.counters = Counters()
         self.backoff = Backoff()
         self.started = time.time()
-        self.extra: dict[str, Any] = {}
+        self.detail: StageDetail | None = None  # what only this kind of process knows, for its heartbeat
         self._last_beat = 0.0
         self.connected = True
 
@@ -123,19 +124,20 @@ class Runtime:
             return
         self._last_beat = now
         snap = self.counters.snapshot()
-        payload = {
-            "stage": self.stage,
-            "worker": self.worker,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "started": self.started,
-            "ts": time.time(),
-            **snap,
-            **self.extra,
-        }
-        self.bus.heartbeat(
-            self.stage, self.worker, msgpack.packb(payload, use_bin_type=True), interval * 3 + 1
+        beat = Heartbeat(
+            stage=self.stage,
+            worker=self.worker,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started=self.started,
+            ts=time.time(),
+            counters=snap.counters,
+            rates=snap.rates,
+            latency_hist=snap.latency_hist,
+            latency_recent=snap.latency_recent,
+            detail=self.detail,
         )
+        self.bus.heartbeat(self.stage, self.worker, beat.encode(), interval * 3 + 1)
 
     def on_connection_error(self, exc: BaseException) -> None:
         self.connected = False
@@ -162,18 +164,21 @@ class StreamWorker:
     read_count: int = 16
 
     def __init__(
-        self, settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None
+        self, settings: Settings, client: Client | None = None, stopper: Stopper | None = None
     ) -> None:
         self.settings = settings
         self.rt = Runtime(self.stage, settings, client, stopper)
         self.bus = self.rt.bus
         self.keys = self.rt.keys
         self.counters = self.rt.counters
+        definition = stage_def(self.stage)
+        assert definition.group is not None, f"{self.stage} reads no stream"
         self.stream = self.keys.input_stream(self.stage)
         self.out_stream = self.keys.output_stream(self.stage)
-        self.group = Keys.group(self.stage)
+        self.group = definition.group
         self._last_claim = 0.0
         self._groups_ready = False
+        self._bad_state_logged: set[str] = set()
 
     # ----- to override -------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -229,6 +234,25 @@ class StreamWorker:
                     )
                     continue
                 yield camera, items, self.bus.load_state(self.stage, camera)
+
+    def camera_state(self, camera: str, saved: bytes | None, cls: type[S]) -> S:
+        """A camera's saved state, or a fresh one when there is none.
+
+        State that cannot be decoded (another version's, or damaged) is logged
+        with its key and reason (once per key), counted as an error in the
+        heartbeat, and only then replaced by a fresh state.
+        """
+        if saved is None:
+            return cls()
+        try:
+            return cls.decode(saved)
+        except SchemaError as exc:
+            self.counters.inc("errors")
+            key = self.keys.state(self.stage, camera)
+            if key not in self._bad_state_logged:
+                self._bad_state_logged.add(key)
+                log.error("%s: saved state cannot be decoded (%s); replacing it with a fresh one", key, exc)
+            return cls()
 
     def commit_camera(
         self,
@@ -302,7 +326,7 @@ class StreamWorker:
             except CONNECTION_ERRORS as exc:
                 self._groups_ready = False
                 self.rt.on_connection_error(exc)
-            except redis.ResponseError as exc:
+            except ResponseError as exc:
                 self._groups_ready = False
                 self.counters.inc("errors")
                 log.error("Redis error: %s", exc)
@@ -326,15 +350,3 @@ class StreamWorker:
             self.rt.heartbeat(force=True)
         self.rt.close()
         log.info("%s worker %s stopped", self.stage, self.rt.worker)
-
-
-def run_with_retry(fn: Callable[[], Any], stopper: Stopper, rt: Runtime) -> Any:
-    """Run a Redis call until it succeeds or the worker stops (for producers such as capture)."""
-    while not stopper.is_set():
-        try:
-            result = fn()
-            rt.on_connected()
-            return result
-        except CONNECTION_ERRORS as exc:
-            rt.on_connection_error(exc)
-    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -22,14 +23,16 @@ class Breaker:
     failures: int = 0
     next_try: float = 0.0  # monotonic time before which no call is made
     last_reason: str = ""
+    # Seconds on a clock that never goes back; tests pass their own to step through time.
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def allow(self, now: float | None = None) -> bool:
+    def allow(self) -> bool:
         with self._lock:
-            return (time.monotonic() if now is None else now) >= self.next_try
+            return self.clock() >= self.next_try
 
-    def state(self, now: float | None = None) -> str:
-        now = time.monotonic() if now is None else now
+    def state(self) -> str:
+        now = self.clock()
         if self.failures >= self.failures_to_open and now < self.next_try:
             return "open"
         if now < self.next_try:
@@ -42,9 +45,9 @@ class Breaker:
             self.next_try = 0.0
             self.last_reason = ""
 
-    def failure(self, reason: str, now: float | None = None, retry_after_s: float | None = None) -> float:
+    def failure(self, reason: str, retry_after_s: float | None = None) -> float:
         """Record a failure; returns how long no call will be made."""
-        now = time.monotonic() if now is None else now
+        now = self.clock()
         with self._lock:
             self.last_reason = reason
             if retry_after_s is not None:  # rate limited: the server said when; it is not the service failing

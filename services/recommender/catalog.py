@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..common.schemas import Track
+from ..common.schemas import MusicStatus, Track
 
 DEFAULT_CATALOG = Path(__file__).parent / "data" / "data_moods.csv"
 REQUIRED = ("name", "artist", "id", "popularity", "mood")
@@ -118,6 +118,9 @@ class CatalogProvider:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+
+    def status(self) -> MusicStatus | None:
+        return None  # nothing remote to report on
 
     def suggest(self, mood: str, emotion: str, n: int, exclude: set[str]) -> list[Track]:
         pool = self.catalog.by_mood.get(mood, [])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..common.bus import Bus
-from ..common.schemas import Track
+from ..common.schemas import MusicStatus, Track
 from ..common.settings import Settings
 from .catalog import Catalog, CatalogProvider
 
@@ -19,6 +19,10 @@ class MusicProvider(Protocol):
     name: str
 
     def suggest(self, mood: str, emotion: str, n: int, exclude: set[str]) -> list[Track]: ...
+
+    def status(self) -> MusicStatus | None:
+        """The remote service's circuit and counters, for the heartbeat; None when there is none."""
+        ...
 
 
 def build_provider(settings: Settings, bus: Bus | None = None) -> MusicProvider:

@@ -26,10 +26,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack
-
 from ..common.bus import CONNECTION_ERRORS, Bus
-from ..common.schemas import Track
+from ..common.schemas import FoundTrack, MusicStatus, SchemaError, SearchResults, Track
 from ..common.settings import SpotifySettings
 from .breaker import Breaker
 from .catalog import Catalog, CatalogTrack, embed_url, track_url
@@ -44,35 +42,7 @@ class SpotifyReplyError(Exception):
     """Spotify answered, but not with what the API documents (malformed JSON, missing fields)."""
 
 
-@dataclass(frozen=True)
-class Found:
-    """A track from a search reply, reduced to what a suggestion needs."""
-
-    spotify_id: str
-    title: str
-    artist: str
-    album: str
-    popularity: int
-    preview_url: str
-    url: str
-
-    def to_wire(self) -> list[Any]:
-        return [
-            self.spotify_id,
-            self.title,
-            self.artist,
-            self.album,
-            self.popularity,
-            self.preview_url,
-            self.url,
-        ]
-
-    @classmethod
-    def from_wire(cls, w: list[Any]) -> Found:
-        return cls(str(w[0]), str(w[1]), str(w[2]), str(w[3]), int(w[4]), str(w[5]), str(w[6]))
-
-
-def parse_search(reply: Any) -> list[Found]:
+def parse_search(reply: Any) -> list[FoundTrack]:
     """Tracks from a ``GET /search?type=track`` reply; raises SpotifyReplyError on anything else."""
     if not isinstance(reply, dict) or not isinstance(reply.get("tracks"), dict):
         raise SpotifyReplyError("search reply has no 'tracks' object (malformed JSON or an unexpected shape)")
@@ -92,7 +62,7 @@ def parse_search(reply: Any) -> list[Found]:
         urls = item.get("external_urls") if isinstance(item.get("external_urls"), dict) else {}
         popularity = item.get("popularity")
         out.append(
-            Found(
+            FoundTrack(
                 spotify_id=sid,
                 title=str(item["name"]),
                 artist=artist or "unknown artist",
@@ -162,33 +132,48 @@ def classify_error(exc: BaseException) -> tuple[str, float | None]:
 
 
 class SearchCache:
-    """Search results in Redis, shared by every recommender instance, with a TTL."""
+    """Search results in Redis, shared by every recommender instance, with a TTL.
+
+    An entry that cannot be decoded (another version's) is logged once, counted, and treated as
+    missing, so it is fetched again and replaced.
+    """
 
     def __init__(self, bus: Bus, cfg: SpotifySettings) -> None:
         self.bus, self.cfg = bus, cfg
+        self.bad_entries = 0
+        self._logged: set[str] = set()
 
-    def key(self, query: str) -> str:
-        digest = hashlib.sha1(f"{self.cfg.market}|{self.cfg.search_limit}|{query}".encode()).hexdigest()[:20]
-        return f"{self.bus.keys.prefix}:spotify:search:{digest}"
+    def digest(self, query: str) -> str:
+        return hashlib.sha1(f"{self.cfg.market}|{self.cfg.search_limit}|{query}".encode()).hexdigest()[:20]
 
-    def get_many(self, queries: list[str]) -> dict[str, list[Found] | None]:
-        if not queries:
-            return {}
-        values = self.bus.r.mget([self.key(q) for q in queries])
-        out: dict[str, list[Found] | None] = {}
-        for q, raw in zip(queries, values, strict=True):
-            if raw is None:
-                out[q] = None
-                continue
-            try:
-                out[q] = [Found.from_wire(w) for w in msgpack.unpackb(raw, raw=False)]
-            except (ValueError, TypeError, IndexError, msgpack.UnpackException):
-                out[q] = None
+    def get_many(self, queries: list[str]) -> dict[str, list[FoundTrack] | None]:
+        digests = [self.digest(q) for q in queries]
+        out: dict[str, list[FoundTrack] | None] = {}
+        for q, digest, raw in zip(queries, digests, self.bus.search_results(digests), strict=True):
+            out[q] = None if raw is None else self._decode(q, digest, raw)
         return out
 
-    def put(self, query: str, found: list[Found]) -> None:
-        payload = msgpack.packb([f.to_wire() for f in found], use_bin_type=True)
-        self.bus.set_latest(self.key(query), payload, ttl_s=self.cfg.cache_ttl_s if found else EMPTY_TTL_S)
+    def _decode(self, query: str, digest: str, raw: bytes) -> list[FoundTrack] | None:
+        try:
+            return SearchResults.decode(raw).tracks
+        except SchemaError as exc:
+            self.bad_entries += 1
+            if digest not in self._logged:
+                self._logged.add(digest)
+                key = self.bus.keys.spotify_search(digest)
+                log.warning(
+                    "spotify: cached results %s for %r cannot be decoded (%s); fetching again",
+                    key,
+                    query,
+                    exc,
+                )
+            return None
+
+    def put(self, query: str, found: list[FoundTrack]) -> None:
+        payload = SearchResults(query=query, tracks=found).encode()
+        self.bus.save_search_results(
+            self.digest(query), payload, ttl_s=self.cfg.cache_ttl_s if found else EMPTY_TTL_S
+        )
 
 
 class Fetcher:
@@ -199,7 +184,6 @@ class Fetcher:
         self.jobs: queue.Queue[str] = queue.Queue(maxsize=256)
         self._queued: set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self.counters = {"searches": 0, "failures": 0, "skipped_while_open": 0, "empty": 0}
         self.thread = threading.Thread(target=self._run, name="spotify-fetcher", daemon=True)
         self.thread.start()
@@ -215,11 +199,8 @@ class Fetcher:
                     return
                 self._queued.add(q)
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while True:
             try:
                 q = self.jobs.get(timeout=0.5)
             except queue.Empty:
@@ -233,7 +214,7 @@ class Fetcher:
                 with self._lock:
                     self._queued.discard(q)
 
-    def search(self, q: str) -> list[Found] | None:
+    def search(self, q: str) -> list[FoundTrack] | None:
         self.counters["searches"] += 1
         try:
             reply = self.client.search(q=q, type="track", limit=self.cfg.search_limit, market=self.cfg.market)
@@ -320,12 +301,17 @@ class SpotifyProvider:
     def queries(self, emotion: str) -> list[str]:
         return list(self.cfg.queries.get(self.strategy, {}).get(emotion, []))
 
-    def status(self) -> dict[str, Any]:
-        return {
-            "breaker": self.breaker.state(),
-            "last_error": self.breaker.last_reason,
-            **(self.fetcher.counters if self.fetcher else {"searches": 0}),
-        }
+    def status(self) -> MusicStatus:
+        counters = self.fetcher.counters if self.fetcher else {}
+        return MusicStatus(
+            breaker=self.breaker.state(),
+            last_error=self.breaker.last_reason,
+            searches=counters.get("searches", 0),
+            failures=counters.get("failures", 0),
+            skipped_while_open=counters.get("skipped_while_open", 0),
+            empty=counters.get("empty", 0),
+            bad_cache_entries=self.cache.bad_entries,
+        )
 
     def suggest(self, mood: str, emotion: str, n: int, exclude: set[str]) -> list[Track]:
         queries = self.queries(emotion)

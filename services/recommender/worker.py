@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-import msgpack
-import redis
-
-from ..common.bus import Entry
+from ..common.bus import Client, Entry
 from ..common.runtime import Stopper, StreamWorker, setup_logging
-from ..common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
+from ..common.schemas import (
+    EMOTIONS,
+    EmotionEvent,
+    RecommendationEvent,
+    RecommenderState,
+    RecommenderStatus,
+    TrackMood,
+)
 from ..common.settings import Settings
 from .provider import MusicProvider, build_provider
 from .strategies import mood_for
@@ -27,43 +30,18 @@ log = logging.getLogger(__name__)
 TRACK_WINDOW_S = 3.0
 
 
-class CameraMood:
-    def __init__(self, raw: bytes | None = None) -> None:
-        data: dict[str, Any] = {}
-        if raw:
-            try:
-                data = msgpack.unpackb(raw, raw=False)
-            except Exception:
-                data = {}
-        self.tracks: dict[str, list[Any]] = data.get("tracks", {})  # track id -> [ts, probs]
-        self.emotion: str = data.get("emotion", "")
-        self.since: float = data.get("since", 0.0)
-        self.suggested: str = data.get("suggested", "")
-        self.history: list[list[str]] = data.get("history", [])
-
-    def encode(self) -> bytes:
-        return msgpack.packb(
-            {
-                "tracks": self.tracks,
-                "emotion": self.emotion,
-                "since": self.since,
-                "suggested": self.suggested,
-                "history": self.history,
-            },
-            use_bin_type=True,
-        )
-
-    def observe(self, event: EmotionEvent) -> str:
-        self.tracks[str(event.track)] = [event.ts, [event.probs[e] for e in EMOTIONS]]
-        self.tracks = {k: v for k, v in self.tracks.items() if event.ts - v[0] <= TRACK_WINDOW_S}
-        totals = [0.0] * len(EMOTIONS)
-        for _, probs in self.tracks.values():
-            for i, p in enumerate(probs):
-                totals[i] += p
-        emotion = EMOTIONS[max(range(len(EMOTIONS)), key=totals.__getitem__)]
-        if emotion != self.emotion:
-            self.emotion, self.since = emotion, event.ts
-        return emotion
+def observe(state: RecommenderState, event: EmotionEvent) -> str:
+    """Fold one track's smoothed emotion into its camera's; returns the camera's emotion now."""
+    state.tracks[str(event.track)] = TrackMood(ts=event.ts, probs=[event.probs[e] for e in EMOTIONS])
+    state.tracks = {k: v for k, v in state.tracks.items() if event.ts - v.ts <= TRACK_WINDOW_S}
+    totals = [0.0] * len(EMOTIONS)
+    for mood in state.tracks.values():
+        for i, p in enumerate(mood.probs):
+            totals[i] += p
+    emotion = EMOTIONS[max(range(len(EMOTIONS)), key=totals.__getitem__)]
+    if emotion != state.emotion:
+        state.emotion, state.since = emotion, event.ts
+    return emotion
 
 
 class RecommenderWorker(StreamWorker):
@@ -73,7 +51,7 @@ class RecommenderWorker(StreamWorker):
     def __init__(
         self,
         settings: Settings,
-        client: redis.Redis | None = None,
+        client: Client | None = None,
         stopper: Stopper | None = None,
         provider: MusicProvider | None = None,
     ):
@@ -84,15 +62,16 @@ class RecommenderWorker(StreamWorker):
     def setup(self) -> None:
         if self.provider is None:
             self.provider = build_provider(self.settings, self.bus)
-        self.rt.extra = {"provider": self.provider.name, "strategy": self.cfg.strategy}
+        self.rt.detail = RecommenderStatus(
+            provider=self.provider.name, strategy=self.cfg.strategy, music=None
+        )
 
     def idle(self) -> None:
         # The Spotify provider's circuit state and counters travel in the heartbeat (status --json).
-        status = getattr(self.provider, "status", None)
-        if status is not None:
-            self.rt.extra["music"] = status()
+        assert self.provider is not None and isinstance(self.rt.detail, RecommenderStatus)
+        self.rt.detail.music = self.provider.status()
 
-    def _suggest(self, camera: str, state: CameraMood, ts: float) -> RecommendationEvent:
+    def _suggest(self, camera: str, state: RecommenderState, ts: float) -> RecommendationEvent:
         assert self.provider is not None
         mood = mood_for(self.cfg.strategy, state.emotion)
         recent = (
@@ -109,11 +88,11 @@ class RecommenderWorker(StreamWorker):
 
     def process(self, entries: list[Entry]) -> None:
         for camera, items, saved in self.per_camera(entries, EmotionEvent):
-            state = CameraMood(saved)
+            state = self.camera_state(camera, saved, RecommenderState)
             outputs: list[bytes] = []
             latest: list[tuple[str, bytes]] = []
             for _, event in sorted(items, key=lambda item: item[1].ts):
-                state.observe(event)
+                observe(state, event)
                 if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
                     reco = self._suggest(camera, state, event.ts)
                     payload = reco.encode()
@@ -126,6 +105,6 @@ class RecommenderWorker(StreamWorker):
                 self.counters.observe_latency((time.time() - event.ts) * 1000.0)
 
 
-def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
+def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:
     setup_logging(settings.runtime.log_level)
     return RecommenderWorker(settings, client, stopper or Stopper().install()).run()

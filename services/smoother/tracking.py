@@ -11,12 +11,16 @@ close classes.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
 
-import msgpack
-
-from ..common.schemas import EMOTIONS, Classified, EmotionEvent
+from ..common.schemas import (
+    EMOTIONS,
+    Classified,
+    EmotionEvent,
+    Overlay,
+    OverlayFace,
+    SmootherState,
+    TrackState,
+)
 from ..common.settings import SmootherSettings
 
 RECENT_SEQS = 512
@@ -33,96 +37,23 @@ def iou(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> float
     return inter / union if union > 0 else 0.0
 
 
-@dataclass
-class TrackState:
-    id: int
-    box: list[int]
-    last_ts: float
-    votes: list[int] = field(default_factory=list)  # label index, or -1 below the confidence threshold
-    ema: list[float] = field(default_factory=lambda: [0.0] * N)
-    label: int = -1
-    last_emit: float = 0.0
-    seen: int = 0
-
-    def to_wire(self) -> list[Any]:
-        return [
-            self.id,
-            self.box,
-            self.last_ts,
-            self.votes,
-            [round(p, 5) for p in self.ema],
-            self.label,
-            self.last_emit,
-            self.seen,
-        ]
-
-    @classmethod
-    def from_wire(cls, w: list[Any]) -> TrackState:
-        return cls(
-            id=w[0],
-            box=list(w[1]),
-            last_ts=w[2],
-            votes=list(w[3]),
-            ema=list(w[4]),
-            label=w[5],
-            last_emit=w[6],
-            seen=w[7],
-        )
-
-
-@dataclass
-class CameraState:
-    next_track: int = 1
-    max_seq: int = -1
-    max_ts: float = 0.0  # newest capture time seen: tells a capture restart from a late frame
-    recent: list[int] = field(default_factory=list)
-    tracks: list[TrackState] = field(default_factory=list)
-
-    def encode(self) -> bytes:
-        return msgpack.packb(
-            {
-                "v": 1,
-                "n": self.next_track,
-                "m": self.max_seq,
-                "x": self.max_ts,
-                "r": self.recent,
-                "t": [t.to_wire() for t in self.tracks],
-            },
-            use_bin_type=True,
-        )
-
-    @classmethod
-    def decode(cls, data: bytes | None) -> CameraState:
-        if not data:
-            return cls()
-        try:
-            raw = msgpack.unpackb(data, raw=False)
-            return cls(
-                next_track=raw["n"],
-                max_seq=raw["m"],
-                max_ts=float(raw.get("x", 0.0)),
-                recent=list(raw["r"]),
-                tracks=[TrackState.from_wire(t) for t in raw["t"]],
-            )
-        except Exception:  # state from an incompatible version: start afresh rather than crash
-            return cls()
-
-
-def overlay(state: CameraState, msg: Classified, recent_s: float = 0.5) -> bytes:
+def overlay(state: SmootherState, msg: Classified, recent_s: float = 0.5) -> Overlay:
     """What the dashboard draws over a camera's video: current boxes with their smoothed labels.
 
     Tracks seen in the last ``recent_s`` are kept so that a face missed in one
     frame does not make its box flicker.
     """
     faces = [
-        [t.id, list(t.box), EMOTIONS[t.label] if t.label >= 0 else "", round(_confidence(t), 3)]
+        OverlayFace(
+            track=t.id,
+            box=(t.box[0], t.box[1], t.box[2], t.box[3]),
+            label=EMOTIONS[t.label] if t.label >= 0 else "",
+            confidence=round(_confidence(t), 3),
+        )
         for t in state.tracks
         if msg.ts - t.last_ts <= recent_s
     ]
-    return msgpack.packb(
-        {"v": 1, "seq": msg.seq, "ts": msg.ts, "w": msg.width, "h": msg.height, "faces": faces},
-        use_bin_type=True,
-    )
+    return Overlay(seq=msg.seq, ts=msg.ts, width=msg.width, height=msg.height, faces=faces)
 
 
 def _confidence(track: TrackState) -> float:
@@ -136,7 +67,7 @@ class Smoother:
     def __init__(self, cfg: SmootherSettings) -> None:
         self.cfg = cfg
 
-    def seen_before(self, state: CameraState, seq: int, ts: float) -> bool:
+    def seen_before(self, state: SmootherState, seq: int, ts: float) -> bool:
         """Duplicates (a redelivery after a crash) and frames too late to matter are ignored.
 
         A restarted capture worker counts from 0 again: a sequence number at or
@@ -156,16 +87,31 @@ class Smoother:
         label, count = Counter(valid).most_common(1)[0]
         return label if count * 2 > len(valid) else -1
 
-    def update(self, state: CameraState, msg: Classified, now: float) -> list[EmotionEvent]:
-        cfg = self.cfg
+    def update(self, state: SmootherState, msg: Classified, now: float) -> list[EmotionEvent]:
         state.recent.append(msg.seq)
         if len(state.recent) > RECENT_SEQS:
             del state.recent[: len(state.recent) - RECENT_SEQS]
         state.max_seq = max(state.max_seq, msg.seq)
         state.max_ts = max(state.max_ts, msg.ts)
-        state.tracks = [t for t in state.tracks if msg.ts - t.last_ts <= cfg.track_ttl_s]
+        state.tracks = [t for t in state.tracks if msg.ts - t.last_ts <= self.cfg.track_ttl_s]
+        assigned = self._associate(state, msg)
+        events = []
+        for fi, face in enumerate(msg.faces):
+            track = assigned.get(fi)
+            if track is None:
+                track = TrackState(id=state.next_track, box=list(face.box), last_ts=msg.ts)
+                state.next_track += 1
+                state.tracks.append(track)
+            if msg.ts >= track.last_ts:
+                track.box, track.last_ts = list(face.box), msg.ts
+            changed = self._observe(track, face.probs)
+            if track.label >= 0 and (changed or msg.ts - track.last_emit >= self.cfg.emit_interval_s):
+                track.last_emit = msg.ts
+                events.append(_event(track, msg, changed, now))
+        return events
 
-        # Greedy association by box overlap, best pairs first.
+    def _associate(self, state: SmootherState, msg: Classified) -> dict[int, TrackState]:
+        """Faces to existing tracks, greedily by box overlap, best pairs first."""
         pairs = sorted(
             (
                 (iou(t.box, f.box), ti, fi)
@@ -177,59 +123,51 @@ class Smoother:
         assigned: dict[int, TrackState] = {}
         used: set[int] = set()
         for score, ti, fi in pairs:
-            if score < cfg.iou_match:
+            if score < self.cfg.iou_match:
                 break
             if ti in used or fi in assigned:
                 continue
             used.add(ti)
             assigned[fi] = state.tracks[ti]
-        events = []
-        for fi, face in enumerate(msg.faces):
-            track = assigned.get(fi)
-            if track is None:
-                track = TrackState(id=state.next_track, box=list(face.box), last_ts=msg.ts)
-                state.next_track += 1
-                state.tracks.append(track)
-            if msg.ts >= track.last_ts:
-                track.box, track.last_ts = list(face.box), msg.ts
-            track.seen += 1
-            best = max(range(N), key=face.probs.__getitem__)
-            track.votes.append(best if face.probs[best] >= cfg.min_confidence else -1)
-            if len(track.votes) > cfg.window:
-                del track.votes[: len(track.votes) - cfg.window]
-            a = cfg.ema_alpha
-            track.ema = (
-                list(face.probs)
-                if track.seen == 1
-                else [a * p + (1 - a) * e for p, e in zip(face.probs, track.ema, strict=True)]
-            )
-            candidate = self._vote(track)
-            changed = False
-            if (
-                candidate >= 0
-                and candidate != track.label
-                and (track.label < 0 or track.ema[candidate] >= track.ema[track.label] + cfg.hysteresis)
-            ):
-                track.label = candidate
-                changed = True
-            if track.label < 0:
-                continue
-            if changed or msg.ts - track.last_emit >= cfg.emit_interval_s:
-                track.last_emit = msg.ts
-                total = sum(track.ema) or 1.0
-                probs = {e: p / total for e, p in zip(EMOTIONS, track.ema, strict=True)}
-                events.append(
-                    EmotionEvent(
-                        camera=msg.camera,
-                        ts=msg.ts,
-                        track=track.id,
-                        label=EMOTIONS[track.label],
-                        confidence=probs[EMOTIONS[track.label]],
-                        probs=probs,
-                        box=tuple(track.box),  # type: ignore[arg-type]
-                        seq=msg.seq,
-                        changed=changed,
-                        latency_ms=(now - msg.ts) * 1000.0,
-                    )
-                )
-        return events
+        return assigned
+
+    def _observe(self, track: TrackState, probs: list[float]) -> bool:
+        """Add one prediction to the track's vote and average; True when its label changed."""
+        cfg = self.cfg
+        track.seen += 1
+        best = max(range(N), key=probs.__getitem__)
+        track.votes.append(best if probs[best] >= cfg.min_confidence else -1)
+        if len(track.votes) > cfg.window:
+            del track.votes[: len(track.votes) - cfg.window]
+        a = cfg.ema_alpha
+        track.ema = (
+            list(probs)
+            if track.seen == 1
+            else [a * p + (1 - a) * e for p, e in zip(probs, track.ema, strict=True)]
+        )
+        candidate = self._vote(track)
+        if (
+            candidate >= 0
+            and candidate != track.label
+            and (track.label < 0 or track.ema[candidate] >= track.ema[track.label] + cfg.hysteresis)
+        ):
+            track.label = candidate
+            return True
+        return False
+
+
+def _event(track: TrackState, msg: Classified, changed: bool, now: float) -> EmotionEvent:
+    total = sum(track.ema) or 1.0
+    probs = {e: p / total for e, p in zip(EMOTIONS, track.ema, strict=True)}
+    return EmotionEvent(
+        camera=msg.camera,
+        ts=msg.ts,
+        track=track.id,
+        label=EMOTIONS[track.label],
+        confidence=probs[EMOTIONS[track.label]],
+        probs=probs,
+        box=(track.box[0], track.box[1], track.box[2], track.box[3]),
+        seq=msg.seq,
+        changed=changed,
+        latency_ms=(now - msg.ts) * 1000.0,
+    )

@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
-
-from ..common.bus import Entry
+from ..common.bus import Client, Entry
 from ..common.runtime import Stopper, StreamWorker, setup_logging
-from ..common.schemas import Classified
+from ..common.schemas import Classified, SmootherState
 from ..common.settings import Settings
-from .tracking import CameraState, Smoother, overlay
+from .tracking import Smoother, overlay
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +27,14 @@ class SmootherWorker(StreamWorker):
     stage = "smoother"
     read_count = 64
 
-    def __init__(self, settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None):
+    def __init__(self, settings: Settings, client: Client | None = None, stopper: Stopper | None = None):
         super().__init__(settings, client, stopper)
         self.smoother = Smoother(settings.smoother)
 
     def process(self, entries: list[Entry]) -> None:
         for camera, items, saved in self.per_camera(entries, Classified):
             items.sort(key=lambda item: item[1].seq)
-            state = CameraState.decode(saved)
+            state = self.camera_state(camera, saved, SmootherState)
             outputs = []
             skipped = 0
             now = time.time()
@@ -48,7 +46,7 @@ class SmootherWorker(StreamWorker):
                 outputs += [event.encode() for event in self.smoother.update(state, msg, now)]
                 self.counters.observe_latency((now - msg.ts) * 1000.0)
                 newest = msg
-            extra = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest))]
+            extra = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest).encode())]
             self.commit_camera(
                 camera,
                 state.encode(),
@@ -61,6 +59,6 @@ class SmootherWorker(StreamWorker):
             self.counters.inc("skipped", skipped)
 
 
-def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
+def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:
     setup_logging(settings.runtime.log_level)
     return SmootherWorker(settings, client, stopper or Stopper().install()).run()

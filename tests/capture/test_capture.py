@@ -8,14 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from services.capture.recording import RecordingReader, RecordingWriter
-from services.capture.sources import RecordingSource, open_source
-from services.capture.worker import CaptureLoop, CaptureOptions
-from services.common.bus import Bus
-from services.common.runtime import Runtime, Stopper
-from services.common.schemas import Frame
-from services.observe import heartbeats
-from services.recordtool import record
+from moodstream.services.capture.recording import RecordingReader, RecordingWriter
+from moodstream.services.capture.sources import RecordingSource, open_source
+from moodstream.services.capture.worker import CaptureLoop, CaptureOptions
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.runtime import Runtime, Stopper
+from moodstream.services.common.schemas import CaptureStatus, Frame
+from moodstream.services.observe import heartbeats
+from moodstream.services.recordtool import record
 from tests.helpers import MjpegCamera, WorkerProcess, wait_for, write_config
 
 
@@ -24,11 +24,16 @@ def frames(bus: Bus, camera: str | None = None) -> list[Frame]:
     return [f for f in out if camera is None or f.camera == camera]
 
 
-def capture_state(bus: Bus, camera: str) -> dict:
+def capture_state(bus: Bus, camera: str) -> CaptureStatus | None:
     for hb in heartbeats(bus):
-        if hb.get("stage") == "capture" and hb.get("camera") == camera:
-            return hb
-    return {}
+        if isinstance(hb.detail, CaptureStatus) and hb.detail.camera == camera:
+            return hb.detail
+    return None
+
+
+def state_of(bus: Bus, camera: str) -> str:
+    status = capture_state(bus, camera)
+    return status.state if status else ""
 
 
 def test_video_file_is_paced_and_encoded(
@@ -42,7 +47,7 @@ def test_video_file_is_paced_and_encoded(
             "cameras": [{"id": "file", "source": str(sample_video), "fps": 10.0, "max_width": 320}],
         },
     )
-    worker = WorkerProcess(config, "capture", "--camera", "file", log_dir=tmp_path)
+    worker = WorkerProcess(config, "capture", "file", log_dir=tmp_path)
     try:
         wait_for(lambda: len(frames(bus)) >= 20, 30, what="20 frames")
         got = frames(bus)
@@ -69,22 +74,20 @@ def test_dropped_network_source_is_retried(
             "cameras": [{"id": "ipcam", "source": camera.url}],
         },
     )
-    worker = WorkerProcess(config, "capture", "--camera", "ipcam", log_dir=tmp_path)
+    worker = WorkerProcess(config, "capture", "ipcam", log_dir=tmp_path)
     try:
         # The camera is not there yet: the worker keeps running and says why.
-        wait_for(
-            lambda: capture_state(bus, "ipcam").get("state") == "reconnecting", 20, what="reconnecting state"
-        )
-        assert "cannot open" in capture_state(bus, "ipcam")["error"]
+        wait_for(lambda: state_of(bus, "ipcam") == "reconnecting", 20, what="reconnecting state")
+        assert "cannot open" in capture_state(bus, "ipcam").error
         camera.start()
         wait_for(lambda: len(frames(bus, "ipcam")) >= 10, 30, what="frames once the camera is up")
         camera.stop()
-        wait_for(lambda: capture_state(bus, "ipcam").get("state") == "reconnecting", 30, what="drop noticed")
+        wait_for(lambda: state_of(bus, "ipcam") == "reconnecting", 30, what="drop noticed")
         before = len(frames(bus, "ipcam"))
         camera.start()
         wait_for(lambda: len(frames(bus, "ipcam")) >= before + 10, 30, what="frames after the camera returns")
         assert worker.alive()
-        assert capture_state(bus, "ipcam")["reconnects"] >= 2
+        assert capture_state(bus, "ipcam").reconnects >= 2
         seqs = [f.seq for f in frames(bus, "ipcam")]
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     finally:
@@ -93,7 +96,7 @@ def test_dropped_network_source_is_retried(
 
 
 def test_record_then_replay_keeps_frames_and_timing(
-    make_settings, bus: Bus, sample_video, tmp_path: Path
+    make_settings, bus: Bus, client, sample_video, tmp_path: Path
 ) -> None:
     settings = make_settings(cameras=[{"id": "src", "source": str(sample_video), "fps": 20.0}])
     out = tmp_path / "clip.msrec"
@@ -107,7 +110,7 @@ def test_record_then_replay_keeps_frames_and_timing(
     )
     rec_thread.start()
     time.sleep(0.5)
-    rt = Runtime("capture", settings, bus.r, Stopper(), name_suffix="src")
+    rt = Runtime("capture", settings, client, Stopper(), name_suffix="src")
     CaptureLoop(
         rt, open_source(str(sample_video)), CaptureOptions(camera="src", fps=20.0, max_frames=40)
     ).run()
@@ -118,7 +121,7 @@ def test_record_then_replay_keeps_frames_and_timing(
     original = list(reader.frames())
     assert len(original) == 30 and 1.2 < original[-1].offset < 1.8  # 29 intervals at 20 fps
 
-    replay_rt = Runtime("capture", settings, bus.r, Stopper(), name_suffix="replayed")
+    replay_rt = Runtime("capture", settings, client, Stopper(), name_suffix="replayed")
     CaptureLoop(
         replay_rt, RecordingSource(str(out)), CaptureOptions(camera="replayed", every_frame=True)
     ).run()
@@ -142,7 +145,7 @@ def test_truncated_recording_replays_whole_frames(tmp_path: Path) -> None:
 
 
 def test_not_a_recording(tmp_path: Path) -> None:
-    from services.capture.recording import RecordingError
+    from moodstream.services.capture.recording import RecordingError
 
     bad = tmp_path / "bad.msrec"
     bad.write_bytes(b"\x93hello")

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.common.bus import Bus
-from services.common.schemas import Classified, Detections, Face
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.schemas import Classified, Detections, Face
 from tests.helpers import WorkerProcess, wait_for, write_config
 
 
@@ -62,9 +62,9 @@ def test_two_instances_share_the_work(tmp_path: Path, redis_base_url: str, prefi
         seqs = [c.seq for c in got]
         assert sorted(seqs) == list(range(n)), "a frame was lost or classified twice"
         assert all(len(c.faces) == 3 and len(c.faces[0].probs) == 7 for c in got)
-        from services.observe import heartbeats
+        from moodstream.services.observe import heartbeats
 
-        per_worker = [h["counters"]["processed"] for h in heartbeats(bus) if h["stage"] == "classifier"]
+        per_worker = [h.counters["processed"] for h in heartbeats(bus) if h.stage == "classifier"]
         assert len(per_worker) == 2 and all(p > 0 for p in per_worker), per_worker
         assert bus.group_info(bus.keys.detections, "classifier")["pending"] == 0
     finally:

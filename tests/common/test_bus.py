@@ -1,10 +1,9 @@
 """The Redis layer against a real Redis server."""
 
-import time
-
 import redis
 
-from services.common.bus import Bus
+from moodstream.services.common.bus import Bus
+from tests.helpers import wait_for
 
 
 def test_group_creation_is_idempotent(bus: Bus) -> None:
@@ -31,8 +30,8 @@ def test_claim_stale_counts_deliveries(bus: Bus) -> None:
     bus.publish(stream, b"x")
     assert len(bus.read_batch(stream, "g", "dead-consumer", 10, 50)) == 1
     assert bus.claim_stale(stream, "g", "rescuer", min_idle_ms=10_000) == []
-    time.sleep(0.15)
-    claimed = bus.claim_stale(stream, "g", "rescuer", min_idle_ms=100)
+    # Claimable once it has been idle for 100 ms: ask until it is.
+    claimed = wait_for(lambda: bus.claim_stale(stream, "g", "rescuer", min_idle_ms=100), 5, interval=0.02)
     assert [e.payload for e in claimed] == [b"x"]
     assert claimed[0].deliveries == 2
 
@@ -44,7 +43,8 @@ def test_dead_letter_keeps_reason_and_payload(bus: Bus) -> None:
     [entry] = bus.read_batch(stream, "g", "c", 10, 50)
     bus.dead_letter(entry, "g", "detector", "bad payload: test")
     [dead] = bus.dead_letters()
-    assert dead["reason"] == "bad payload: test" and dead["d"] == b"junk" and dead["stream"] == stream
+    assert dead.reason == "bad payload: test" and dead.payload == b"junk" and dead.stream == stream
+    assert dead.id == entry.id and dead.stage == "detector" and dead.group == "g"
     assert bus.group_info(stream, "g")["pending"] == 0
 
 

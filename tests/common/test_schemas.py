@@ -1,7 +1,7 @@
 import msgpack
 import pytest
 
-from services.common.schemas import (
+from moodstream.services.common.schemas import (
     EMOTIONS,
     Classified,
     Detections,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.settings import ConfigError, load_settings, settings_from_dict
+from moodstream.services.common.settings import ConfigError, load_settings, settings_from_dict
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -67,8 +67,8 @@ def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
 
 
 def test_dashboard_priority_under_up(tmp_path: Path) -> None:
-    from services.common.settings import DashboardSettings
-    from services.stack import plan
+    from moodstream.services.common.settings import DashboardSettings
+    from moodstream.services.stack import plan
 
     assert DashboardSettings().priority_prefix() == ["nice", "-n", "10"]
     assert DashboardSettings(nice=0).priority_prefix() == []

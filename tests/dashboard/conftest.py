@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from dashboard.api import SCHEMAS
-from services.stack import free_port
+from moodstream.dashboard.api import SCHEMAS
+from moodstream.services.stack import free_port
 from tests.helpers import CliProcess, wait_for, write_config
 
 TOKEN = "test-token-0123456789abcdef"

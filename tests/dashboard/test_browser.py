@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.stack import free_port
+from moodstream.services.stack import free_port
 from tests.helpers import ROOT, moodstream, pipeline_config, wait_for
 
 CHROMIUM = os.environ.get("MOODSTREAM_CHROMIUM", "/usr/bin/chromium")
@@ -118,8 +118,8 @@ def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / "dashboard-system.png"))
 
     # Tiles follow the cameras.
-    from services.common.settings import load_settings
-    from services.stack import supervisorctl
+    from moodstream.services.common.settings import load_settings
+    from moodstream.services.stack import supervisorctl
 
     settings = load_settings(stack)
     supervisorctl(settings, "stop", "capture-desk")

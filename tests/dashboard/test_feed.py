@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import socketio
 
-from services.common.bus import Bus
-from services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
 from tests.dashboard.conftest import TOKEN, validate
 from tests.helpers import wait_for
 
@@ -200,7 +200,7 @@ def test_rest_api(start_dashboard, bus: Bus, schemas) -> None:
 
     assert dash.get("/api/cameras/lobby/recommendation", TOKEN)[0] == 404
     reco = recommendation("lobby")
-    bus.set_latest(bus.keys.latest_recommendation("lobby"), reco.encode())
+    bus.set_latest_recommendation("lobby", reco.encode())
     got = dash.json("/api/cameras/lobby/recommendation")
     validate(schemas, "recommendation", got)
     assert got["tracks"][0]["url"].startswith("https://open.spotify.com/track/")
@@ -227,7 +227,7 @@ def test_latest_frame_wins_for_a_stalled_viewer(
 
     cameras = [{"id": "cam1", "source": str(sample_video), "fps": 20, "loop": True}]
     dash = start_dashboard(cameras=cameras, frame_ack_timeout_s=60)
-    capture = WorkerProcess(dash.config, "capture", "--camera", "cam1", log_dir=tmp_path)
+    capture = WorkerProcess(dash.config, "capture", "cam1", log_dir=tmp_path)
     stalled = FeedClient(dash.url, ack_frames=False)
     healthy = FeedClient(dash.url)
     try:

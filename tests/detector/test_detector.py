@@ -8,11 +8,11 @@ import cv2
 import msgpack
 import numpy as np
 
-from services.common.bus import Bus
-from services.common.runtime import Stopper
-from services.common.schemas import Detections, Frame
-from services.detector.haar import HaarDetector, jpeg_size
-from services.detector.worker import DetectorWorker
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.runtime import Stopper
+from moodstream.services.common.schemas import Detections, Frame
+from moodstream.services.detector.haar import HaarDetector, jpeg_size
+from moodstream.services.detector.worker import DetectorWorker
 from tests.helpers import wait_for
 
 
@@ -42,7 +42,7 @@ def test_jpeg_size_reads_header() -> None:
     assert jpeg_size(b"\xff\xd8garbage") is None
 
 
-def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus: Bus, assets) -> None:
+def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus: Bus, client, assets) -> None:
     settings = make_settings(detector={"max_frame_age_ms": 1000}, streams={"max_frame_pixels": 1_000_000})
     jpg, w, h = jpeg_of(assets["samples"] / "single_face.jpg")
     big = cv2.imencode(".jpg", np.zeros((1200, 1600, 3), np.uint8))[1].tobytes()
@@ -59,7 +59,7 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
     bus.publish(bus.keys.frames, b"\x93not msgpack")
     bus.publish(bus.keys.frames, msgpack.packb({**msgpack.unpackb(frames[2].encode()), "v": 2}))
     stopper = Stopper()
-    worker = DetectorWorker(settings, bus.r, stopper)
+    worker = DetectorWorker(settings, client, stopper)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
@@ -68,7 +68,7 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
         out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
         assert sorted((d.camera, d.seq) for d in out) == [("file", 0), ("live", 2)]
         assert all(len(d.faces) == 1 and d.crop_size == 64 for d in out)
-        reasons = " | ".join(d["reason"] for d in bus.dead_letters())
+        reasons = " | ".join(d.reason for d in bus.dead_letters())
         assert (
             "exceeds max_frame_pixels" in reasons
             and "cannot read JPEG header" in reasons

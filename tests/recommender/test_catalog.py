@@ -1,5 +1,5 @@
-from services.recommender.catalog import Catalog, CatalogProvider
-from services.recommender.strategies import STRATEGIES, mood_for
+from moodstream.services.recommender.catalog import Catalog, CatalogProvider
+from moodstream.services.recommender.strategies import STRATEGIES, mood_for
 
 
 def test_research_uplift_mapping() -> None:

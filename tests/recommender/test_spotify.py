@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.common.bus import Bus
-from services.common.settings import ConfigError, SpotifySettings, settings_from_dict
-from services.recommender.catalog import Catalog
-from services.recommender.spotify import SpotifyProvider, make_client
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.settings import ConfigError, SpotifySettings, settings_from_dict
+from moodstream.services.recommender.catalog import Catalog
+from moodstream.services.recommender.spotify import SpotifyProvider, make_client
 from tests.helpers import SpotifyStandIn, spotify_track, wait_for
 
 CATALOG = Catalog.load()
@@ -129,7 +129,7 @@ def test_malformed_and_empty_replies_fall_back_with_a_reason(
 ) -> None:
     stand_in.replies = [reply]
     p = provider(stand_in, bus)
-    with caplog.at_level(logging.INFO, logger="services.recommender.spotify"):
+    with caplog.at_level(logging.INFO, logger="moodstream.services.recommender.spotify"):
         p.suggest("Energetic", "surprise", 5, set())
         wait_for(lambda: logged in caplog.text, 10, what=f"the {reply} reply to be logged")
         time.sleep(0.3)
@@ -168,7 +168,7 @@ def test_recommender_worker_process_suggests_spotify_tracks(
     stand_in: SpotifyStandIn, bus: Bus, tmp_path, redis_base_url: str, prefix: str
 ) -> None:
     """A real recommender process, configured by [spotify], credentials from its environment."""
-    from services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
+    from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
     from tests.helpers import CliProcess, write_config
 
     config = write_config(
@@ -207,8 +207,8 @@ def test_saving_a_suggestion_to_the_users_playlist(stand_in: SpotifyStandIn, bus
     """The optional user sign-in: a cached user token, the user's own playlists, no duplicates."""
     import json
 
-    from services.common.schemas import RecommendationEvent
-    from services.recommender.playlist import SCOPES, save_suggestion, user_client
+    from moodstream.services.common.schemas import RecommendationEvent
+    from moodstream.services.recommender.playlist import SCOPES, save_suggestion, user_client
 
     token = tmp_path / "token.json"
     token.write_text(

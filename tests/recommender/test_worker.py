@@ -3,10 +3,10 @@
 import threading
 import time
 
-from services.common.bus import Bus
-from services.common.runtime import Stopper
-from services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
-from services.recommender.worker import RecommenderWorker
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.runtime import Stopper
+from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
+from moodstream.services.recommender.worker import RecommenderWorker
 from tests.helpers import wait_for
 
 
@@ -15,10 +15,10 @@ def emotion(camera: str, ts: float, label: str) -> bytes:
     return EmotionEvent(camera, ts, 1, label, 0.9, probs, (0, 0, 10, 10), int(ts * 10)).encode()
 
 
-def test_cooldown_and_suggestions(make_settings, bus: Bus) -> None:
+def test_cooldown_and_suggestions(make_settings, bus: Bus, client) -> None:
     settings = make_settings(recommender={"cooldown_s": 2.0, "no_repeat": 3})
     stopper = Stopper()
-    worker = RecommenderWorker(settings, bus.r, stopper)
+    worker = RecommenderWorker(settings, client, stopper)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
@@ -32,7 +32,7 @@ def test_cooldown_and_suggestions(make_settings, bus: Bus) -> None:
         recos = [RecommendationEvent.decode(e.payload) for e in bus.history(bus.keys.recommendations)]
         assert [(r.emotion, r.mood) for r in recos] == [("sad", "Happy"), ("happy", "Happy")]
         assert not {t.spotify_id for t in recos[0].tracks} & {t.spotify_id for t in recos[1].tracks}
-        latest = RecommendationEvent.decode(bus.get(bus.keys.latest_recommendation("cam")))
+        latest = RecommendationEvent.decode(bus.latest_recommendation("cam"))
         assert latest.emotion == "happy"
     finally:
         stopper.event.set()

@@ -1,8 +1,8 @@
 """The research smoothing method: majority vote over N with a confidence threshold, plus EMA hysteresis."""
 
-from services.common.schemas import EMOTIONS, Classified, Face
-from services.common.settings import SmootherSettings
-from services.smoother.tracking import CameraState, Smoother
+from moodstream.services.common.schemas import EMOTIONS, Classified, Face, SmootherState
+from moodstream.services.common.settings import SmootherSettings
+from moodstream.services.smoother.tracking import Smoother
 
 HAPPY = [0.02, 0.0, 0.02, 0.9, 0.02, 0.02, 0.02]
 SAD = [0.02, 0.0, 0.02, 0.02, 0.9, 0.02, 0.02]
@@ -13,7 +13,7 @@ def frame(seq: int, probs: list[float], box=(100, 100, 80, 80), ts: float | None
     return Classified("cam", seq, ts if ts is not None else seq * 0.1, 640, 360, [Face(box=box, probs=probs)])
 
 
-def run(smoother: Smoother, state: CameraState, frames: list[Classified]):
+def run(smoother: Smoother, state: SmootherState, frames: list[Classified]):
     events = []
     for f in frames:
         events += smoother.update(state, f, now=f.ts)
@@ -21,7 +21,7 @@ def run(smoother: Smoother, state: CameraState, frames: list[Classified]):
 
 
 def test_label_needs_a_majority_and_does_not_flap() -> None:
-    s, state = Smoother(SmootherSettings(window=10, emit_interval_s=100)), CameraState()
+    s, state = Smoother(SmootherSettings(window=10, emit_interval_s=100)), SmootherState()
     events = run(s, state, [frame(i, HAPPY) for i in range(10)])
     assert [e.label for e in events if e.changed] == ["happy"]
     # Alternating noise never wins a majority against a settled label.
@@ -34,21 +34,21 @@ def test_label_needs_a_majority_and_does_not_flap() -> None:
 
 
 def test_low_confidence_predictions_do_not_vote() -> None:
-    s, state = Smoother(SmootherSettings(window=6, min_confidence=0.5, emit_interval_s=100)), CameraState()
+    s, state = Smoother(SmootherSettings(window=6, min_confidence=0.5, emit_interval_s=100)), SmootherState()
     run(s, state, [frame(i, HAPPY) for i in range(6)])
     events = run(s, state, [frame(6 + i, UNSURE_SAD) for i in range(6)])
     assert not [e for e in events if e.changed]
 
 
 def test_steady_rate_events_for_timelines() -> None:
-    s, state = Smoother(SmootherSettings(emit_interval_s=1.0)), CameraState()
+    s, state = Smoother(SmootherSettings(emit_interval_s=1.0)), SmootherState()
     events = run(s, state, [frame(i, HAPPY) for i in range(50)])  # 5 s at 10 fps
     assert 4 <= len(events) <= 6
     assert all(abs(sum(e.probs.values()) - 1) < 1e-6 and set(e.probs) == set(EMOTIONS) for e in events)
 
 
 def test_tracks_follow_boxes_and_separate_faces() -> None:
-    s, state = Smoother(SmootherSettings(emit_interval_s=0.01)), CameraState()
+    s, state = Smoother(SmootherSettings(emit_interval_s=0.01)), SmootherState()
     frames = [
         Classified(
             "cam",
@@ -66,9 +66,9 @@ def test_tracks_follow_boxes_and_separate_faces() -> None:
 
 
 def test_duplicates_are_recognised_and_state_survives_encoding() -> None:
-    s, state = Smoother(SmootherSettings()), CameraState()
+    s, state = Smoother(SmootherSettings()), SmootherState()
     run(s, state, [frame(i, HAPPY) for i in range(5)])
-    restored = CameraState.decode(state.encode())
+    restored = SmootherState.decode(state.encode())
     assert s.seen_before(restored, 3, 0.3) and not s.seen_before(restored, 5, 0.5)
     assert restored.max_ts == state.max_ts == 0.4
     assert restored.tracks[0].label == state.tracks[0].label
@@ -76,7 +76,7 @@ def test_duplicates_are_recognised_and_state_survives_encoding() -> None:
 
 def test_a_restarted_capture_is_not_taken_for_duplicates() -> None:
     """After a restart the capture counts from 0 again, with newer timestamps: those frames count."""
-    s, state = Smoother(SmootherSettings()), CameraState()
+    s, state = Smoother(SmootherSettings()), SmootherState()
     run(s, state, [frame(i, HAPPY) for i in range(700)])
     assert s.seen_before(state, 10, 1.0)  # a straggler from this run
     restart = [frame(i, SAD, ts=1000.0 + i * 0.1) for i in range(30)]

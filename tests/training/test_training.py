@@ -12,12 +12,12 @@ import keras
 import numpy as np
 import pytest
 
-from services.common.schemas import EMOTIONS
+from moodstream.services.common.schemas import EMOTIONS
+from moodstream.training import data as fer
+from moodstream.training.callbacks import DynamicAdamW, WeightDecayOnLRDrop
+from moodstream.training.evaluate import evaluate_probs
+from moodstream.training.models import BUILDERS, build, unfreeze
 from tests.helpers import moodstream
-from training import data as fer
-from training.callbacks import DynamicAdamW, WeightDecayOnLRDrop
-from training.evaluate import evaluate_probs
-from training.models import BUILDERS, build, unfreeze
 
 RNG = np.random.default_rng(0)
 
@@ -111,7 +111,7 @@ def test_class_weights_are_balanced() -> None:
 
 
 def test_soft_targets_mix_the_label_and_the_softened_teachers(tmp_path: Path) -> None:
-    from training.distill import soft_targets, soften
+    from moodstream.training.distill import soft_targets, soften
 
     probs = np.array([[0.7, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03]], dtype=np.float32)
     np.testing.assert_allclose(soften(probs, 1.0), probs, atol=1e-6)
@@ -141,10 +141,10 @@ def test_metrics_match_hand_computed_values() -> None:
 
 def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     """A tiny run end to end: train, export, and the classifier's Predictor loads and uses it."""
-    from services.classifier.predictor import Predictor
-    from services.common.modelspec import ModelSpec
-    from training.export import export
-    from training.train import TrainConfig, train
+    from moodstream.services.classifier.predictor import Predictor
+    from moodstream.services.common.modelspec import ModelSpec
+    from moodstream.training.export import export
+    from moodstream.training.train import TrainConfig, train
 
     x, y = synthetic(70)
     for split in ("train", "val"):
@@ -180,7 +180,7 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
 
     # Training can start from an export's weights (a later sitting of a CPU-bound run).
-    from training.train import load_initial_weights
+    from moodstream.training.train import load_initial_weights
 
     fresh = build("mini_xception", input_size=48)
     load_initial_weights(fresh, out)
@@ -229,9 +229,9 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
 def test_the_borrowed_model_can_be_trained_further(assets) -> None:
     """`init_from = "fer-mini-xception"` with `input_scaling = "minus1_1"`: the rebuilt graph, fed [0, 1] pixels,
     must give exactly what the borrowed model gives through the classifier (which feeds it [-1, 1])."""
-    from services.classifier.predictor import Predictor
-    from services.common.modelspec import ModelSpec
-    from training.train import load_initial_weights
+    from moodstream.services.classifier.predictor import Predictor
+    from moodstream.services.common.modelspec import ModelSpec
+    from moodstream.training.train import load_initial_weights
 
     spec = ModelSpec.load(assets["model"])
     x, _ = synthetic(6)
@@ -243,7 +243,7 @@ def test_the_borrowed_model_can_be_trained_further(assets) -> None:
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
     # freeze_batchnorm: a training step moves the convolutions and leaves every BatchNorm as it was.
-    from training.models import freeze_batchnorm
+    from moodstream.training.models import freeze_batchnorm
 
     assert freeze_batchnorm(core) == 14
     norms = [layer for layer in core.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -291,7 +291,7 @@ def test_shipped_training_configs_are_valid(path: Path) -> None:
     """The recipes docs/training.md points at load as they are (unknown keys would be refused)."""
     import tomllib
 
-    from training.train import TrainConfig
+    from moodstream.training.train import TrainConfig
 
     cfg = TrainConfig.model_validate(tomllib.loads(path.read_text()))
     assert cfg.model == "mini_xception" and cfg.epochs > 0

@@ -1,10 +1,11 @@
-"""Versioned msgpack message schemas.
+"""The pipeline's messages: frames, detections, classifications and the two public events.
 
 Every message on a pipeline stream is a msgpack map with ``v`` (schema
 version) and ``t`` (message type). Decoding validates types, ranges and sizes
 and raises ``SchemaError`` with a reason; the Redis layer sends such payloads
-to the dead-letter stream instead of crashing the worker. Never pickle:
-anything on the wire may come from another host.
+to the dead-letter stream instead of crashing the worker. These codecs are
+written out by hand (short keys, positional faces) because they run for every
+frame; the slower-moving contracts are declared as ``Record``s (codec.py).
 """
 
 from __future__ import annotations
@@ -13,17 +14,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-import msgpack
+from .codec import MAX_PAYLOAD_BYTES, SchemaError, check_header, pack, unpack
 
 SCHEMA_VERSION = 1
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 MAX_FACES = 256
 MAX_CAMERA_LEN = 64
-MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
-
-
-class SchemaError(ValueError):
-    """A payload that cannot be decoded into a valid message; the reason is the message."""
 
 
 def _req(data: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -83,31 +79,20 @@ class Message:
         raise NotImplementedError
 
     def encode(self) -> bytes:
-        return msgpack.packb({"v": SCHEMA_VERSION, "t": self.TYPE, **self.to_dict()}, use_bin_type=True)
+        return pack({"v": SCHEMA_VERSION, "t": self.TYPE, **self.to_dict()})
 
     @classmethod
     def decode(cls, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> Self:
-        if not isinstance(payload, bytes | bytearray | memoryview):
-            raise SchemaError("payload is not bytes")
-        if len(payload) > max_bytes:
-            raise SchemaError(f"payload of {len(payload)} bytes exceeds limit of {max_bytes}")
-        try:
-            data = msgpack.unpackb(payload, raw=False, strict_map_key=True, max_bin_len=max_bytes)
-        except Exception as exc:  # msgpack raises several unrelated types for bad input
-            raise SchemaError(f"not valid msgpack: {exc.__class__.__name__}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise SchemaError("payload is not a map")
-        version = data.get("v")
-        if version != SCHEMA_VERSION:
-            raise SchemaError(f"unsupported schema version {version!r} (this worker speaks {SCHEMA_VERSION})")
-        if data.get("t") != cls.TYPE:
-            raise SchemaError(f"expected message type {cls.TYPE!r}, got {data.get('t')!r}")
-        return cls.from_dict(data)
+        return cls.from_dict(check_header(unpack(payload, cls.TYPE, max_bytes), cls.TYPE, SCHEMA_VERSION))
 
 
 @dataclass
 class Frame(Message):
-    """One captured frame, JPEG-encoded."""
+    """One captured frame, JPEG-encoded.
+
+    The map's first keys (version, type, camera, seq, ts) come before the JPEG: the dashboard tells a
+    camera's new frame from the one it last sent by comparing those first bytes alone.
+    """
 
     TYPE: ClassVar[str] = "frame"
     camera: str
@@ -403,19 +388,3 @@ class RecommendationEvent(Message):
 
     def public(self) -> dict[str, Any]:
         return {"type": "recommendation", **self.to_dict()}
-
-
-MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (Frame, Detections, Classified, EmotionEvent, RecommendationEvent)
-}
-
-
-def decode_any(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
-    """Decode a payload of any known type (used by tools such as watch and the dashboard)."""
-    try:
-        head = msgpack.unpackb(payload, raw=False)
-    except Exception as exc:
-        raise SchemaError(f"not valid msgpack: {exc}") from exc
-    if not isinstance(head, dict) or head.get("t") not in MESSAGE_TYPES:
-        raise SchemaError("unknown message type")
-    return MESSAGE_TYPES[head["t"]].decode(payload, max_bytes)

@@ -1,8 +1,9 @@
-"""Small custom layers of the hybrid model, registered so exported models load anywhere.
+"""The custom layers project-trained models may hold, registered so that saved models load anywhere.
 
-The classifier imports this module before loading a model, so a hybrid
-exported by ``moodstream export`` needs no ``safe_mode=False`` (no Python
-lambdas are serialized).
+They live with the classifier because inference needs them: the classifier
+loads models through ``load_saved`` here and never imports the training
+package (which builds models out of these layers). Registered layers mean an
+exported model needs no ``safe_mode=False`` (no Python lambdas are serialized).
 """
 
 from __future__ import annotations
@@ -64,13 +65,3 @@ class MirrorFaces(keras.layers.Layer):
 
     def call(self, x: Any) -> Any:
         return ops.flip(x, axis=2)
-
-
-def with_mirror_average(core: keras.Model) -> keras.Model:
-    """The model's probabilities averaged over each face and its mirror image (test-time augmentation
-    baked into the exported graph, so the classifier gets it at twice the per-face cost and no code)."""
-    inputs = keras.Input(shape=core.input_shape[1:], name="face")
-    direct = core(inputs)
-    mirrored = core(MirrorFaces(name="mirror")(inputs))
-    outputs = keras.layers.Average(name="mirror_average")([direct, mirrored])
-    return keras.Model(inputs, outputs, name=f"{core.name}_mirror_average")

@@ -1,0 +1,7 @@
+"""``python -m moodstream``: the command line, as the ``moodstream`` script runs it."""
+
+import sys
+
+from moodstream.services.cli import main
+
+sys.exit(main())

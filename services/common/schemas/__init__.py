@@ -1,0 +1,84 @@
+"""Every contract between processes, in one place: typed, versioned, validated on the way in.
+
+| module | contracts |
+|---|---|
+| messages | the pipeline's messages (Frame, Detections, Classified) and public events |
+| heartbeat | worker heartbeats and the per-kind detail they carry |
+| overlay | the boxes and labels drawn over a camera's video |
+| state | the smoother's and recommender's per-camera state, the dashboard bridge's cursor |
+| spotify | cached Spotify search results |
+| recording | the ``.msrec`` file format |
+| deadletter | dead-lettered messages |
+
+This package is the only place that imports msgpack (tests/test_architecture.py checks it); which
+process writes and reads each contract, and under which key, is docs/architecture.md's table.
+"""
+
+from .codec import MAX_PAYLOAD_BYTES, Record, SchemaError
+from .deadletter import DeadLetter
+from .heartbeat import (
+    CaptureStatus,
+    ClassifierStatus,
+    DashboardStatus,
+    Heartbeat,
+    MusicStatus,
+    RecommenderStatus,
+    StageDetail,
+)
+from .messages import (
+    EMOTIONS,
+    MAX_CAMERA_LEN,
+    MAX_FACES,
+    SCHEMA_VERSION,
+    Classified,
+    Detections,
+    EmotionEvent,
+    Face,
+    Frame,
+    Message,
+    RecommendationEvent,
+    Track,
+)
+from .overlay import Overlay, OverlayFace
+from .recording import RecordedFrame, RecordingHeader, read_frames, read_header
+from .spotify import FoundTrack, SearchResults
+from .state import BridgeCursor, RecommenderState, SmootherState, TrackMood, TrackState
+
+__all__ = [
+    "EMOTIONS",
+    "MAX_CAMERA_LEN",
+    "MAX_FACES",
+    "MAX_PAYLOAD_BYTES",
+    "SCHEMA_VERSION",
+    "BridgeCursor",
+    "CaptureStatus",
+    "Classified",
+    "ClassifierStatus",
+    "DashboardStatus",
+    "DeadLetter",
+    "Detections",
+    "EmotionEvent",
+    "Face",
+    "FoundTrack",
+    "Frame",
+    "Heartbeat",
+    "Message",
+    "MusicStatus",
+    "Overlay",
+    "OverlayFace",
+    "RecommendationEvent",
+    "RecommenderState",
+    "RecommenderStatus",
+    "Record",
+    "RecordedFrame",
+    "RecordingHeader",
+    "SchemaError",
+    "SearchResults",
+    "SmootherState",
+    "StageDetail",
+    "Track",
+    "TrackMood",
+    "TrackState",
+    "read_frames",
+    "read_header",
+]

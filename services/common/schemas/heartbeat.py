@@ -1,0 +1,90 @@
+"""Worker heartbeats: what every process tells ``status``, ``bench``, the dashboard and ``/metrics``.
+
+Each worker rewrites its own expiring key every ``[runtime] heartbeat_s``; a key that expires is a
+worker that stopped. Counters only grow, and latency histograms use fixed buckets
+(services/common/metrics.py), so readers add up any number of workers and subtract two snapshots of
+one. What only one kind of process knows travels in ``detail``, one typed record per kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codec import Record
+
+
+@dataclass
+class CaptureStatus(Record):
+    """A camera as its capture worker sees it (``source`` is the description, never the URL)."""
+
+    KIND = "capture"
+    camera: str
+    source: str
+    kind: str
+    state: str
+    error: str
+    reconnects: int
+    frames: int
+
+
+@dataclass
+class ClassifierStatus(Record):
+    KIND = "classifier"
+    model: str
+    device: str
+    batches: int
+
+
+@dataclass
+class MusicStatus(Record):
+    """The music provider's circuit and counters (Spotify; the catalog alone reports none)."""
+
+    breaker: str
+    last_error: str
+    searches: int
+    failures: int
+    skipped_while_open: int
+    empty: int
+    bad_cache_entries: int
+
+
+@dataclass
+class RecommenderStatus(Record):
+    KIND = "recommender"
+    provider: str
+    strategy: str
+    music: MusicStatus | None
+
+
+@dataclass
+class DashboardStatus(Record):
+    """One dashboard process: its viewers, whether it bridges events, and its video counters."""
+
+    KIND = "dashboard"
+    clients: int = 0
+    leader: bool = False
+    frames_sent: int = 0
+    frames_acked: int = 0
+    frames_dropped: int = 0
+    ack_timeouts: int = 0
+    events: int = 0
+    bad_events: int = 0
+
+
+StageDetail = CaptureStatus | ClassifierStatus | RecommenderStatus | DashboardStatus
+
+
+@dataclass
+class Heartbeat(Record):
+    KIND = "heartbeat"
+    stage: str
+    worker: str
+    host: str
+    pid: int
+    started: float
+    ts: float
+    counters: dict[str, int]
+    rates: dict[str, float]
+    latency_hist: list[int]  # since the worker started: benchmarks subtract two snapshots
+    latency_recent: list[int]  # since its previous heartbeat: what status shows
+    detail: StageDetail | None

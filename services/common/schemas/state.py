@@ -1,0 +1,64 @@
+"""Per-camera state of the stateful stages, and the dashboard bridge's cursor.
+
+State lives in Redis so that any instance can take a camera over after a restart or a crash. A state
+that does not decode (another version's, or damaged) is logged with its key and reason, counted as an
+error, and only then replaced by a fresh one (services/common/runtime.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .codec import Record
+from .messages import EMOTIONS
+
+N_EMOTIONS = len(EMOTIONS)
+
+
+@dataclass
+class TrackState(Record):
+    """One face track: its box, recent votes and smoothed probabilities (EMOTIONS order)."""
+
+    id: int
+    box: list[int]
+    last_ts: float
+    votes: list[int] = field(default_factory=list)  # label index, or -1 below the confidence threshold
+    ema: list[float] = field(default_factory=lambda: [0.0] * N_EMOTIONS)
+    label: int = -1
+    last_emit: float = 0.0
+    seen: int = 0
+
+
+@dataclass
+class SmootherState(Record):
+    KIND = "smoother-state"
+    next_track: int = 1
+    max_seq: int = -1
+    max_ts: float = 0.0  # newest capture time seen: tells a capture restart from a late frame
+    recent: list[int] = field(default_factory=list)  # sequence numbers already counted
+    tracks: list[TrackState] = field(default_factory=list)
+
+
+@dataclass
+class TrackMood(Record):
+    ts: float
+    probs: list[float]  # smoothed, EMOTIONS order
+
+
+@dataclass
+class RecommenderState(Record):
+    KIND = "recommender-state"
+    tracks: dict[str, TrackMood] = field(default_factory=dict)  # live tracks by id
+    emotion: str = ""  # the camera's emotion now
+    since: float = 0.0  # ... held since
+    suggested: str = ""  # the emotion last suggested for
+    history: list[list[str]] = field(default_factory=list)  # Spotify ids of recent suggestions
+
+
+@dataclass
+class BridgeCursor(Record):
+    """How far the bridging dashboard got in each public stream, for a successor to resume from."""
+
+    KIND = "bridge-cursor"
+
+    positions: dict[str, str]
