@@ -19,6 +19,7 @@ from flask_socketio import SocketIO
 
 from moodstream.services.common.bus import Client, RedisError
 from moodstream.services.common.connection import resolve_url
+from moodstream.services.common.keys import Keys
 from moodstream.services.common.runtime import Runtime, Stopper
 from moodstream.services.common.schemas import DashboardStatus
 from moodstream.services.common.settings import ConfigError, Settings
@@ -79,7 +80,7 @@ def _socketio(app: Flask, settings: Settings, mq: str | None) -> SocketIO:
         app,
         async_mode="gevent",
         message_queue=mq,
-        channel=f"{settings.redis.prefix}-dashboard",
+        channel=Keys(settings.redis.prefix).dashboard_channel(),
         cors_allowed_origins=settings.dashboard.cors_origins or None,
         ping_interval=10,
         ping_timeout=20,

@@ -78,11 +78,16 @@ class CaptureLoop:
     def _beat(self) -> None:
         self._update_status()
         try:
-            self.rt.heartbeat()
-            self.rt.on_connected()
+            if self.rt.heartbeat():  # only a heartbeat that reached Redis says it is back
+                self.rt.on_connected()
         except CONNECTION_ERRORS as exc:
-            self.rt.connected = False
-            log.debug("heartbeat failed: %s", exc)
+            self._lost(exc)
+
+    def _lost(self, exc: BaseException) -> None:
+        """Redis went away: say so once, then drop frames quietly until it returns."""
+        if self.rt.connected:
+            log.warning("Redis unavailable (%s); dropping frames until it returns", exc)
+        self.rt.connected = False
 
     def _set_state(self, state: str, error: str = "") -> None:
         if state != self.state or error != self.error:
@@ -148,9 +153,7 @@ class CaptureLoop:
         except CONNECTION_ERRORS as exc:
             # Live video cannot wait for Redis: drop the frame, keep reading, back off a little.
             self.rt.counters.inc("errors")
-            if self.rt.connected:
-                log.warning("Redis unavailable (%s); dropping frames until it returns", exc)
-            self.rt.connected = False
+            self._lost(exc)
             self.stop.wait(min(self.rt.backoff.next(), 1.0))
         self.seq += 1
 

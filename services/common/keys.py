@@ -96,6 +96,10 @@ class Keys:
         """Where the bridging dashboard got to in the public streams, so a successor resumes there."""
         return f"{self.prefix}:state:dashboard:bridge"
 
+    def dashboard_channel(self) -> str:
+        """The pub/sub channel of the dashboards' shared Socket.IO message queue (Flask-SocketIO's)."""
+        return f"{self.prefix}-dashboard"
+
     # ----- caches ------------------------------------------------------------------------------------
     def spotify_search(self, digest: str) -> str:
         """Cached results of one Spotify search (market, limit and phrase hashed into ``digest``)."""

@@ -117,11 +117,12 @@ class Runtime:
         self._last_beat = 0.0
         self.connected = True
 
-    def heartbeat(self, force: bool = False) -> None:
+    def heartbeat(self, force: bool = False) -> bool:
+        """Write this worker's heartbeat if one is due (or ``force``); True when it was written."""
         interval = self.settings.runtime.heartbeat_s
         now = time.monotonic()
         if not force and now - self._last_beat < interval:
-            return
+            return False
         self._last_beat = now
         snap = self.counters.snapshot()
         beat = Heartbeat(
@@ -138,6 +139,7 @@ class Runtime:
             detail=self.detail,
         )
         self.bus.heartbeat(self.stage, self.worker, beat.encode(), interval * 3 + 1)
+        return True
 
     def on_connection_error(self, exc: BaseException) -> None:
         self.connected = False

@@ -14,9 +14,8 @@ import time
 
 import cv2
 import numpy as np
-import redis
 
-from ..common.bus import Entry
+from ..common.bus import Client, Entry
 from ..common.modelspec import ModelError, ModelSpec, resolve_model_dir
 from ..common.runtime import Stopper, StreamWorker, setup_logging
 from ..common.schemas import Detections, Face, Frame
@@ -38,7 +37,7 @@ def crop_size_for(settings: Settings) -> int:
 class DetectorWorker(StreamWorker):
     stage = "detector"
 
-    def __init__(self, settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None):
+    def __init__(self, settings: Settings, client: Client | None = None, stopper: Stopper | None = None):
         super().__init__(settings, client, stopper)
         self.cfg = settings.detector
         self.read_count = self.cfg.batch
@@ -117,6 +116,6 @@ class DetectorWorker(StreamWorker):
             self.counters.observe_latency((time.time() - frame.ts) * 1000.0)
 
 
-def run(settings: Settings, client: redis.Redis | None = None, stopper: Stopper | None = None) -> int:
+def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:
     setup_logging(settings.runtime.log_level)
     return DetectorWorker(settings, client, stopper or Stopper().install()).run()

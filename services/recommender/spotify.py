@@ -23,6 +23,8 @@ import os
 import queue
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,6 +201,11 @@ class Fetcher:
                     return
                 self._queued.add(q)
 
+    def idle(self) -> bool:
+        """Nothing waiting and nothing in progress: every search asked for has been answered or skipped."""
+        with self._lock:
+            return not self._queued
+
     def _run(self) -> None:
         while True:
             try:
@@ -270,12 +277,15 @@ class SpotifyProvider:
         strategy: str,
         client: Any | None = None,
         environ: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.catalog = catalog
         self.cfg = cfg
         self.strategy = strategy
         self.cache = SearchCache(bus, cfg)
-        self.breaker = Breaker(cfg.failures_to_open, cfg.open_s, cfg.backoff_initial_s, cfg.backoff_max_s)
+        self.breaker = Breaker(
+            cfg.failures_to_open, cfg.open_s, cfg.backoff_initial_s, cfg.backoff_max_s, clock=clock
+        )
         self.by_id = {t.spotify_id: t for t in catalog.tracks}
         self.centroids = _mood_centroids(catalog)
         # A track only Spotify knows matched a search phrase chosen for the mood: count it as fitting a

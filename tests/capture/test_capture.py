@@ -1,7 +1,6 @@
 """Capture against real sources: video files, a loopback MJPEG camera that drops, and recordings."""
 
 import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -109,7 +108,8 @@ def test_record_then_replay_keeps_frames_and_timing(
         daemon=True,
     )
     rec_thread.start()
-    time.sleep(0.5)
+    # The recorder opens its file once it knows where the stream ends: from then on it misses nothing.
+    wait_for(out.exists, 10, what="the recorder to start following")
     rt = Runtime("capture", settings, client, Stopper(), name_suffix="src")
     CaptureLoop(
         rt, open_source(str(sample_video)), CaptureOptions(camera="src", fps=20.0, max_frames=40)

@@ -44,7 +44,9 @@ def test_every_module_and_shipped_model_is_in_the_wheel(wheel: Path) -> None:
     shipped = [p.relative_to(ROOT).as_posix() for p in (ROOT / "models").rglob("*") if p.is_file()]
     assert shipped, "models/ is empty"
     for rel in shipped:
-        assert any(n.endswith(f"/data/share/moodstream/{rel}") for n in names), f"{rel} missing from the wheel"
+        assert any(n.endswith(f"/data/share/moodstream/{rel}") for n in names), (
+            f"{rel} missing from the wheel"
+        )
     assert "moodstream/services/recommender/data/data_moods.csv" in names
     assert "moodstream/dashboard/templates/index.html" in names
     # The page's Socket.IO client, from npm (`make install` runs before the wheel is built here).
@@ -81,7 +83,12 @@ def test_the_cli_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> N
     assert where.stdout.strip().startswith(str(target)), where.stdout + where.stderr
     script = target / "bin" / "moodstream"
     result = subprocess.run(
-        [sys.executable, str(script), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, str(script), "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "worker" in result.stdout and "status" in result.stdout

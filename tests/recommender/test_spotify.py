@@ -11,7 +11,7 @@ import pytest
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.settings import ConfigError, SpotifySettings, settings_from_dict
 from moodstream.services.recommender.catalog import Catalog
-from moodstream.services.recommender.spotify import SpotifyProvider, make_client
+from moodstream.services.recommender.spotify import SearchCache, SpotifyProvider, make_client
 from tests.helpers import SpotifyStandIn, spotify_track, wait_for
 
 CATALOG = Catalog.load()
@@ -30,7 +30,17 @@ def stand_in() -> Iterator[SpotifyStandIn]:
     server.stop()
 
 
-def provider(stand_in: SpotifyStandIn, bus: Bus, **cfg) -> SpotifyProvider:
+class Clock:
+    """The breaker's clock, stepped by the test: Retry-After and open circuits without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def provider(stand_in: SpotifyStandIn, bus: Bus, clock: Clock | None = None, **cfg) -> SpotifyProvider:
     settings = SpotifySettings(
         enabled=True,
         api_url=stand_in.api_url,
@@ -39,7 +49,13 @@ def provider(stand_in: SpotifyStandIn, bus: Bus, **cfg) -> SpotifyProvider:
         backoff_initial_s=cfg.pop("backoff_initial_s", 0.2),
         **cfg,
     )
-    return SpotifyProvider(CATALOG, bus, settings, "uplift", environ=stand_in.env)
+    return SpotifyProvider(CATALOG, bus, settings, "uplift", environ=stand_in.env, clock=clock or Clock())
+
+
+def settled(p: SpotifyProvider) -> bool:
+    """Every search the provider asked for has been answered or skipped."""
+    assert p.fetcher is not None
+    return p.fetcher.idle()
 
 
 def sources(tracks) -> list[str]:
@@ -80,18 +96,21 @@ def test_token_search_cache_and_merge(stand_in: SpotifyStandIn, bus: Bus) -> Non
 
 def test_429_waits_for_retry_after(stand_in: SpotifyStandIn, bus: Bus) -> None:
     stand_in.replies = ["429:2", "ok"]
-    p = provider(stand_in, bus)
+    clock = Clock()
+    p = provider(stand_in, bus, clock)
     p.suggest("Happy", "sad", 5, set())
     wait_for(lambda: p.breaker.last_reason.startswith("rate limited"), 10, what="the 429")
+    wait_for(lambda: settled(p), 10, what="the first searches to be answered or skipped")
     assert "retry after 2s" in p.breaker.last_reason
     assert p.breaker.state() == "waiting"
     asked = len(stand_in.searches)
+    clock.now += 1.9
     for _ in range(5):
+        skipped = p.fetcher.counters["skipped_while_open"]
         assert sources(p.suggest("Happy", "sad", 5, set())) == ["catalog"] * 5
-        time.sleep(0.2)
+        wait_for(lambda s=skipped: p.fetcher.counters["skipped_while_open"] > s, 10, what="a skipped search")
     assert len(stand_in.searches) == asked  # nothing sent before Retry-After ran out
-    time.sleep(1.2)
-    p.suggest("Happy", "sad", 5, set())
+    clock.now += 0.1
     wait_for(
         lambda: "spotify" in sources(p.suggest("Happy", "sad", 5, set())), 10, what="Spotify after the wait"
     )
@@ -99,17 +118,24 @@ def test_429_waits_for_retry_after(stand_in: SpotifyStandIn, bus: Bus) -> None:
 
 def test_server_errors_back_off_then_open_the_circuit(stand_in: SpotifyStandIn, bus: Bus) -> None:
     stand_in.replies = ["500"]
-    p = provider(stand_in, bus, failures_to_open=3, open_s=30.0)
-    deadline = time.monotonic() + 15
-    while p.breaker.state() != "open" and time.monotonic() < deadline:
+    clock = Clock()
+    p = provider(stand_in, bus, clock, failures_to_open=3, open_s=30.0)
+
+    def fail_once_more() -> bool:
         assert sources(p.suggest("Calm", "angry", 3, set())) == ["catalog"] * 3
-        time.sleep(0.1)
+        wait_for(lambda: settled(p), 10, what="the searches to be answered")
+        clock.now += 30.0  # past any backoff, so the next request is sent
+        return p.breaker.state() == "open" or p.breaker.failures >= 3
+
+    wait_for(fail_once_more, 30, what="the circuit to open")
+    clock.now -= 30.0  # back to the moment it opened
     assert p.breaker.state() == "open" and p.breaker.failures == 3
     assert "HTTP 500" in p.breaker.last_reason
     asked = len(stand_in.searches)
     for _ in range(10):
         p.suggest("Calm", "angry", 3, set())
-    time.sleep(0.5)
+    wait_for(lambda: settled(p), 10, what="the requests to be skipped")
+    assert p.fetcher.counters["skipped_while_open"] >= 1
     assert len(stand_in.searches) == asked  # open: no calls, and the pipeline never waited
 
 
@@ -132,7 +158,7 @@ def test_malformed_and_empty_replies_fall_back_with_a_reason(
     with caplog.at_level(logging.INFO, logger="moodstream.services.recommender.spotify"):
         p.suggest("Energetic", "surprise", 5, set())
         wait_for(lambda: logged in caplog.text, 10, what=f"the {reply} reply to be logged")
-        time.sleep(0.3)
+        wait_for(lambda: settled(p), 10, what="every search to be answered")
         assert sources(p.suggest("Energetic", "surprise", 5, set())) == ["catalog"] * 5
     assert "suggesting from the catalog" in caplog.text
 
@@ -183,20 +209,29 @@ def test_recommender_worker_process_suggests_spotify_tracks(
     worker = CliProcess(
         config, "worker", "recommender", log_dir=tmp_path, name="recommender", env=stand_in.env
     )
+
+    def recommendations() -> list[RecommendationEvent]:
+        return [RecommendationEvent.decode(e.payload) for e in bus.history(bus.keys.recommendations)]
+
+    cfg = SpotifySettings(enabled=True, api_url=stand_in.api_url, token_url=stand_in.token_url)
+    cache = SearchCache(bus, cfg)
+    t0 = time.time()
+
+    def feel(i: int, label: str) -> RecommendationEvent:
+        """One emotion event (no cooldown, so a changed emotion is suggested for at once)."""
+        probs = {e: (0.9 if e == label else 0.1 / 6) for e in EMOTIONS}
+        bus.publish(
+            bus.keys.emotions, EmotionEvent("lobby", t0 + i, 1, label, 0.9, probs, (0, 0, 10, 10), i).encode()
+        )
+        wait_for(lambda: len(recommendations()) == i + 1, 30, what=f"suggestion {i + 1}")
+        return recommendations()[-1]
+
     try:
-        t0 = time.time()
-        labels = ["sad", "happy", "sad", "happy", "sad", "happy"]
-        for i, label in enumerate(labels):
-            probs = {e: (0.9 if e == label else 0.1 / 6) for e in EMOTIONS}
-            ev = EmotionEvent("lobby", t0 + i, 1, label, 0.9, probs, (0, 0, 10, 10), i)
-            bus.publish(bus.keys.emotions, ev.encode())
-            time.sleep(1.0)
-
-        def spotify_suggested() -> bool:
-            recos = [RecommendationEvent.decode(e.payload) for e in bus.history(bus.keys.recommendations)]
-            return any(t.source == "spotify" for r in recos for t in r.tracks)
-
-        wait_for(spotify_suggested, 30, what="a suggestion with Spotify tracks")
+        feel(0, "sad")  # Spotify is asked in the background; this one need not wait for it
+        queries = cfg.queries["uplift"]["sad"]
+        wait_for(lambda: None not in cache.get_many(queries).values(), 30, what="the searches cached")
+        feel(1, "happy")
+        assert "spotify" in sources(feel(2, "sad").tracks)
         assert stand_in.token_requests >= 1 and stand_in.searches
     finally:
         worker.stop()

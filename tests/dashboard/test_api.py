@@ -1,0 +1,40 @@
+"""The REST API in-process, from the app factory: reading it writes nothing to Redis."""
+
+from __future__ import annotations
+
+import time
+
+from moodstream.dashboard.app import create_app
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.runtime import Stopper
+from tests.dashboard.conftest import TOKEN
+from tests.dashboard.test_feed import emotion, recommendation
+
+
+def writes(client) -> int:
+    """Every write the server has applied since it started (it saves nothing, so this only grows)."""
+    return int(client.info("persistence")["rdb_changes_since_last_save"])
+
+
+def test_reading_the_api_writes_nothing(make_settings, bus: Bus, client) -> None:
+    settings = make_settings(dashboard={"enabled": True, "token": TOKEN})
+    dash = create_app(settings, client=client, stopper=Stopper())  # background loops not started
+    bus.set_latest_recommendation("lobby", recommendation("lobby").encode())
+    bus.publish(bus.keys.emotions, emotion("lobby", ts=time.time() - 5).encode())
+    web = dash.app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = writes(client)
+    for path in (
+        "/",
+        "/healthz",
+        "/metrics",
+        "/api/cameras",
+        "/api/cameras/lobby/timeline",
+        "/api/cameras/lobby/recommendation",
+        "/api/schemas/stats.json",
+    ):
+        response = web.get(path, headers=auth)
+        assert response.status_code == 200, (path, response.status_code, response.data[:200])
+    assert web.get("/api/cameras/lobby/timeline").status_code == 401  # and the token is still needed
+    assert writes(client) == before
+    assert list(client.scan_iter(match=bus.keys.heartbeat_pattern())) == []

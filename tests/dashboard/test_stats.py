@@ -1,0 +1,97 @@
+"""The ``stats`` event and ``/metrics``, rendered from a Status built by hand (no Redis, no server)."""
+
+from __future__ import annotations
+
+import re
+
+from moodstream.dashboard import prometheus
+from moodstream.dashboard.bridge import LatestStats, stats_payload
+from moodstream.services.common.schemas import DashboardStatus
+from moodstream.services.common.stages import NAMES
+from moodstream.services.observe import CameraStatus, DashboardsStatus, StageStatus, Status
+from tests.dashboard.conftest import validate
+
+
+def stage(workers: int, reads: bool = True, p95: float | None = 180.0) -> StageStatus:
+    return StageStatus(
+        workers=workers,
+        processed=100 * workers,
+        skipped=3,
+        errors=1,
+        dead=0,
+        rate=12.5,
+        skip_rate=0.5,
+        latency_ms={"p50": 90.0, "p95": p95, "p99": None},
+        pending=2 if reads else None,
+        lag=0 if reads else None,
+    )
+
+
+def status(odd_camera: str = "hall") -> Status:
+    stages = {name: stage(2 if name == "detector" else 1, reads=name != "capture") for name in NAMES}
+    stages["recommender"].latency_ms = {"p50": None, "p95": None, "p99": None}
+    cameras = [
+        CameraStatus("lobby", "streaming", "lobby.mp4", "", 9.96, 1200, 0),
+        CameraStatus(odd_camera, "reconnecting", "rtsp", "cannot open", 0.0, 0, 3),
+    ]
+    return Status(1700000000.5, stages, DashboardsStatus(1, 3), cameras, dead_letters=4)
+
+
+DASH = DashboardStatus(clients=3, leader=True, frames_sent=50, frames_acked=48, frames_dropped=7, events=20)
+
+
+def test_the_stats_event_matches_its_published_schema(schemas: dict[str, dict]) -> None:
+    body = stats_payload(status(), DASH)
+    validate(schemas, "stats", body)
+    assert body["type"] == "stats" and body["dead_letters"] == 4
+    assert body["stages"]["capture"]["pending"] is None and body["stages"]["detector"]["workers"] == 2
+    assert body["cameras"][0] == {
+        "camera": "lobby",
+        "state": "streaming",
+        "fps": 9.96,
+        "frames": 1200,
+        "error": "",
+    }
+    assert "source" not in body["cameras"][0]  # a source may be a URL with credentials
+    assert body["dashboard"] == {
+        "clients": 3,
+        "leader": True,
+        "frames_sent": 50,
+        "frames_acked": 48,
+        "frames_dropped": 7,
+        "ack_timeouts": 0,
+        "events": 20,
+        "bad_events": 0,
+    }
+    latest = LatestStats()
+    assert latest.cameras() == [] and latest.get() is None
+    latest.payload = body
+    assert latest.cameras() == ["lobby", "hall"]
+
+
+def samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def test_metrics_render_every_stage_camera_and_counter() -> None:
+    text = prometheus.render(status(odd_camera='odd"cam'), DASH)  # no config allows one; escaped anyway
+    got = samples(text)
+    assert got['moodstream_workers{stage="detector"}'] == 2
+    assert got['moodstream_processed_total{stage="detector"}'] == 200
+    assert got['moodstream_pending{stage="smoother"}'] == 2
+    assert 'moodstream_pending{stage="capture"}' not in got  # capture reads no stream: no sample at all
+    assert got['moodstream_latency_seconds{stage="smoother",quantile="0.95"}'] == 0.18
+    assert 'moodstream_latency_seconds{stage="smoother",quantile="0.99"}' not in got
+    assert got['moodstream_camera_up{camera="lobby"}'] == 1
+    assert got['moodstream_camera_up{camera="odd\\"cam"}'] == 0  # label values are escaped
+    assert got["moodstream_dead_letters"] == 4 and got["moodstream_dashboard_clients"] == 3
+    assert got["moodstream_dashboard_frames_dropped_total"] == 7
+    assert "# TYPE moodstream_processed_total counter" in text
+    assert "# TYPE moodstream_latency_seconds summary" in text
+    for line in text.splitlines():  # the text exposition format, line by line
+        assert re.match(r"^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? -?[0-9.e+-]+)$", line), line

@@ -1,0 +1,166 @@
+"""The rules the code base keeps, checked on its source: who may import what, and how big things get.
+
+- Wire formats: only the schemas package imports msgpack.
+- Redis: only bus.py imports redis-py, and nothing reaches into a Bus for its client.
+- Key names: only keys.py builds a name from the deployment's prefix.
+- One namespace: our own code is imported as ``moodstream.…`` (or relatively), never as a generic
+  top-level name that only resolves inside a checkout.
+- No import cycles at module level; functions of at most 60 lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {
+    "moodstream": "moodstream",
+    "services": "moodstream.services",
+    "dashboard": "moodstream.dashboard",
+}
+PACKAGES["training"] = "moodstream.training"
+MAX_FUNCTION_LINES = 60
+
+
+def modules() -> Iterator[tuple[str, Path, ast.Module]]:
+    """(dotted name, path, tree) of every module the wheel installs."""
+    for folder, package in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "node_modules" in path.parts:
+                continue
+            parts = list(path.relative_to(ROOT / folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            yield ".".join([package, *parts]), path, ast.parse(path.read_text(), str(path))
+
+
+def imported(name: str, path: Path, tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """Absolute names imported anywhere in a module (relative imports resolved)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            yield base, node
+            for alias in node.names:
+                yield f"{base}.{alias.name}", node
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_only_the_schemas_package_imports_msgpack() -> None:
+    offenders = [
+        rel(path)
+        for name, path, tree in modules()
+        if not name.startswith("moodstream.services.common.schemas")
+        and any(mod == "msgpack" or mod.startswith("msgpack.") for mod, _ in imported(name, path, tree))
+    ]
+    assert offenders == [], "wire formats belong in services/common/schemas/"
+
+
+def test_only_bus_touches_the_redis_client() -> None:
+    offenders = []
+    for name, path, tree in modules():
+        if name == "moodstream.services.common.bus":
+            continue
+        if any(mod == "redis" or mod.startswith("redis.") for mod, _ in imported(name, path, tree)):
+            offenders.append(f"{rel(path)} imports redis")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "_client":
+                offenders.append(f"{rel(path)}:{node.lineno} reaches for a Bus's client")
+    assert offenders == []
+
+
+def test_only_keys_builds_names_from_the_prefix() -> None:
+    offenders = []
+    for name, path, tree in modules():
+        if name == "moodstream.services.common.keys":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr) and any(
+                isinstance(v, ast.FormattedValue) and "prefix" in ast.unparse(v.value) for v in node.values
+            ):
+                offenders.append(f"{rel(path)}:{node.lineno}")
+    assert offenders == [], "Redis key names come from services/common/keys.py"
+
+
+def test_our_code_is_imported_through_the_moodstream_namespace() -> None:
+    generic = {"services", "dashboard", "training"}
+    offenders = [
+        f"{rel(path)}:{node.lineno} imports {mod}"
+        for name, path, tree in modules()
+        for mod, node in imported(name, path, tree)
+        if mod.split(".")[0] in generic
+    ]
+    assert offenders == []
+
+
+def test_no_import_cycles_at_module_level() -> None:
+    graph: dict[str, set[str]] = {}
+    known = {name for name, _, _ in modules()}
+    for name, path, tree in modules():
+        edges = graph.setdefault(name, set())
+        for node in tree.body:  # module level only; imports inside functions are deliberate and lazy
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for mod, _ in imported(name, path, node):
+                    if mod in known and mod != name:
+                        edges.add(mod)
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == []
+
+
+def test_functions_are_short() -> None:
+    long = [
+        f"{rel(path)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for _, path, tree in modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == [], f"split these into named phases of at most {MAX_FUNCTION_LINES} lines"
+
+
+@pytest.mark.usefixtures("assets")
+def test_the_classifier_never_imports_the_training_package() -> None:
+    """A classifier worker loads its model (custom layers included) without moodstream.training."""
+    code = (
+        "import sys\n"
+        "from moodstream.services.classifier.worker import load_predictor\n"
+        "from moodstream.services.common.settings import settings_from_dict\n"
+        "p = load_predictor(settings_from_dict({'classifier': {'model': sys.argv[1], 'max_batch': 2}}))\n"
+        "assert p.predict_crops(__import__('numpy').zeros((1, p.spec.size, p.spec.size), 'uint8')).shape == (1, 7)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('moodstream.training')))\n"
+    )
+    for model in ("fer-mini-xception", str(ROOT / "models" / "fer-mx32")):  # fer-mx32 holds custom layers
+        out = subprocess.run(
+            [sys.executable, "-c", code, model], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip().splitlines()[-1] == "[]"
