@@ -5,6 +5,8 @@ import tomllib
 from pathlib import Path
 
 from moodstream.services.common.settings import CameraSettings, Settings, settings_from_dict
+from moodstream.services.common.stages import NAMES as STAGE_NAMES
+from moodstream.services.common.stages import STAGES
 from moodstream.services.recommender.strategies import STRATEGIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,3 +57,71 @@ def test_kubernetes_config_is_valid_and_exposes_the_dashboard_only_with_a_token(
     with pytest.raises(ConfigError, match="MOODSTREAM_DASHBOARD_TOKEN"):
         check_exposure(settings.dashboard)
     assert "MOODSTREAM_DASHBOARD_TOKEN" in manifest and "sessionAffinity: ClientIP" in manifest
+
+
+def contracts_table() -> list[dict[str, str]]:
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    section = doc.split("## Contracts", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| contract")
+    ]
+    out = []
+    for row in rows:
+        contract, key, writer, readers, schema = (cell.strip() for cell in row.strip("|").split("|"))
+        out.append({"contract": contract, "key": key, "writer": writer, "readers": readers, "schema": schema})
+    return out
+
+
+def names(cell: str) -> set[str]:
+    return {n.strip() for n in cell.split(",") if n.strip()}
+
+
+def test_architecture_opens_with_the_picture() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    picture = doc.split("```", 2)[1]
+    assert doc.index("```") < doc.index("\n## ")
+    for stage in STAGE_NAMES:
+        assert stage in picture
+    for stream in ("ms:frames", "ms:detections", "ms:classified", "ms:events:emotion", "ms:dead"):
+        assert stream in picture
+
+
+def test_the_contracts_table_matches_keys_the_registry_and_the_schemas() -> None:
+    import inspect
+
+    from moodstream.services.common import schemas
+    from moodstream.services.common.keys import Keys
+
+    rows = contracts_table()
+    by_key: dict[str, dict[str, str]] = {}
+    keys = Keys("ms")
+    for row in rows:
+        for cls in re.findall(r"`(\w+)`", row["schema"]):
+            assert cls in schemas.__all__, f"{row['contract']}: no schema class {cls}"
+        found = re.match(r"`(\w+)` → `([^`]+)`", row["key"])
+        if found is None:
+            continue
+        attr, shown = found.groups()
+        assert hasattr(Keys, attr), f"{row['contract']}: Keys has no {attr}"
+        value = getattr(keys, attr)
+        if callable(value):
+            params = inspect.signature(value).parameters
+            value = value(*(f"<{p}>" for p in params))
+        assert value == shown, f"{attr} makes {value}, the table says {shown}"
+        by_key[attr] = row
+    helpers = {"stream", "input_stream", "output_stream", "heartbeat_pattern", "all_pattern", "prefix"}
+    public = {n for n in dir(Keys) if not n.startswith("_")} - helpers
+    assert set(by_key) == public, "every key in keys.py has its row, and every row its key"
+
+    for stage in STAGES:
+        out = by_key[stage.writes]
+        assert names(out["writer"]) == {stage.name}, f"{stage.writes} is written by {stage.name} alone"
+        if stage.reads is not None:
+            assert stage.name in names(by_key[stage.reads]["readers"])
+        for extra in stage.also_writes:
+            assert stage.name in names(by_key[extra]["writer"]), f"{stage.name} writes {extra}"
+    consumers = {s.name for s in STAGES if s.reads is not None}
+    assert names(by_key["dead"]["writer"]) == consumers
+    assert names(by_key["heartbeat"]["writer"]) == {*STAGE_NAMES, "dashboard"}
+    stateful = {s.name for s in STAGES if s.stateful}
+    assert names(by_key["state"]["writer"]) == names(by_key["lock"]["writer"]) == stateful
