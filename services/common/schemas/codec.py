@@ -13,9 +13,10 @@ so adding a field is one line and its validation comes with it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 import msgpack
@@ -27,8 +28,16 @@ class SchemaError(ValueError):
     """A payload that cannot be decoded into a valid record; the reason is the message."""
 
 
+def _nested(value: Any) -> Any:
+    """msgpack's hook for what it cannot pack itself: records inside records."""
+    if isinstance(value, Record):
+        return value.to_wire()
+    raise TypeError(f"cannot pack {type(value).__name__}")
+
+
 def pack(data: Any) -> bytes:
-    return msgpack.packb(data, use_bin_type=True)
+    # msgpack walks lists and maps in C and calls back only for nested records.
+    return msgpack.packb(data, use_bin_type=True, default=_nested)
 
 
 def unpack(payload: Any, what: str, max_bytes: int = MAX_PAYLOAD_BYTES) -> Any:
@@ -56,96 +65,126 @@ def check_header(data: Any, kind: str, version: int) -> dict[str, Any]:
     return data
 
 
+Checker = Callable[[Any, str], Any]
+
+
 def _type_name(value: Any) -> str:
     return "nil" if value is None else type(value).__name__
 
 
-def _scalar(value: Any, tp: type, where: str) -> Any:
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, tp) or (isinstance(value, bool) and tp is not bool):
-        raise SchemaError(f"{where}: expected {tp.__name__}, got {_type_name(value)}")
-    if tp is float and not math.isfinite(value):
-        raise SchemaError(f"{where}: {value!r} is not finite")
-    return value
+def _scalar(tp: type) -> Checker:
+    def check_scalar(value: Any, where: str) -> Any:
+        if tp is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, tp) or (isinstance(value, bool) and tp is not bool):
+            raise SchemaError(f"{where}: expected {tp.__name__}, got {_type_name(value)}")
+        if tp is float and not math.isfinite(value):
+            raise SchemaError(f"{where}: {value!r} is not finite")
+        return value
+
+    return check_scalar
 
 
-def _union(value: Any, options: tuple[Any, ...], where: str) -> Any:
-    if value is None:
-        if type(None) in options:
-            return None
-        raise SchemaError(f"{where}: must not be nil")
+def _union(options: tuple[Any, ...]) -> Checker:
     records = [o for o in options if isinstance(o, type) and issubclass(o, Record)]
-    if records and isinstance(value, dict):
-        for record in records:
-            if record.KIND and value.get("t") == record.KIND:
-                return record.from_wire(value, where)
-        if len(records) == 1 and not records[0].KIND:
-            return records[0].from_wire(value, where)
-        raise SchemaError(f"{where}: unknown kind {value.get('t')!r}")
-    error: SchemaError | None = None
-    for option in options:
-        if option is not type(None):
+    others = [checker(o) for o in options if o is not type(None) and o not in records]
+    nullable = type(None) in options
+
+    def check_union(value: Any, where: str) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise SchemaError(f"{where}: must not be nil")
+        if records and isinstance(value, dict):
+            for record in records:
+                if record.KIND and value.get("t") == record.KIND:
+                    return record.from_wire(value, where)
+            if len(records) == 1 and not records[0].KIND:
+                return records[0].from_wire(value, where)
+            raise SchemaError(f"{where}: unknown kind {value.get('t')!r}")
+        error: SchemaError | None = None
+        for other in others:
             try:
-                return check(value, option, where)
+                return other(value, where)
             except SchemaError as exc:
                 error = exc
-    raise error or SchemaError(f"{where}: no type fits {_type_name(value)}")
+        raise error or SchemaError(f"{where}: no type fits {_type_name(value)}")
+
+    return check_union
 
 
-def _sequence(value: Any, tp: Any, where: str) -> Any:
-    args = get_args(tp)
-    if not isinstance(value, list | tuple):
-        raise SchemaError(f"{where}: expected a list, got {_type_name(value)}")
-    if get_origin(tp) is list or (len(args) == 2 and args[1] is Ellipsis):
-        item = args[0]
-        if item in (int, str) and all(type(v) is item for v in value):  # the common case, fast
+def _list(item: Any, as_tuple: bool) -> Checker:
+    check_item = checker(item)
+    fast = item in (int, str, float)  # the common case: a list of one scalar type, checked in C
+
+    def check_list(value: Any, where: str) -> Any:
+        if not isinstance(value, list | tuple):
+            raise SchemaError(f"{where}: expected a list, got {_type_name(value)}")
+        if fast and set(map(type, value)) <= {item}:
+            if item is float and not all(map(math.isfinite, value)):
+                raise SchemaError(f"{where}: not every value is finite")
             items = list(value)
         else:
-            items = [check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-        return items if get_origin(tp) is list else tuple(items)
-    if len(value) != len(args):
-        raise SchemaError(f"{where}: expected {len(args)} items, got {len(value)}")
-    return tuple(check(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True)))
+            items = [check_item(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if as_tuple else items
+
+    return check_list
+
+
+def _fixed_tuple(args: tuple[Any, ...]) -> Checker:
+    checks = [checker(a) for a in args]
+
+    def check_tuple(value: Any, where: str) -> Any:
+        if not isinstance(value, list | tuple):
+            raise SchemaError(f"{where}: expected a list, got {_type_name(value)}")
+        if len(value) != len(checks):
+            raise SchemaError(f"{where}: expected {len(checks)} items, got {len(value)}")
+        return tuple(c(v, f"{where}[{i}]") for i, (c, v) in enumerate(zip(checks, value, strict=True)))
+
+    return check_tuple
+
+
+def _map(key_type: Any, value_type: Any) -> Checker:
+    check_key, check_value = checker(key_type), checker(value_type)
+
+    def check_map(value: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            raise SchemaError(f"{where}: expected a map, got {_type_name(value)}")
+        return {check_key(k, f"{where} key"): check_value(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+    return check_map
+
+
+@functools.cache
+def checker(tp: Any) -> Checker:
+    """The validator for annotation ``tp``: returns the value as it must be, or raises SchemaError naming
+    ``where``. Built once per annotation, so decoding does no type dispatch of its own."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any:
+        return lambda value, where: value
+    if origin in (Union, types.UnionType):
+        return _union(args)
+    if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        return _list(args[0], as_tuple=origin is tuple)
+    if origin is tuple:
+        return _fixed_tuple(args)
+    if origin in (dict, Mapping):
+        return _map(*args)
+    if isinstance(tp, type) and issubclass(tp, Record):
+        return tp.from_wire
+    if tp in (int, float, str, bytes, bool):
+        return _scalar(tp)
+    raise TypeError(f"unsupported annotation {tp!r}")  # a mistake in a schema class, not in data
 
 
 def check(value: Any, tp: Any, where: str) -> Any:
     """``value`` as the annotation ``tp`` says it must be, or SchemaError naming ``where``."""
-    origin = get_origin(tp)
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        return _union(value, get_args(tp), where)
-    if origin in (list, tuple):
-        return _sequence(value, tp, where)
-    if origin in (dict, Mapping):
-        key_type, value_type = get_args(tp)
-        if not isinstance(value, dict):
-            raise SchemaError(f"{where}: expected a map, got {_type_name(value)}")
-        return {
-            check(k, key_type, f"{where} key"): check(v, value_type, f"{where}[{k!r}]")
-            for k, v in value.items()
-        }
-    if isinstance(tp, type) and issubclass(tp, Record):
-        return tp.from_wire(value, where)
-    if tp in (int, float, str, bytes, bool):
-        return _scalar(value, tp, where)
-    raise TypeError(f"{where}: unsupported annotation {tp!r}")  # a mistake in a schema class, not in data
+    return checker(tp)(value, where)
 
 
 def wire(name: str) -> dict[str, str]:
     """Field metadata: the key a field has on the wire, where it differs (formats kept for old files)."""
     return {"wire": name}
-
-
-def _to_wire(value: Any) -> Any:
-    if isinstance(value, Record):
-        return value.to_wire()
-    if isinstance(value, list | tuple):
-        return [_to_wire(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_wire(v) for k, v in value.items()}
-    return value
 
 
 class Record:
@@ -158,27 +197,35 @@ class Record:
 
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
-    _hints: ClassVar[dict[str, Any]]
+    _fields_plan: ClassVar[list[tuple[str, str, Checker]]]
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"t": self.KIND} if self.KIND else {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            out[f.metadata.get("wire", f.name)] = _to_wire(getattr(self, f.name))
+            out[f.metadata.get("wire", f.name)] = getattr(self, f.name)  # nested records: see _nested
         return out
+
+    @classmethod
+    def _plan(cls) -> list[tuple[str, str, Checker]]:
+        """(field, wire key, validator) for each field, worked out once per class."""
+        if "_fields_plan" not in cls.__dict__:
+            hints = get_type_hints(cls)
+            cls._fields_plan = [
+                (f.name, f.metadata.get("wire", f.name), checker(hints[f.name]))
+                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            ]
+        return cls._fields_plan
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "") -> Self:
         where = where or cls.KIND or cls.__name__
         if not isinstance(data, dict):
             raise SchemaError(f"{where}: expected a map, got {_type_name(data)}")
-        if "_hints" not in cls.__dict__:
-            cls._hints = get_type_hints(cls)
         values = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            key = f.metadata.get("wire", f.name)
+        for name, key, check_field in cls._plan():
             if key not in data:
                 raise SchemaError(f"{where}: missing field {key!r}")
-            values[f.name] = check(data[key], cls._hints[f.name], f"{where}.{key}")
+            values[name] = check_field(data[key], f"{where}.{key}")
         return cls(**values)
 
     def encode(self) -> bytes:
