@@ -42,6 +42,17 @@ def _camera(data: dict[str, Any], what: str) -> str:
     return camera
 
 
+def _frame_fields(data: dict[str, Any], what: str) -> dict[str, Any]:
+    """The fields every per-frame message shares: which camera, which frame, when, and its size."""
+    return {
+        "camera": _camera(data, what),
+        "seq": _req(data, "seq", int, what),
+        "ts": _req(data, "ts", float, what),
+        "width": _req(data, "w", int, what),
+        "height": _req(data, "h", int, what),
+    }
+
+
 def _box(value: Any, what: str) -> tuple[int, int, int, int]:
     if not isinstance(value, list | tuple) or len(value) != 4 or not all(isinstance(v, int) for v in value):
         raise SchemaError(f"{what}: box must be four integers")
@@ -118,11 +129,7 @@ class Frame(Message):
     def from_dict(cls, data: dict[str, Any]) -> Frame:
         what = "frame"
         frame = cls(
-            camera=_camera(data, what),
-            seq=_req(data, "seq", int, what),
-            ts=_req(data, "ts", float, what),
-            width=_req(data, "w", int, what),
-            height=_req(data, "h", int, what),
+            **_frame_fields(data, what),
             jpeg=_req(data, "jpeg", bytes, what),
             live=_req(data, "live", bool, what),
         )
@@ -188,11 +195,7 @@ class Detections(Message):
                 raise SchemaError(f"{what}: crop has {len(item[1])} bytes, expected {crop_size * crop_size}")
             faces.append(Face(box=_box(item[0], what), crop=item[1]))
         return cls(
-            camera=_camera(data, what),
-            seq=_req(data, "seq", int, what),
-            ts=_req(data, "ts", float, what),
-            width=_req(data, "w", int, what),
-            height=_req(data, "h", int, what),
+            **_frame_fields(data, what),
             crop_size=crop_size,
             faces=faces,
             live=_req(data, "live", bool, what),
@@ -235,11 +238,7 @@ class Classified(Message):
                 raise SchemaError(f"{what}: face must be [box, probs]")
             faces.append(Face(box=_box(item[0], what), probs=_probs(item[1], what)))
         return cls(
-            camera=_camera(data, what),
-            seq=_req(data, "seq", int, what),
-            ts=_req(data, "ts", float, what),
-            width=_req(data, "w", int, what),
-            height=_req(data, "h", int, what),
+            **_frame_fields(data, what),
             faces=faces,
             model=_req(data, "model", str, what),
         )
