@@ -238,6 +238,7 @@ class BenchRun:
             except subprocess.TimeoutExpired:
                 p.kill()
         self.bus.delete_all()
+        self.bus.close()
         if self.embedded is not None:
             self.embedded.kill()
 
