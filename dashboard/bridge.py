@@ -24,7 +24,7 @@ from typing import Any
 
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
 from moodstream.services.common.metrics import Counters
-from moodstream.services.common.runtime import Backoff
+from moodstream.services.common.runtime import Backoff, OnceLog
 from moodstream.services.common.schemas import (
     BridgeCursor,
     DashboardStatus,
@@ -58,6 +58,7 @@ class EventBridge:
         self.token = uuid.uuid4().hex
         self.leader = not shared
         self.counters = {"events": 0, "bad_events": 0}
+        self._bad_cursor = OnceLog(log, logging.ERROR)
         self._decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {
             bus.keys.emotions: EmotionEvent,
             bus.keys.recommendations: RecommendationEvent,
@@ -72,10 +73,9 @@ class EventBridge:
             newest_ms = max(int(v.split("-")[0]) for v in positions.values())
         except (SchemaError, ValueError) as exc:
             self.errors.inc("errors")
-            log.error(
-                "%s: the bridge cursor cannot be decoded (%s); following from now",
-                self.bus.keys.dashboard_cursor(),
-                exc,
+            key = self.bus.keys.dashboard_cursor()
+            self._bad_cursor(
+                key, "%s: the bridge cursor cannot be decoded (%s); following from now", key, exc
             )
             return None
         if set(positions) != set(self._decoders) or time.time() * 1000 - newest_ms >= RESUME_WINDOW_S * 1000:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
-from moodstream.services.common.runtime import Backoff
+from moodstream.services.common.runtime import Backoff, OnceLog
 from moodstream.services.common.schemas import Frame, Overlay, OverlayFace, SchemaError
 
 from .clients import WINDOW, Client, Clients, FrameSlot
@@ -34,7 +34,7 @@ HEAD_BYTES = 128
 # Frames arrive on the capture's clock, polls on ours: allow 10 % early so 10 fps stays 10 fps.
 SLACK = 0.9
 
-_bad_overlay_logged: set[str] = set()
+_bad_overlay = OnceLog(log)
 
 SendFrame = Callable[[str, dict[str, Any], Callable[..., None]], None]
 
@@ -61,11 +61,12 @@ def frame_payload(frame_bytes: bytes, overlay_bytes: bytes | None) -> dict[str, 
         try:
             ov = Overlay.decode(overlay_bytes)
         except SchemaError as exc:
-            if frame.camera not in _bad_overlay_logged:
-                _bad_overlay_logged.add(frame.camera)
-                log.warning(
-                    "camera %s: overlay cannot be decoded (%s); video without boxes", frame.camera, exc
-                )
+            _bad_overlay(
+                frame.camera,
+                "camera %s: overlay cannot be decoded (%s); video without boxes",
+                frame.camera,
+                exc,
+            )
         else:
             if abs(frame.ts - ov.ts) <= MAX_OVERLAY_LAG_S:
                 overlay_seq = ov.seq

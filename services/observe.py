@@ -18,6 +18,7 @@ from typing import Any
 
 from .common.bus import Bus
 from .common.metrics import Histogram
+from .common.runtime import OnceLog
 from .common.schemas import (
     CaptureStatus,
     DashboardStatus,
@@ -32,7 +33,7 @@ from .common.stages import STAGES
 from .common.stages import stage as stage_def
 
 log = logging.getLogger(__name__)
-_unreadable_logged: set[str] = set()
+_unreadable = OnceLog(log)
 
 
 @dataclass
@@ -95,10 +96,7 @@ def heartbeats(bus: Bus) -> list[Heartbeat]:
         try:
             out.append(Heartbeat.decode(raw))
         except SchemaError as exc:
-            reason = str(exc)
-            if reason not in _unreadable_logged:
-                _unreadable_logged.add(reason)
-                log.warning("skipping a heartbeat that cannot be decoded: %s", reason)
+            _unreadable(str(exc), "skipping a heartbeat that cannot be decoded: %s", exc)
     return out
 
 

@@ -72,6 +72,20 @@ class Stopper:
         return self.event.wait(seconds)
 
 
+class OnceLog:
+    """Logs the first message for each key, and only that: something unreadable that is met on every
+    batch (a saved state, a cache entry, a heartbeat) is reported once per process, not once a batch."""
+
+    def __init__(self, logger: logging.Logger, level: int = logging.WARNING) -> None:
+        self.logger, self.level = logger, level
+        self._seen: set[str] = set()
+
+    def __call__(self, key: str, msg: str, *args: Any) -> None:
+        if key not in self._seen:
+            self._seen.add(key)
+            self.logger.log(self.level, msg, *args)
+
+
 class Backoff:
     def __init__(self, initial: float = 0.2, maximum: float = 5.0) -> None:
         self.initial, self.maximum = initial, maximum
@@ -180,7 +194,7 @@ class StreamWorker:
         self.group = definition.group
         self._last_claim = 0.0
         self._groups_ready = False
-        self._bad_state_logged: set[str] = set()
+        self._bad_state = OnceLog(log, logging.ERROR)
 
     # ----- to override -------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -251,9 +265,9 @@ class StreamWorker:
         except SchemaError as exc:
             self.counters.inc("errors")
             key = self.keys.state(self.stage, camera)
-            if key not in self._bad_state_logged:
-                self._bad_state_logged.add(key)
-                log.error("%s: saved state cannot be decoded (%s); replacing it with a fresh one", key, exc)
+            self._bad_state(
+                key, "%s: saved state cannot be decoded (%s); replacing it with a fresh one", key, exc
+            )
             return cls()
 
     def commit_camera(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..common.bus import CONNECTION_ERRORS, Bus
+from ..common.runtime import OnceLog
 from ..common.schemas import FoundTrack, MusicStatus, SchemaError, SearchResults, Track
 from ..common.settings import SpotifySettings
 from .breaker import Breaker
@@ -143,7 +144,7 @@ class SearchCache:
     def __init__(self, bus: Bus, cfg: SpotifySettings) -> None:
         self.bus, self.cfg = bus, cfg
         self.bad_entries = 0
-        self._logged: set[str] = set()
+        self._bad = OnceLog(log)
 
     def digest(self, query: str) -> str:
         return hashlib.sha1(f"{self.cfg.market}|{self.cfg.search_limit}|{query}".encode()).hexdigest()[:20]
@@ -160,15 +161,14 @@ class SearchCache:
             return SearchResults.decode(raw).tracks
         except SchemaError as exc:
             self.bad_entries += 1
-            if digest not in self._logged:
-                self._logged.add(digest)
-                key = self.bus.keys.spotify_search(digest)
-                log.warning(
-                    "spotify: cached results %s for %r cannot be decoded (%s); fetching again",
-                    key,
-                    query,
-                    exc,
-                )
+            key = self.bus.keys.spotify_search(digest)
+            self._bad(
+                key,
+                "spotify: cached results %s for %r cannot be decoded (%s); fetching again",
+                key,
+                query,
+                exc,
+            )
             return None
 
     def put(self, query: str, found: list[FoundTrack]) -> None:
