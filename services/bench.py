@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import launcher
+from .classifier.microbench import classifier_micro, format_classifier
 from .common.bus import Bus, answers
 from .common.connection import resolve_url
 from .common.keys import Keys
@@ -97,42 +98,6 @@ class Window:
     cpu_pipeline: float
     cpu_dashboard: float
     viewers: dict[str, Any] = field(default_factory=dict)
-
-
-def classifier_micro(
-    batch_sizes: tuple[int, ...] = (1, 8, 16, 32, 64), per_face_n: int = 40
-) -> dict[str, Any]:
-    import numpy as np
-
-    from .classifier.predictor import Predictor
-    from .common.assets import fetch_model
-    from .common.modelspec import ModelSpec
-
-    spec = ModelSpec.load(fetch_model())
-    predictor = Predictor(spec, max_batch=max(batch_sizes))
-    predictor.warmup()
-    rng = np.random.default_rng(0)
-    crops = rng.integers(0, 255, (256, spec.size, spec.size), dtype=np.uint8)
-    predictor.predict_per_face(crops[:3])
-    t = time.perf_counter()
-    predictor.predict_per_face(crops[:per_face_n])
-    per_face = per_face_n / (time.perf_counter() - t)
-    batched: dict[str, float] = {}
-    for size in batch_sizes:
-        predictor.max_batch = size
-        predictor.predict_crops(crops[:size])
-        n_calls = max(5, 512 // size)
-        t = time.perf_counter()
-        for i in range(n_calls):
-            predictor.predict_crops(crops[(i * size) % 192 : (i * size) % 192 + size])
-        batched[str(size)] = round(n_calls * size / (time.perf_counter() - t), 1)
-    return {
-        "model": spec.name,
-        "device": predictor.device,
-        "per_face_predict_faces_per_s": round(per_face, 1),
-        "batched_faces_per_s": batched,
-        "speedup_best": round(max(batched.values()) / per_face, 1),
-    }
 
 
 class BenchRun:
@@ -481,8 +446,5 @@ def format_result(r: dict[str, Any]) -> str:
     ]
     if "classifier" in r:
         c = r["classifier"]
-        lines.append(
-            f"classifier ({c['device']}): per-face predict {c['per_face_predict_faces_per_s']} faces/s; "
-            f"batched {c['batched_faces_per_s']} faces/s; best speed-up x{c['speedup_best']}"
-        )
+        lines.append(format_classifier(c))
     return "\n".join(lines)

@@ -194,7 +194,27 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected batch sizes like 1,8,32, got {text!r}")
+    return sizes
+
+
+def cmd_bench_classifier(args: argparse.Namespace) -> int:
+    from .classifier.microbench import classifier_micro, format_classifier
+
+    result = classifier_micro(args.model, args.batch_sizes, rounds=args.rounds)
+    print(json.dumps(result) if args.json else format_classifier(result))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.classifier_only:
+        return cmd_bench_classifier(args)
     from .bench import format_ab, format_result, run_bench
 
     viewers = args.dashboard_clients
@@ -253,9 +273,33 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = _train_config(args)
-    summary = train(cfg, args.run_dir, verbose=2)
+    summary = train(cfg, args.run_dir, verbose=2, time_limit=args.time_limit or 0.0)
     print(json.dumps(summary["val"]))
+    if not summary["finished"]:
+        print(f"stopped at the time limit: run the same command again to resume {args.run_dir}")
     print(f"run: {args.run_dir}  (export it with `moodstream export {args.run_dir} --out models/NAME`)")
+    return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
+def cmd_pack_data(args: argparse.Namespace) -> int:
+    from ..training import data as fer
+
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    try:
+        out = fer.pack(args.data, args.out, splits)
+    except fer.DataError as exc:
+        raise ConfigError(str(exc)) from exc
+    print(f"packed {', '.join(splits)} of {args.data} into {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
@@ -263,8 +307,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..training.evaluate import evaluate_model, format_report, write_report
     from .common.modelspec import resolve_model_dir
 
-    folder = resolve_model_dir(args.model)
-    report = evaluate_model(folder, args.data, args.split, tta=args.tta)
+    folders: list[str | Path] = [resolve_model_dir(m) for m in args.model]
+    report = evaluate_model(folders, args.data, args.split, tta=args.tta)
     print(format_report(report))
     if args.out:
         write_report(report, Path(args.out))
@@ -392,6 +436,23 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--classifiers", type=int, default=1)
     p.add_argument("--no-micro", action="store_true", help="skip the classifier micro-benchmark")
     p.add_argument(
+        "--classifier-only",
+        action="store_true",
+        help="run only the classifier micro-benchmark (no Redis, no workers: e.g. on a GPU machine)",
+    )
+    p.add_argument(
+        "--model", help="the micro-benchmark's model folder or name (default: the configured default)"
+    )
+    p.add_argument(
+        "--batch-sizes",
+        type=_batch_sizes,
+        default=(1, 8, 16, 32, 64),
+        help="the micro-benchmark's batch sizes (default 1,8,16,32,64)",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=5, help="the micro-benchmark's rounds; medians are reported (default 5)"
+    )
+    p.add_argument(
         "--dashboard-clients",
         type=int,
         default=0,
@@ -411,7 +472,9 @@ def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None
     p = sub.add_parser("train", parents=[common], help="train a FER model (resumes an unfinished run)")
     p.add_argument("--run-dir", required=True, help="the run directory (config, history, checkpoints)")
     p.add_argument("--train-config", help="a TOML file of training settings (docs/training.md)")
-    p.add_argument("--model", help="baseline_cnn, resemotenet, mini_xception, resnet50, resnet50v2, hybrid")
+    p.add_argument(
+        "--model", help="vgg_fer, baseline_cnn, resemotenet, mini_xception, resnet50, resnet50v2, hybrid"
+    )
     p.add_argument("--data", help="FER2013 CSV or image folder (default ../shared/data/fer2013)")
     for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--input-size", int)):
         p.add_argument(flag, type=kind)
@@ -421,9 +484,23 @@ def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None
     p.add_argument(
         "--init-from", help="start from this exported model's weights (folder, name or .keras file)"
     )
+    p.add_argument(
+        "--time-limit",
+        type=_positive_seconds,
+        help="stop at the last epoch end before this many seconds; the same command resumes (default: none)",
+    )
     p.set_defaults(fn=cmd_train)
+    p = sub.add_parser("pack-data", parents=[common], help="pack a FER2013 dataset into one .npz file")
+    p.add_argument("--data", default="../shared/data/fer2013", help="FER2013 CSV or image folder")
+    p.add_argument("--out", required=True, help="the .npz file to write (e.g. data/fer2013-48.npz)")
+    p.add_argument("--splits", default="train,val", help="comma-separated splits (default train,val)")
+    p.set_defaults(fn=cmd_pack_data)
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a model folder on FER2013")
-    p.add_argument("model", help="a model folder (with model.json) or a name under models/")
+    p.add_argument(
+        "model",
+        nargs="+",
+        help="a model folder (with model.json) or a name under models/; several: evaluated as an ensemble",
+    )
     p.add_argument("--data", default="../shared/data/fer2013")
     p.add_argument("--split", default="val", choices=["train", "val", "test"])
     p.add_argument("--tta", action="store_true", help="average with horizontally flipped faces")

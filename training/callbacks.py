@@ -10,6 +10,8 @@ epochs; that works under TensorFlow and JAX alike.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -51,15 +53,20 @@ class WeightDecayOnLRDrop(keras.callbacks.Callback):
         self._last_lr: float | None = None
         self.changes: list[tuple[int, float, float]] = []  # (epoch, lr, new decay)
 
+    def _optimizer(self) -> Any:
+        """The optimizer itself: under mixed float16 Keras wraps it in a LossScaleOptimizer."""
+        opt = self.model.optimizer
+        return getattr(opt, "inner_optimizer", opt)
+
     def _lr(self) -> float:
-        return float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        return float(ops.convert_to_numpy(self._optimizer().learning_rate))
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._last_lr = self._lr()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         lr = self._lr()
-        opt = self.model.optimizer
+        opt = self._optimizer()
         decay_var = getattr(opt, "decay", None)
         current = (
             float(ops.convert_to_numpy(decay_var)) if decay_var is not None else float(opt.weight_decay or 0)
@@ -78,3 +85,31 @@ class WeightDecayOnLRDrop(keras.callbacks.Callback):
             # The value this epoch trained with, as ReduceLROnPlateau logs `learning_rate`: a change
             # made here shows from the next epoch's row on, in step with the lower learning rate.
             logs["weight_decay"] = current
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Ends fitting at an epoch's end when one more epoch (as long as the longest so far) would pass ``deadline``.
+
+    Why: a GPU machine lent for ten-minute commands kills what overruns; stopping between epochs instead
+    leaves a backup that the next command resumes from (``moodstream train`` run again), and an evaluated,
+    exportable run folder in the meantime.
+    """
+
+    def __init__(self, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.deadline = deadline
+        self.clock = clock
+        self.expired = False
+        self._began = 0.0
+        self._longest = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._began = self.clock()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        now = self.clock()
+        self._longest = max(self._longest, now - self._began)
+        if now + self._longest > self.deadline:
+            self.expired = True
+            self.model.stop_training = True
+            print(f"\nEpoch {epoch + 1}: time limit reached; run the same command again to resume")

@@ -184,8 +184,11 @@ def model_probs(
 
 
 def evaluate_model(
-    folder: str | Path, data: str | Path, split: str = "val", tta: bool = False
+    folders: str | Path | list[str | Path], data: str | Path, split: str = "val", tta: bool = False
 ) -> dict[str, Any]:
-    """Evaluate an exported model folder (model.json + model file) the way the classifier feeds it."""
-    probs, labels = model_probs(folder, data, split, tta=tta)
-    return evaluate_probs(labels, probs)
+    """Evaluate an exported model folder the way the classifier feeds it; several folders are evaluated
+    as an ensemble (the mean of their probabilities, each model at its own input size and scaling)."""
+    many = folders if isinstance(folders, list) else [folders]
+    runs = [model_probs(folder, data, split, tta=tta) for folder in many]
+    probs = np.mean([p for p, _ in runs], axis=0)
+    return evaluate_probs(runs[0][1], probs)

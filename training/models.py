@@ -40,8 +40,36 @@ def baseline_cnn(input_shape: tuple[int, int, int] = (48, 48, 1), classes: int =
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.45)(x)
-    outputs = layers.Dense(classes, activation="softmax", name="probs")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probs", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="baseline_cnn")
+
+
+def vgg_fer(
+    input_shape: tuple[int, int, int] = (48, 48, 1),
+    classes: int = N_CLASSES,
+    widths: tuple[int, ...] = (64, 128, 256, 512),
+    dense: tuple[int, ...] = (1024, 1024),
+    dropout: float = 0.5,
+) -> keras.Model:
+    """A VGG-style FER network (Khaireddin & Chen, 2021: 73 % on FER2013 as one model): a teacher, not a student.
+
+    Four stages of two 3x3 conv-BN-ReLU and a max-pool keep the face's layout down to 3x3 (flattened,
+    not averaged: where a feature is matters for expressions), then dense layers with dropout. Too
+    costly for the CPU pipeline; its soft targets train the small networks that run there.
+    """
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for filters in widths:
+        x = _conv_bn(x, filters)
+        x = _conv_bn(x, filters)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    for units in dense:
+        x = layers.Dropout(dropout)(x)
+        x = layers.Dense(units, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probs", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="vgg_fer")
 
 
 def _squeeze_excite(x: Any, ratio: int = 16) -> Any:
@@ -79,7 +107,7 @@ def resemotenet(
     for units in (1024, 512, 256):
         x = layers.Dense(units, activation="relu")(x)
         x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(classes, activation="softmax", name="probs")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probs", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="resemotenet")
 
 
@@ -119,7 +147,7 @@ def mini_xception(
         x = layers.Add()([y, shortcut])
     x = layers.Conv2D(classes, 3, padding="same")(x)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Activation("softmax", name="probs")(x)
+    outputs = layers.Activation("softmax", name="probs", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="mini_xception")
 
 
@@ -163,7 +191,7 @@ def resnet50_transfer(
     x = backbone(x, training=False)  # BatchNorm stays in inference mode, also when unfrozen
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(classes, activation="softmax", name="probs")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probs", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"resnet50{'' if variant == 'v1' else 'v2'}_transfer")
 
 
@@ -217,11 +245,12 @@ def hybrid(
             boosts.append(ClassBoost(i, classes, name=f"branch_{name}_boost")(b))
     if boosts:
         logits = layers.Add()([logits, *boosts])
-    outputs = layers.Activation("softmax", name="probs")(logits)
+    outputs = layers.Activation("softmax", name="probs", dtype="float32")(logits)
     return keras.Model(inputs, outputs, name="hybrid")
 
 
 BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "vgg_fer": vgg_fer,
     "baseline_cnn": baseline_cnn,
     "resemotenet": resemotenet,
     "mini_xception": mini_xception,

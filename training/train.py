@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,7 @@ def _compile(model: Any, cfg: TrainConfig, lr: float) -> None:
     )
 
 
-def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
+def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str, limit: Any) -> list[Any]:
     import keras
 
     from .callbacks import WeightDecayOnLRDrop
@@ -161,7 +162,9 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
     ckpt = run_dir / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup" / tag)),
+        # Kept when the time limit stops a phase (the next invocation resumes from it); removed once it ends.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup" / tag), delete_checkpoint=False),
+        limit,
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr, verbose=1
         ),
@@ -170,10 +173,32 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, tag: str) -> list[Any]:
             monitor="val_accuracy", patience=cfg.early_stop_patience, restore_best_weights=True, verbose=1
         ),
         keras.callbacks.ModelCheckpoint(
-            str(ckpt / "best.keras"), monitor="val_accuracy", save_best_only=True
+            str(ckpt / "best.keras"),
+            monitor="val_accuracy",
+            save_best_only=True,
+            initial_value_threshold=best_so_far(run_dir),  # a resumed run never overwrites a better epoch
         ),
         keras.callbacks.CSVLogger(str(run_dir / f"history-{tag}.csv"), append=True),
     ]
+
+
+def read_histories(run: Path) -> dict[str, dict[str, list[float]]]:
+    """Every phase's epochs from its CSV log: the whole run, over all the invocations that made it."""
+    import csv
+
+    histories: dict[str, dict[str, list[float]]] = {}
+    for path in sorted(run.glob("history-*.csv")):
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        columns = [c for c in (rows[0] if rows else {}) if c != "epoch"]
+        histories[path.stem.removeprefix("history-")] = {c: [float(r[c]) for r in rows] for c in columns}
+    return histories
+
+
+def best_so_far(run: Path) -> float | None:
+    """The best val accuracy any earlier epoch of this run reached, or None."""
+    values = [v for h in read_histories(run).values() for v in h.get("val_accuracy", [])]
+    return max(values) if values else None
 
 
 @dataclass
@@ -203,10 +228,21 @@ class RunState:
 
 
 def train(
-    cfg: TrainConfig, run_dir: str | Path, verbose: int = 2, data_cache: Path | None = None
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    verbose: int = 2,
+    data_cache: Path | None = None,
+    time_limit: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
-    """Train (or resume) a run; returns the run's summary, also written to ``summary.json``."""
+    """Train (or resume) a run; returns the run's summary, also written to ``summary.json``.
+
+    With ``time_limit`` (seconds) training stops at the last epoch end that fits; the summary then says
+    ``finished: false`` and the same call resumes where it stopped.
+    """
     import keras
+
+    from .callbacks import TimeLimit
 
     run = _prepare_run(cfg, Path(run_dir))
     keras.utils.set_random_seed(cfg.seed)
@@ -219,10 +255,37 @@ def train(
     state = RunState.load(run)
     core, model = _build_models(cfg, state)
     started = time.time()
-    histories = _fit_schedule(cfg, run, core, model, data, state, verbose)
+    limit = TimeLimit(clock() + time_limit if time_limit else float("inf"), clock)
+    finished = _fit_schedule(cfg, run, core, model, data, state, verbose, limit)
     state.seconds += time.time() - started
     state.save()
-    return _finish(cfg, run, core, data, histories, state.seconds, info, precision)
+    _load_best(run, model)
+    summary = _finish(cfg, run, core, data, state.seconds, info, precision)
+    summary["finished"] = finished
+    (run / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _load_best(run: Path, model: Any) -> None:
+    """The best epoch of the whole run (EarlyStopping restores only the best of this invocation)."""
+    best = run / "checkpoints" / "best.keras"
+    if best.exists():
+        model.load_weights(best)
+
+
+def _float32_copy(cfg: TrainConfig, core: Any) -> Any:
+    """The network with float32 layers: a mixed-precision run's layers would compute in float16/bfloat16
+    wherever it is loaded, which CPUs do slowly; its variables are float32 already."""
+    import keras
+
+    from .models import build
+
+    if keras.mixed_precision.global_policy().name == "float32":
+        return core
+    keras.mixed_precision.set_global_policy("float32")
+    copy = build(cfg.model, input_size=cfg.input_size, **cfg.model_options)
+    copy.set_weights(core.get_weights())
+    return copy
 
 
 def _prepare_run(cfg: TrainConfig, run: Path) -> Path:
@@ -290,9 +353,21 @@ def _build_models(cfg: TrainConfig, state: RunState) -> tuple[Any, Any]:
 
 
 def _fit_schedule(
-    cfg: TrainConfig, run: Path, core: Any, model: Any, data: TrainData, state: RunState, verbose: int
-) -> dict[str, Any]:
-    """Each phase in turn (one for most models; head, then more and more backbone for transfer)."""
+    cfg: TrainConfig,
+    run: Path,
+    core: Any,
+    model: Any,
+    data: TrainData,
+    state: RunState,
+    verbose: int,
+    limit: Any,
+) -> bool:
+    """Each phase in turn (one for most models; head, then more and more backbone for transfer).
+
+    Returns whether all phases are done (False: the time limit stopped one; its backup resumes it).
+    """
+    import shutil
+
     import numpy as np
 
     from . import data as fer
@@ -311,7 +386,6 @@ def _fit_schedule(
     phases = default_phases(cfg)
     schedule = [("head" if phases else "main", 0.0, cfg.epochs, cfg.lr)]
     schedule += [(f"phase{i + 2}", p.unfreeze, p.epochs, p.lr) for i, p in enumerate(phases)]
-    histories: dict[str, Any] = {}
     for tag, fraction, epochs, lr in schedule:
         if fraction:
             n = unfreeze(core, fraction)
@@ -321,16 +395,23 @@ def _fit_schedule(
             core.load_weights(phase_weights)  # finished in an earlier invocation: resume after it
             log.info("%s: already done; weights loaded", tag)
             continue
+        if limit.clock() >= limit.deadline:
+            return False
         _compile(model, cfg, lr)
-        callbacks = _callbacks(run, cfg, tag)
-        hist = model.fit(
-            train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            callbacks=_callbacks(run, cfg, tag, limit),
+            verbose=verbose,
         )
-        histories[tag] = hist.history
+        if limit.expired:
+            return False
         core.save_weights(phase_weights)
+        shutil.rmtree(run / "backup" / tag, ignore_errors=True)
         state.done.append(tag)
         state.save()
-    return histories
+    return True
 
 
 def _finish(
@@ -338,7 +419,6 @@ def _finish(
     run: Path,
     core: Any,
     data: TrainData,
-    histories: dict[str, Any],
     seconds: float,
     info: dict[str, Any],
     precision: str,
@@ -350,11 +430,13 @@ def _finish(
     from .evaluate import evaluate_probs, write_report
 
     ckpt = run / "checkpoints"
+    core = _float32_copy(cfg, core)
     core.save(ckpt / "last.keras")
-    # The best weights were restored by EarlyStopping; the core (no augmentation) is what gets exported.
+    # The run's best weights (_load_best); the core (no augmentation) is what gets exported.
     core.save(ckpt / "core.keras")
     probs = np.concatenate([np.asarray(core(x, training=False)) for x in fer.iterate(data.val, 256)])
     report = evaluate_probs(data.val.y, probs)
+    histories = read_histories(run)
     write_report(report, run / "eval-val", histories)
     summary = {
         "model": cfg.model,

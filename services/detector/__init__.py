@@ -1,5 +1,1 @@
 """detector: stateless Haar-cascade face detection, any number of instances in one consumer group."""
-
-from .worker import run
-
-__all__ = ["run"]

@@ -103,6 +103,55 @@ def test_both_data_layouts_load_in_the_same_class_order(tmp_path: Path) -> None:
         fer.load(tmp_path / "images", "train")
 
 
+def _image_folder(
+    root: Path, x: np.ndarray, y: np.ndarray, splits: tuple[str, ...] = ("train", "val")
+) -> Path:
+    for split in splits:
+        for i, (image, label) in enumerate(zip(x, y, strict=True)):
+            folder = root / split / EMOTIONS[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f"{i}.jpg"), image)
+    return root
+
+
+def test_a_packed_dataset_loads_exactly_as_its_source(tmp_path: Path) -> None:
+    x, y = synthetic(21)
+    source = _image_folder(tmp_path / "images", x, y)
+    packed = fer.pack(source, tmp_path / "fer.npz")
+    for split in ("train", "val"):
+        a, b = fer.load(source, split), fer.load(packed, split)
+        assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert fer.load(packed, "val", size=64).x.shape == (21, 64, 64)
+    with pytest.raises(fer.DataError, match="no split 'test' packed"):
+        fer.load(packed, "test")
+    with pytest.raises(fer.DataError, match=r"written as \.npz"):
+        fer.pack(source, tmp_path / "fer.zip")
+    cli = moodstream("pack-data", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "x.npz"))
+    assert cli.returncode != 0 and "no such file or folder" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_the_time_limit_stops_between_epochs_and_the_same_call_resumes(tmp_path: Path) -> None:
+    """Two epochs fit before the limit; the next call goes on from the third with the backup, not from the first."""
+    from moodstream.training import train as training
+
+    x, y = synthetic(28)
+    cfg = training.TrainConfig(
+        model="mini_xception", data=str(_image_folder(tmp_path / "data", x, y)), epochs=3, batch_size=14
+    )
+    ticks = iter(range(1000))
+    stopped = training.train(
+        cfg, tmp_path / "run", verbose=0, time_limit=4.5, clock=lambda: float(next(ticks))
+    )
+    assert stopped["finished"] is False and stopped["epochs_run"] == {"main": 2}
+    assert (tmp_path / "run" / "backup" / "main").is_dir()
+    assert (tmp_path / "run" / "checkpoints" / "core.keras").exists()  # usable (exportable) meanwhile
+    done = training.train(cfg, tmp_path / "run", verbose=0)
+    assert done["finished"] is True and done["epochs_run"] == {"main": 3}
+    assert not (tmp_path / "run" / "backup" / "main").exists()
+    epochs = training.read_histories(tmp_path / "run")["main"]["loss"]
+    assert len(epochs) == 3
+
+
 def test_class_weights_are_balanced() -> None:
     y = np.array([0] * 10 + [1] * 2 + [2] * 8 + [3] * 20 + [4] * 5 + [5] * 5 + [6] * 20)
     weights = fer.class_weights(y)
@@ -163,9 +212,9 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
         "eval-val/confusion.png",
     ):
         assert (tmp_path / "run" / name).exists(), name
-    # Resuming a finished run does not train again.
+    # Resuming a finished run does not train again (epochs_run counts the run's whole history).
     again = train(cfg, tmp_path / "run", verbose=0, data_cache=tmp_path / "cache")
-    assert again["epochs_run"] == {}
+    assert again["epochs_run"] == {"main": 2} and again["finished"] is True
 
     tflite = "float16" if keras.backend.backend() == "tensorflow" else ""  # TFLite needs TensorFlow
     out = export(tmp_path / "run", tmp_path / "models" / "tiny", tflite=tflite)
@@ -285,7 +334,7 @@ def test_training_runs_under_the_jax_backend() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((Path(__file__).resolve().parents[2] / "training" / "configs").glob("*.toml"))
+    "path", sorted((Path(__file__).resolve().parents[2] / "training" / "configs").rglob("*.toml"))
 )
 def test_shipped_training_configs_are_valid(path: Path) -> None:
     """The recipes docs/training.md points at load as they are (unknown keys would be refused)."""
@@ -294,4 +343,4 @@ def test_shipped_training_configs_are_valid(path: Path) -> None:
     from moodstream.training.train import TrainConfig
 
     cfg = TrainConfig.model_validate(tomllib.loads(path.read_text()))
-    assert cfg.model == "mini_xception" and cfg.epochs > 0
+    assert cfg.model in BUILDERS and cfg.epochs > 0
