@@ -26,13 +26,16 @@ def soften(probs: np.ndarray, temperature: float) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def teacher_probs(teacher: str, source: str | Path, split: str, cache: Path | None) -> np.ndarray:
-    """A model's class probabilities on a split, averaged over each face and its mirror, at its own input size."""
+def teacher_probs(
+    teacher: str, source: str | Path, split: str, cache: Path | None, indices: np.ndarray | None = None
+) -> np.ndarray:
+    """A model's class probabilities on a split (or the images at ``indices``), averaged over each face and
+    its mirror, at its own input size."""
     from moodstream.services.common.modelspec import resolve_model_dir
 
     from .evaluate import model_probs
 
-    probs, _ = model_probs(resolve_model_dir(teacher), source, split, tta=True, cache=cache)
+    probs, _ = model_probs(resolve_model_dir(teacher), source, split, tta=True, cache=cache, indices=indices)
     return probs.astype(np.float32)
 
 
@@ -44,12 +47,14 @@ def soft_targets(
     temperature: float,
     cache: Path | None,
     cache_file: Path | None = None,
+    indices: np.ndarray | None = None,
 ) -> np.ndarray:
-    """alpha · one-hot label + (1 − alpha) · the teachers' mean at ``temperature``, for the whole train split."""
+    """alpha · one-hot label + (1 − alpha) · the teachers' mean at ``temperature``, for the train split (or the
+    images at ``indices``: a smoke run's subset costs the teachers no more than the subset)."""
     if cache_file is not None and cache_file.exists():
         mean = np.load(cache_file)
     else:
-        mean = np.mean([teacher_probs(t, source, "train", cache) for t in teachers], axis=0)
+        mean = np.mean([teacher_probs(t, source, "train", cache, indices) for t in teachers], axis=0)
         if cache_file is not None:
             np.save(cache_file, mean)
     if mean.shape != (len(labels), len(EMOTIONS)):

@@ -168,7 +168,12 @@ def write_report(r: dict[str, Any], out: Path, histories: dict[str, Any] | None 
 
 
 def model_probs(
-    folder: str | Path, data: str | Path, split: str, tta: bool = False, cache: Path | None = None
+    folder: str | Path,
+    data: str | Path,
+    split: str,
+    tta: bool = False,
+    cache: Path | None = None,
+    indices: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """An exported model folder's probabilities on a split, fed the way the classifier feeds it (its own
     input size and scaling) and in the classifier's class order; with the split's labels."""
@@ -180,6 +185,8 @@ def model_probs(
     spec = ModelSpec.load(folder)
     model = load_saved(spec.path)
     s = fer.load(data, split, spec.size, cache=cache)
+    if indices is not None:
+        s = fer.Split(s.x[indices], s.y[indices], s.name)
     return spec.to_canonical(predict(model, spec.preprocess(s.x), tta=tta)), s.y
 
 

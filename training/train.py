@@ -312,6 +312,9 @@ def load_data(cfg: TrainConfig, run: Path, data_cache: Path | None = None) -> Tr
     )
     train_split = fer.load(cfg.data, "train", cfg.input_size, cache=cache)
     val_split = fer.load(cfg.data, "val", cfg.input_size, cache=cache)
+    keep = fer.subset_indices(len(train_split), cfg.max_train, cfg.seed)
+    if cfg.max_train:
+        train_split = fer.Split(train_split.x[keep], train_split.y[keep], train_split.name)
     targets = None
     if cfg.teachers:
         from .distill import soft_targets
@@ -324,11 +327,8 @@ def load_data(cfg: TrainConfig, run: Path, data_cache: Path | None = None) -> Tr
             cfg.distill_temperature,
             cache=cache,
             cache_file=run / "teacher-train.npy",
+            indices=keep,
         )
-    if cfg.max_train:
-        keep = fer.subset_indices(len(train_split), cfg.max_train, cfg.seed)
-        train_split = fer.Split(train_split.x[keep], train_split.y[keep], train_split.name)
-        targets = None if targets is None else targets[keep]
     if cfg.max_val:
         val_split = fer.subset(val_split, cfg.max_val, cfg.seed)
     weights = None
