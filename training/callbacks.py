@@ -109,7 +109,8 @@ class TimeLimit(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         now = self.clock()
         self._longest = max(self._longest, now - self._began)
-        if now + self._longest > self.deadline:
+        last = epoch + 1 >= int(self.params.get("epochs", 0) or 0)
+        if now + self._longest > self.deadline and not last:
             self.expired = True
             self.model.stop_training = True
             print(f"\nEpoch {epoch + 1}: time limit reached; run the same command again to resume")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,6 +232,7 @@ def batches(
     seed: int = 0,
     with_weights: dict[int, float] | None = None,
     targets: np.ndarray | None = None,
+    transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
 ):
     """A tf.data pipeline (cache, shuffle, batch, prefetch) under TensorFlow; a Keras PyDataset elsewhere (JAX).
 
@@ -242,7 +243,7 @@ def batches(
 
     x, y = as_inputs(split.x), (split.y if targets is None else targets)
     w = np.array([with_weights[int(c)] for c in split.y], dtype=np.float32) if with_weights else None
-    if keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow" and transform is None:
         import tensorflow as tf
 
         parts = (x, y) if w is None else (x, y, w)
@@ -250,16 +251,17 @@ def batches(
         if shuffle:
             ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    return _ArrayBatches(x, y, w, batch_size, shuffle, seed)
+    return _ArrayBatches(x, y, w, batch_size, shuffle, seed, transform)
 
 
 def _array_batches_class():  # defined lazily so that importing this module does not import Keras
     import keras
 
     class ArrayBatches(keras.utils.PyDataset):
-        def __init__(self, x, y, w, batch_size, shuffle, seed) -> None:
+        def __init__(self, x, y, w, batch_size, shuffle, seed, transform) -> None:
             super().__init__()
             self.x, self.y, self.w = x, y, w
+            self.transform = transform
             self.batch_size = batch_size
             self.shuffle = shuffle
             self.rng = np.random.default_rng(seed)
@@ -272,9 +274,10 @@ def _array_batches_class():  # defined lazily so that importing this module does
 
         def __getitem__(self, i: int):
             idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+            x = self.x[idx] if self.transform is None else self.transform(self.x[idx], self.rng)
             if self.w is None:
-                return self.x[idx], self.y[idx]
-            return self.x[idx], self.y[idx], self.w[idx]
+                return x, self.y[idx]
+            return x, self.y[idx], self.w[idx]
 
         def on_epoch_end(self) -> None:
             if self.shuffle:

@@ -352,6 +352,16 @@ def _build_models(cfg: TrainConfig, state: RunState) -> tuple[Any, Any]:
     return core, training_model(core, cfg.augment, seed=cfg.seed)
 
 
+def _host_transform(cfg: TrainConfig) -> Any:
+    if cfg.augment.where != "host":
+        return None
+    from functools import partial
+
+    from .augment import host_transform
+
+    return partial(host_transform, cfg=cfg.augment)
+
+
 def _fit_schedule(
     cfg: TrainConfig,
     run: Path,
@@ -380,6 +390,7 @@ def _fit_schedule(
         seed=cfg.seed,
         with_weights=data.weights,
         targets=data.targets,
+        transform=_host_transform(cfg),
     )
     val_targets = None if data.targets is None else np.eye(len(data.targets[0]), dtype=np.float32)[data.val.y]
     val_ds = fer.batches(data.val, cfg.batch_size, shuffle=False, targets=val_targets)
