@@ -325,7 +325,7 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
         run.close()
     if opts.micro:
         run.say("classifier micro-benchmark")
-        result["classifier"] = classifier_micro()
+        result["classifier"] = classifier_micro(settings.classifier.model)
     return result
 
 

@@ -158,7 +158,8 @@ def test_the_classifier_never_imports_the_training_package() -> None:
         "assert p.predict_crops(__import__('numpy').zeros((1, p.spec.size, p.spec.size), 'uint8')).shape == (1, 7)\n"
         "print(sorted(m for m in sys.modules if m.startswith('moodstream.training')))\n"
     )
-    for model in ("fer-mini-xception", str(ROOT / "models" / "fer-mx32")):  # fer-mx32 holds custom layers
+    shipped = [str(ROOT / "models" / name) for name in ("fer-mx32", "fer-vgg32")]  # fer-mx32: custom layers
+    for model in ("fer-mini-xception", *shipped):
         out = subprocess.run(
             [sys.executable, "-c", code, model], cwd=ROOT, capture_output=True, text=True, timeout=300
         )

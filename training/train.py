@@ -110,7 +110,7 @@ def device_info() -> dict[str, Any]:
         elif info["backend"] == "jax":
             import jax
 
-            info["gpus"] = [str(d) for d in jax.devices() if d.platform == "gpu"]
+            info["gpus"] = [f"{d.device_kind} ({d})" for d in jax.devices() if d.platform == "gpu"]
     except Exception:  # noqa: BLE001 - device listing is informational
         pass
     return info
@@ -362,6 +362,25 @@ def _host_transform(cfg: TrainConfig) -> Any:
     return partial(host_transform, cfg=cfg.augment)
 
 
+def _datasets(cfg: TrainConfig, data: TrainData) -> tuple[Any, Any]:
+    """What ``fit`` reads: shuffled, weighted training batches (soft targets when distilling), and val."""
+    import numpy as np
+
+    from . import data as fer
+
+    train_ds = fer.batches(
+        fer.Split(data.train.x, data.train.y, "train"),
+        cfg.batch_size,
+        shuffle=True,
+        seed=cfg.seed,
+        with_weights=data.weights,
+        targets=data.targets,
+        transform=_host_transform(cfg),
+    )
+    val_targets = None if data.targets is None else np.eye(len(data.targets[0]), dtype=np.float32)[data.val.y]
+    return train_ds, fer.batches(data.val, cfg.batch_size, shuffle=False, targets=val_targets)
+
+
 def _fit_schedule(
     cfg: TrainConfig,
     run: Path,
@@ -378,22 +397,9 @@ def _fit_schedule(
     """
     import shutil
 
-    import numpy as np
-
-    from . import data as fer
     from .models import unfreeze
 
-    train_ds = fer.batches(
-        fer.Split(data.train.x, data.train.y, "train"),
-        cfg.batch_size,
-        shuffle=True,
-        seed=cfg.seed,
-        with_weights=data.weights,
-        targets=data.targets,
-        transform=_host_transform(cfg),
-    )
-    val_targets = None if data.targets is None else np.eye(len(data.targets[0]), dtype=np.float32)[data.val.y]
-    val_ds = fer.batches(data.val, cfg.batch_size, shuffle=False, targets=val_targets)
+    train_ds, val_ds = _datasets(cfg, data)
     phases = default_phases(cfg)
     schedule = [("head" if phases else "main", 0.0, cfg.epochs, cfg.lr)]
     schedule += [(f"phase{i + 2}", p.unfreeze, p.epochs, p.lr) for i, p in enumerate(phases)]

@@ -40,11 +40,11 @@ def classifier_micro(
     """
     import numpy as np
 
-    from ..common.assets import fetch_model
     from ..common.modelspec import ModelSpec, resolve_model_dir
+    from ..common.settings import ClassifierSettings
     from .predictor import Predictor
 
-    spec = ModelSpec.load(resolve_model_dir(model) if model else fetch_model())
+    spec = ModelSpec.load(resolve_model_dir(model or ClassifierSettings().model))
     predictor = Predictor(spec, max_batch=max(batch_sizes))
     predictor.warmup()
     pool = max(256, 2 * max(batch_sizes))

@@ -82,7 +82,7 @@ class ClassifierSettings(_Section):
     max_batch: int = Field(default=32, ge=1, le=1024)
     max_wait_ms: int = Field(default=20, ge=0, le=10_000)
     # A model folder path, or the name of a folder under models/ or the asset cache.
-    model: str = "fer-mini-xception"
+    model: str = "fer-vgg32"
     # Live detections older than this are skipped (catching up after a stall beats classifying the past).
     max_age_ms: int = Field(default=2000, ge=10, le=600_000)
     # "auto" uses a GPU when the backend sees one.

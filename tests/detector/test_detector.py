@@ -12,7 +12,7 @@ from moodstream.services.common.bus import Bus
 from moodstream.services.common.runtime import Stopper
 from moodstream.services.common.schemas import Detections, Frame
 from moodstream.services.detector.haar import HaarDetector, jpeg_size
-from moodstream.services.detector.worker import DetectorWorker
+from moodstream.services.detector.worker import DetectorWorker, crop_size_for
 from tests.helpers import wait_for
 
 
@@ -67,7 +67,8 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
         wait_for(lambda: bus.group_info(bus.keys.frames, "detector")["pending"] == 0, 10, what="acks")
         out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
         assert sorted((d.camera, d.seq) for d in out) == [("file", 0), ("live", 2)]
-        assert all(len(d.faces) == 1 and d.crop_size == 64 for d in out)
+        size = crop_size_for(settings)  # the classifier model's input size (48 for the default)
+        assert size == 48 and all(len(d.faces) == 1 and d.crop_size == size for d in out)
         reasons = " | ".join(d.reason for d in bus.dead_letters())
         assert (
             "exceeds max_frame_pixels" in reasons
