@@ -16,12 +16,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
 
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
+from moodstream.services.common.liveness import Liveness
 from moodstream.services.common.schemas import DashboardStatus, RecommendationEvent, SchemaError
 from moodstream.services.common.settings import CAMERA_ID_RE, DashboardSettings
 from moodstream.services.observe import collect_status
 
 from . import prometheus
-from .auth import token_from_request, token_matches
+from .auth import host_allowed, token_from_request, token_matches
 from .bridge import stats_payload
 from .timeline import timeline
 
@@ -54,21 +55,25 @@ def _float_arg(name: str, default: float) -> float:
     return value
 
 
-def build_blueprint(cfg: DashboardSettings, bus: Bus, latest_stats: LatestStats, info: Info) -> Blueprint:
+def build_blueprint(
+    cfg: DashboardSettings, bus: Bus, latest_stats: LatestStats, info: Info, liveness: Liveness | None = None
+) -> Blueprint:
     """The page and the API; ``latest_stats`` and ``info`` are this process's newest stats and its own
     counters (read, never written, here)."""
     bp = Blueprint("dashboard", __name__)
-    _require_token(bp, cfg.token)
+    _require_token(bp, cfg.token, cfg.host)
     _pages(bp, cfg)
     _camera_api(bp, cfg, bus, latest_stats, info)
-    _operations(bp, bus, info)
+    _operations(bp, bus, info, liveness or Liveness())
     bp.after_request(_security_headers)
     return bp
 
 
-def _require_token(bp: Blueprint, token: str) -> None:
+def _require_token(bp: Blueprint, token: str, bind: str) -> None:
     @bp.before_request
     def _auth() -> Any:
+        if not token and not host_allowed(request.headers.get("Host"), bind):
+            return jsonify(error="forbidden: unexpected Host header (set a token to serve other names)"), 403
         if request.endpoint in OPEN_ENDPOINTS:
             return None
         if not token_matches(token, token_from_request(request.args, request.headers)):
@@ -149,22 +154,25 @@ def _camera_api(
         return jsonify(reco.public())
 
 
-def _operations(bp: Blueprint, bus: Bus, info: Info) -> None:
+def _operations(bp: Blueprint, bus: Bus, info: Info, liveness: Liveness) -> None:
     @bp.get("/healthz")
     def healthz() -> Any:
         try:
             bus.ping()
-        except CONNECTION_ERRORS as exc:
-            return jsonify(status="unavailable", redis=False, error=str(exc)), 503
+        except CONNECTION_ERRORS:  # no error text: it is an open endpoint, and errors may name hosts
+            return jsonify(status="unavailable", redis=False), 503
         me = info()
+        stalled = liveness.stalled()
+        if stalled:  # a background loop has not completed a pass lately: states only, no error text
+            return jsonify(status="degraded", redis=True, stalled=stalled, clients=me.clients), 503
         return jsonify(status="ok", redis=True, clients=me.clients, leader=me.leader)
 
     @bp.get("/metrics")
     def metrics() -> Any:
         try:
             status = collect_status(bus)
-        except CONNECTION_ERRORS as exc:
-            return Response(f"# Redis unavailable: {exc}\n", status=503, mimetype="text/plain")
+        except CONNECTION_ERRORS:
+            return Response("# Redis unavailable\n", status=503, mimetype="text/plain")
         return Response(prometheus.render(status, info()), content_type=prometheus.CONTENT_TYPE)
 
 

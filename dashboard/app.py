@@ -20,6 +20,7 @@ from flask_socketio import SocketIO
 from moodstream.services.common.bus import Client, RedisError
 from moodstream.services.common.connection import resolve_url
 from moodstream.services.common.keys import Keys
+from moodstream.services.common.liveness import Liveness, guarded
 from moodstream.services.common.runtime import Runtime, Stopper
 from moodstream.services.common.schemas import DashboardStatus
 from moodstream.services.common.settings import ConfigError, Settings
@@ -39,7 +40,8 @@ class DashboardApp:
     app: Flask
     socketio: SocketIO
     runtime: Runtime  # the process's Redis connection, stop event and heartbeat
-    loops: list[Loop]  # background tasks, each run(stopped, wait)
+    loops: list[Loop]  # background tasks, each run(stopped, wait), restarted after any error
+    liveness: Liveness  # when each loop last completed a pass (/healthz)
 
 
 def message_queue_url(settings: Settings, redis_url: str) -> str | None:
@@ -91,7 +93,9 @@ def _socketio(app: Flask, settings: Settings, mq: str | None) -> SocketIO:
 
 
 def create_app(
-    settings: Settings, client: Client | None = None, stopper: Stopper | None = None
+    settings: Settings,
+    client: Client | None = None,
+    stopper: Stopper | None = None,
 ) -> DashboardApp:
     cfg = settings.dashboard
     check_exposure(cfg)
@@ -115,11 +119,16 @@ def create_app(
         rt.heartbeat()
 
     stats = StatsPublisher(rt.bus, outbox.stats, info, cfg.stats_interval_s, latest, beat)
-    app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info))
-    socketio.on_namespace(FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get))
+    liveness = Liveness(cfg.loop_stall_s)
+    loops = [
+        guarded(name, run, liveness)
+        for name, run in (("bridge", bridge.run), ("frames", pump.run), ("stats", stats.run))
+    ]
+    app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info, liveness))
+    socketio.on_namespace(FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get, cfg.host))
 
     @app.errorhandler(RedisError)
     def _redis_down(exc: Exception) -> Any:
         return jsonify(error=f"Redis unavailable: {exc}"), 503
 
-    return DashboardApp(app, socketio, rt, [bridge.run, pump.run, stats.run])
+    return DashboardApp(app, socketio, rt, loops, liveness)

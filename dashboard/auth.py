@@ -39,6 +39,22 @@ def check_exposure(cfg: DashboardSettings) -> None:
         )
 
 
+def host_allowed(host_header: str | None, bind: str) -> bool:
+    """Without a token, only requests addressed to the bind address or a loopback name are served.
+
+    Why: a page on any site can point its own DNS name at 127.0.0.1 (DNS rebinding) and then read a
+    token-less dashboard as same-origin; the browser still sends that name in ``Host``.
+    """
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [v6]:port
+        host = host[1 : host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    return host in {bind.lower(), "localhost"} or is_loopback(host)
+
+
 def token_matches(expected: str, given: Any) -> bool:
     if not expected:
         return True

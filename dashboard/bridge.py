@@ -58,6 +58,7 @@ class EventBridge:
         self.token = uuid.uuid4().hex
         self.leader = not shared
         self.counters = {"events": 0, "bad_events": 0}
+        self.positions: dict[str, str] | None = None  # where bridging got to in each stream
         self._bad_cursor = OnceLog(log, logging.ERROR)
         self._decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {
             bus.keys.emotions: EmotionEvent,
@@ -104,7 +105,8 @@ class EventBridge:
         self.bus.save_dashboard_cursor(BridgeCursor(positions=dict(positions)).encode())
 
     def run(self, stopped: Stopped, wait: Wait) -> None:
-        positions: dict[str, str] | None = None
+        """Forward events; ``self.positions`` outlives a run that an error ended, so the restarted run
+        (services/common/liveness.py: guarded) goes on from where this one got to."""
         backoff = Backoff()
         last_saved = 0.0
         lease = self.bus.keys.dashboard_lease()
@@ -114,17 +116,17 @@ class EventBridge:
                     if self.shared:
                         self.leader = self.bus.hold_lease(lease, self.token, LEASE_MS)
                         if not self.leader:
-                            positions = None
+                            self.positions = None
                             wait(1.0)
                             continue
-                    if positions is None:
-                        positions = self._start_positions()
-                        log.info("bridging events from %s", positions)
-                    for entry in self.bus.tail(positions, block_ms=500):
-                        positions[entry.stream] = entry.id
+                    if self.positions is None:
+                        self.positions = self._start_positions()
+                        log.info("bridging events from %s", self.positions)
+                    for entry in self.bus.tail(self.positions, block_ms=500):
+                        self.positions[entry.stream] = entry.id
                         self.forward(entry.stream, entry.payload)
                     if self.shared and time.monotonic() - last_saved >= CURSOR_EVERY_S:
-                        self._save(positions)
+                        self._save(self.positions)
                         last_saved = time.monotonic()
                     backoff.reset()
                 except CONNECTION_ERRORS as exc:
@@ -132,7 +134,7 @@ class EventBridge:
                     log.warning("events: Redis unavailable (%s); retrying in %.1fs", exc, delay)
                     wait(delay)
         finally:
-            self._hand_over(lease, positions)
+            self._hand_over(lease, self.positions)
 
     def _hand_over(self, lease: str, positions: dict[str, str] | None) -> None:
         """On the way out: record where this process got to and let a successor take over at once."""

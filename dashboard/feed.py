@@ -17,7 +17,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room
 
-from .auth import token_from_auth, token_matches
+from .auth import host_allowed, token_from_auth, token_matches
 from .clients import Clients, Subscription, SubscriptionError
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,20 @@ class FeedNamespace(Namespace):
         fps_cap: float,
         clients: Clients,
         latest_stats: Callable[[], dict[str, Any] | None],
+        bind: str = "127.0.0.1",
     ) -> None:
         super().__init__(FEED)
         self.token = token
+        self.bind = bind  # without a token, only this address and loopback names are served
         self.fps_cap = fps_cap
         self.clients = clients
         self.latest_stats = latest_stats
 
     def on_connect(self, auth: Any = None) -> None:
+        if not self.token and not host_allowed(request.headers.get("Host"), self.bind):
+            raise ConnectionRefusedError(
+                "forbidden: unexpected Host header (set a token to serve other names)"
+            )
         if not token_matches(self.token, token_from_auth(auth, request.args)):
             log.info("feed: refused a client with a wrong or missing token (%s)", request.remote_addr)
             raise ConnectionRefusedError("unauthorized: wrong or missing token")

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .common.redact import redact_log_handlers
 from .common.settings import ConfigError, Settings, config_path, load_settings
 from .common.stages import NAMES as STAGE_NAMES
 
@@ -168,6 +169,7 @@ def cmd_assets(args: argparse.Namespace) -> int:
     from .common import assets
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    redact_log_handlers()
     paths = assets.fetch_all()
     for name, path in paths.items():
         print(f"{name}: {path}")
@@ -190,7 +192,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    print(json.dumps(settings.model_dump(), indent=2))
+    data = settings.model_dump() if args.show_secrets else settings.redacted_dump()
+    print(json.dumps(data, indent=2))
     return 0
 
 
@@ -272,6 +275,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..training.train import train  # first: the package turns oneDNN off before TensorFlow loads
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    redact_log_handlers()
     cfg = _train_config(args)
     summary = train(cfg, args.run_dir, verbose=2, time_limit=args.time_limit or 0.0)
     print(json.dumps(summary["val"]))
@@ -441,7 +445,7 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="run only the classifier micro-benchmark (no Redis, no workers: e.g. on a GPU machine)",
     )
     p.add_argument(
-        "--model", help="the micro-benchmark's model folder or name (default: the configured default)"
+        "--model", help="the micro-benchmark's model folder or name (default: the classifier's default model)"
     )
     p.add_argument(
         "--batch-sizes",
@@ -532,6 +536,11 @@ def _maintenance_commands(sub: Subparsers, common: argparse.ArgumentParser) -> N
     p = sub.add_parser("reset", parents=[common], help="delete all of this deployment's keys from Redis")
     p.set_defaults(fn=cmd_reset)
     p = sub.add_parser("config", parents=[common], help="validate the config and print it with defaults")
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print the token, passwords and camera credentials as they are",
+    )
     p.set_defaults(fn=cmd_config)
 
 

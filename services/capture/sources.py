@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..common.redact import redact
 from .recording import RecordingError, RecordingReader
 
 URL_RE = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", re.I)
@@ -59,6 +60,7 @@ class Source:
 class OpenCVSource(Source):
     def __init__(self, target: str | int, kind: str, live: bool, timeout_ms: int = 5000) -> None:
         self.target = target
+        self.shown = redact(str(target))  # what messages and the heartbeat say: never a credential
         self.kind = kind
         self.live = live
         self.timeout_ms = timeout_ms
@@ -79,7 +81,7 @@ class OpenCVSource(Source):
         cap = cv2.VideoCapture(self.target, cv2.CAP_ANY, params) if params else cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
-            raise SourceError(f"cannot open {self.kind} source {self.target!r}")
+            raise SourceError(f"cannot open {self.kind} source {self.shown!r}")
         self.cap = cap
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.native_fps = float(fps) if fps and 0 < fps < 1000 else 0.0
@@ -91,7 +93,7 @@ class OpenCVSource(Source):
         if not ok or image is None:
             if self.kind == "file":
                 raise SourceEnded(str(self.target))
-            raise SourceError(f"{self.kind} source {self.target!r} stopped delivering frames")
+            raise SourceError(f"{self.kind} source {self.shown!r} stopped delivering frames")
         h, w = image.shape[:2]
         return Captured(image=image, jpeg=None, width=w, height=h)
 
@@ -101,7 +103,7 @@ class OpenCVSource(Source):
             self.cap = None
 
     def describe(self) -> str:
-        return f"{self.kind}:{self.target}"
+        return f"{self.kind}:{self.shown}"
 
 
 class RecordingSource(Source):

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import cv2
 
 from ..common.bus import CONNECTION_ERRORS, Client
-from ..common.runtime import Runtime, Stopper, setup_logging
+from ..common.redact import redact
+from ..common.runtime import OnceLog, Runtime, Stopper, setup_logging
 from ..common.schemas import CaptureStatus, Frame
 from ..common.settings import CameraSettings, ConfigError, Settings
 from .sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
@@ -62,6 +63,7 @@ class CaptureLoop:
         self.reconnects = 0
         self.state = "starting"
         self.error = ""
+        self._once = OnceLog(log, logging.ERROR)
         self._update_status()
 
     def _update_status(self) -> None:
@@ -82,6 +84,30 @@ class CaptureLoop:
                 self.rt.on_connected()
         except CONNECTION_ERRORS as exc:
             self._lost(exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. a key of the wrong type: report, never exit
+            self._unexpected("heartbeat", exc)
+
+    def _unexpected(self, what: str, exc: BaseException) -> None:
+        """Any other error (a Redis ResponseError, a bug): counted, logged once per kind with its traceback."""
+        self.rt.counters.inc("errors")
+        self._once(
+            f"{what}:{type(exc).__name__}:{exc}",
+            "camera %s: %s failed: %s",
+            self.opts.camera,
+            what,
+            exc,
+            exc_info=exc,
+        )
+
+    def _wait_beating(self, seconds: float) -> None:
+        """Wait, writing the heartbeat meanwhile: a camera that backs off for 15 s stays listed."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.stop.wait(min(left, self.rt.settings.runtime.heartbeat_s))
+            self._beat()
 
     def _lost(self, exc: BaseException) -> None:
         """Redis went away: say so once, then drop frames quietly until it returns."""
@@ -90,6 +116,7 @@ class CaptureLoop:
         self.rt.connected = False
 
     def _set_state(self, state: str, error: str = "") -> None:
+        error = redact(error)  # it goes into the heartbeat, and from there to every viewer
         if state != self.state or error != self.error:
             (log.warning if error else log.info)("camera %s: %s %s", self.opts.camera, state, error)
         self.state, self.error = state, error
@@ -107,7 +134,7 @@ class CaptureLoop:
                 self._set_state("reconnecting", str(exc))
                 self._beat()
                 self.reconnects += 1
-                self.stop.wait(delay)
+                self._wait_beating(delay)
                 delay = min(delay * 2, cfg.reconnect_max_s)
         return False
 
@@ -154,6 +181,9 @@ class CaptureLoop:
             # Live video cannot wait for Redis: drop the frame, keep reading, back off a little.
             self.rt.counters.inc("errors")
             self._lost(exc)
+            self.stop.wait(min(self.rt.backoff.next(), 1.0))
+        except Exception as exc:  # noqa: BLE001 - a non-connection Redis error: the next frame may pass
+            self._unexpected("publish", exc)
             self.stop.wait(min(self.rt.backoff.next(), 1.0))
         self.seq += 1
 

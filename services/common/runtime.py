@@ -26,6 +26,7 @@ from .bus import CONNECTION_ERRORS, Bus, Client, Entry, ResponseError, connect, 
 from .connection import resolve_url
 from .keys import Keys
 from .metrics import Counters
+from .redact import redact_log_handlers
 from .schemas import Heartbeat, Message, Record, SchemaError, StageDetail
 from .settings import ConfigError, Settings
 from .stages import stage as stage_def
@@ -41,6 +42,7 @@ def setup_logging(level: str = "INFO") -> None:
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
     )
+    redact_log_handlers()  # camera URLs' credentials and registered secrets never reach a log file
 
 
 class Stopper:
@@ -80,10 +82,10 @@ class OnceLog:
         self.logger, self.level = logger, level
         self._seen: set[str] = set()
 
-    def __call__(self, key: str, msg: str, *args: Any) -> None:
+    def __call__(self, key: str, msg: str, *args: Any, exc_info: BaseException | None = None) -> None:
         if key not in self._seen:
             self._seen.add(key)
-            self.logger.log(self.level, msg, *args)
+            self.logger.log(self.level, msg, *args, exc_info=exc_info)
 
 
 class Backoff:

@@ -8,6 +8,7 @@ offending key named, rather than half-way through a run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -145,6 +146,8 @@ class DashboardSettings(_Section):
     # How much emotion history the timeline endpoint returns by default, and the page shows.
     timeline_s: int = Field(default=300, ge=10, le=24 * 3600)
     stats_interval_s: float = Field(default=2.0, ge=0.2, le=60)
+    # /healthz answers 503 when a background loop (bridge, frames, stats) has not completed a pass this long.
+    loop_stall_s: float = Field(default=10.0, ge=1, le=600)
     # A frame not acknowledged by the client within this time no longer holds back the next one.
     frame_ack_timeout_s: float = Field(default=5.0, gt=0, le=120)
     # Browser origins other than the dashboard's own allowed to open the feed (e.g. "https://app.example").
@@ -249,6 +252,27 @@ class Settings(_Section):
             seen.add(camera.id)
         return self
 
+    def secrets(self) -> list[str]:
+        """Values that must never be shown: the dashboard token, the Redis password, Spotify's secret."""
+        from urllib.parse import urlsplit
+
+        values = [self.dashboard.token, os.environ.get("SPOTIPY_CLIENT_SECRET", "")]
+        with contextlib.suppress(ValueError):
+            values.append(urlsplit(self.redis.url).password or "")
+        return [v for v in values if v]
+
+    def redacted_dump(self) -> dict[str, Any]:
+        """The settings as ``moodstream config`` prints them: secrets and camera credentials as ``***``."""
+        from .redact import MASK, redact
+
+        data = self.model_dump()
+        if data["dashboard"]["token"]:
+            data["dashboard"]["token"] = MASK
+        data["redis"]["url"] = redact(data["redis"]["url"])
+        for camera in data["cameras"]:
+            camera["source"] = redact(camera["source"])
+        return data
+
     def camera(self, camera_id: str) -> CameraSettings:
         for camera in self.cameras:
             if camera.id == camera_id:
@@ -340,11 +364,21 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_format_error(exc, origin)) from exc
     settings.source_path = str(file) if file.exists() else None
+    _register_secrets(settings)
     return settings
+
+
+def _register_secrets(settings: Settings) -> None:
+    from .redact import register_secret
+
+    for value in settings.secrets():
+        register_secret(value)
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc, "dict")) from exc
+    _register_secrets(settings)
+    return settings

@@ -187,6 +187,7 @@ class Fetcher:
         self._queued: set[str] = set()
         self._lock = threading.Lock()
         self.counters = {"searches": 0, "failures": 0, "skipped_while_open": 0, "empty": 0}
+        self._once = OnceLog(log, logging.ERROR)
         self.thread = threading.Thread(target=self._run, name="spotify-fetcher", daemon=True)
         self.thread.start()
 
@@ -217,6 +218,15 @@ class Fetcher:
                     self.counters["skipped_while_open"] += 1
                     continue
                 self.search(q)
+            except Exception as exc:  # noqa: BLE001 - the thread must outlive any error (e.g. a cache key of the wrong type)
+                self.counters["failures"] += 1
+                self._once(
+                    f"{type(exc).__name__}:{exc}",
+                    "spotify: search %r failed: %s; going on",
+                    q,
+                    exc,
+                    exc_info=exc,
+                )
             finally:
                 with self._lock:
                     self._queued.discard(q)

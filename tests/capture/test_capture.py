@@ -13,7 +13,7 @@ from moodstream.services.capture.worker import CaptureLoop, CaptureOptions
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.runtime import Runtime, Stopper
 from moodstream.services.common.schemas import CaptureStatus, Frame
-from moodstream.services.observe import heartbeats
+from moodstream.services.observe import collect_status, heartbeats
 from moodstream.services.recordtool import record
 from tests.helpers import MjpegCamera, WorkerProcess, wait_for, write_config
 
@@ -151,3 +151,39 @@ def test_not_a_recording(tmp_path: Path) -> None:
     bad.write_bytes(b"\x93hello")
     with pytest.raises(RecordingError):
         RecordingReader(bad)
+
+
+def test_a_reconnecting_camera_stays_listed_while_it_backs_off(
+    tmp_path: Path, redis_base_url: str, prefix: str, bus
+) -> None:
+    """Its retry delay (4 s here) outlasts the heartbeat's expiry (2.5 s), yet status never loses it."""
+    config = write_config(
+        tmp_path / "moodstream.toml",
+        {
+            "redis": {"url": redis_base_url, "prefix": prefix},
+            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
+            "capture": {"reconnect_initial_s": 4.0, "reconnect_max_s": 4.0},
+            "cameras": [{"id": "gate", "source": "rtsp://127.0.0.1:9/x", "fps": 5.0}],
+        },
+    )
+    (tmp_path / "logs").mkdir()
+    capture = WorkerProcess(config, "capture", "gate", log_dir=tmp_path / "logs")
+
+    def gate():
+        return next((c for c in collect_status(bus).cameras if c.camera == "gate"), None)
+
+    try:
+        first = wait_for(gate, timeout=60, what="the camera listed")
+        seen = [first]
+        # Through two retry delays, every look finds it, "reconnecting".
+        wait_for(
+            lambda: (
+                seen.append(gate()) or (seen[-1] is not None and seen[-1].reconnects >= first.reconnects + 2)
+            ),
+            timeout=30,
+            interval=0.25,
+            what="two more reconnect attempts",
+        )
+        assert all(c is not None and c.state == "reconnecting" for c in seen), [c and c.state for c in seen]
+    finally:
+        capture.stop()

@@ -38,3 +38,24 @@ def test_reading_the_api_writes_nothing(make_settings, bus: Bus, client) -> None
     assert web.get("/api/cameras/lobby/timeline").status_code == 401  # and the token is still needed
     assert writes(client) == before
     assert list(client.scan_iter(match=bus.keys.heartbeat_pattern())) == []
+
+
+def test_without_a_token_only_the_bind_address_and_loopback_names_are_served(make_settings, client) -> None:
+    """DNS rebinding: a page whose own name resolves to 127.0.0.1 sends that name as Host, and is refused."""
+    from moodstream.dashboard.auth import host_allowed
+
+    dash = create_app(
+        make_settings(dashboard={"enabled": True, "token": ""}), client=client, stopper=Stopper()
+    )
+    web = dash.app.test_client()
+    for host in ("127.0.0.1:8050", "localhost:8050", "[::1]:8050", "localhost"):
+        assert web.get("/api/cameras", headers={"Host": host}).status_code == 200, host
+    refused = web.get("/api/cameras", headers={"Host": "evil.example:8050"})
+    assert refused.status_code == 403 and "Host" in refused.get_json()["error"]
+    assert web.get("/healthz", headers={"Host": "evil.example"}).status_code == 403
+    assert host_allowed("cam-host:8050", "cam-host") and not host_allowed(None, "127.0.0.1")
+    with_token = create_app(
+        make_settings(dashboard={"enabled": True, "token": TOKEN}), client=client, stopper=Stopper()
+    )
+    auth = {"Authorization": f"Bearer {TOKEN}", "Host": "dashboard.example.org"}
+    assert with_token.app.test_client().get("/api/cameras", headers=auth).status_code == 200

@@ -378,3 +378,26 @@ def test_malformed_events_are_skipped_and_counted(start_dashboard, bus: Bus, cli
         assert dash.healthy()
     finally:
         c.close()
+
+
+def test_a_failing_bridge_says_so_on_healthz_and_bridges_again_once_fixed(
+    start_dashboard, bus: Bus, client
+) -> None:
+    """A non-connection Redis error (the emotions key holding a string) no longer ends the bridge for good."""
+    dash = start_dashboard(loop_stall_s=1.0)
+    c = FeedClient(dash.url)
+    try:
+        c.subscribe(cameras="*")
+        client.delete(bus.keys.emotions)
+        client.set(bus.keys.emotions, "not a stream")  # XREAD now fails with WRONGTYPE
+        wait_for(lambda: dash.get("/healthz")[0] == 503, 30, what="/healthz to report the stalled bridge")
+        status, body, _ = dash.get("/healthz")
+        assert b"bridge" in body and b"WRONGTYPE" not in body  # states only, no error text
+        client.delete(bus.keys.emotions)
+        bus.publish(bus.keys.emotions, emotion("lobby", label="surprise").encode())
+        wait_for(lambda: c.events["emotion"], 30, what="the bridge to forward again")
+        assert c.events["emotion"][-1]["label"] == "surprise"
+        wait_for(dash.healthy, 30, what="/healthz to recover")
+        assert "bridge loop failed" in dash.proc.output() and "WRONGTYPE" in dash.proc.output()
+    finally:
+        c.close()
