@@ -96,3 +96,39 @@ def test_crop_size_checked() -> None:
     d = Detections("c", 1, 2.0, 640, 360, 8, [Face(box=(1, 2, 30, 30), crop=bytes(10))])
     with pytest.raises(SchemaError, match="expected 64"):
         Detections.decode(d.encode())
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"seq": -5}, "'seq' out of range"),
+        ({"w": 0}, "'w' out of range"),
+        ({"h": 20000}, "'h' out of range"),
+        ({"ts": -1e300}, "'ts' out of range"),
+        ({"ts": 1e300}, "'ts' out of range"),
+    ],
+)
+def test_out_of_range_frame_fields_are_refused_with_the_field_named(change: dict, field: str) -> None:
+    """docs/streams.md's ranges, enforced for every per-frame message (the worker dead-letters the reason)."""
+    probs = [0.1, 0.0, 0.0, 0.7, 0.1, 0.0, 0.1]
+    messages = [
+        Frame("c", 1, 2.0, 640, 360, JPEG, live=True),
+        Detections("c", 1, 2.0, 640, 360, 8, [Face(box=(1, 2, 3, 3), crop=bytes(64))], live=True),
+        Classified("c", 1, 2.0, 640, 360, [Face(box=(1, 2, 3, 3), probs=probs)], model="m"),
+    ]
+    for message in messages:
+        raw = {**msgpack.unpackb(message.encode()), **change}
+        with pytest.raises(SchemaError, match=field):
+            type(message).decode(msgpack.packb(raw))
+
+
+def test_boxes_outside_the_frame_and_probabilities_not_summing_to_one_are_refused() -> None:
+    outside = Classified("c", 1, 2.0, 64, 36, [Face(box=(50, 2, 30, 30), probs=[1.0] + [0.0] * 6)], model="m")
+    with pytest.raises(SchemaError, match=r"box \[50, 2, 30, 30\] outside the 64x36 frame"):
+        Classified.decode(outside.encode())
+    crop = Detections("c", 1, 2.0, 64, 36, 8, [Face(box=(1, 20, 8, 20), crop=bytes(64))], live=True)
+    with pytest.raises(SchemaError, match="outside"):
+        Detections.decode(crop.encode())
+    halves = Classified("c", 1, 2.0, 64, 36, [Face(box=(1, 2, 3, 3), probs=[0.5] * 7)], model="m")
+    with pytest.raises(SchemaError, match="probabilities sum to 3.5000, not 1"):
+        Classified.decode(halves.encode())

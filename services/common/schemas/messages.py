@@ -42,15 +42,39 @@ def _camera(data: dict[str, Any], what: str) -> str:
     return camera
 
 
+MAX_SIDE = 16384
+# Timestamps are Unix seconds; a negative one, or one past 2100, is corrupt or hostile whatever the clock.
+TS_RANGE = (0.0, 4_102_444_800.0)
+PROBS_SUM_TOLERANCE = 0.01
+
+
+def _in_range(value: float, low: float, high: float, key: str, what: str) -> None:
+    if not low <= value <= high:
+        raise SchemaError(f"{what}: field {key!r} out of range ({value!r}; expected {low:g}..{high:g})")
+
+
 def _frame_fields(data: dict[str, Any], what: str) -> dict[str, Any]:
-    """The fields every per-frame message shares: which camera, which frame, when, and its size."""
-    return {
+    """The fields every per-frame message shares: which camera, which frame, when, and its size, each
+    checked against the ranges docs/streams.md states."""
+    fields = {
         "camera": _camera(data, what),
         "seq": _req(data, "seq", int, what),
         "ts": _req(data, "ts", float, what),
         "width": _req(data, "w", int, what),
         "height": _req(data, "h", int, what),
     }
+    _in_range(fields["seq"], 0, 2**63 - 1, "seq", what)
+    _in_range(fields["ts"], *TS_RANGE, "ts", what)
+    _in_range(fields["width"], 1, MAX_SIDE, "w", what)
+    _in_range(fields["height"], 1, MAX_SIDE, "h", what)
+    return fields
+
+
+def _inside(box: tuple[int, int, int, int], fields: dict[str, Any], what: str) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    if x + w > fields["width"] or y + h > fields["height"]:
+        raise SchemaError(f"{what}: box {list(box)} outside the {fields['width']}x{fields['height']} frame")
+    return box
 
 
 def _box(value: Any, what: str) -> tuple[int, int, int, int]:
@@ -75,6 +99,8 @@ def _probs(value: Any, what: str) -> list[float]:
         ):
             raise SchemaError(f"{what}: probability {p!r} out of range")
         out.append(float(p))
+    if abs(sum(out) - 1.0) > PROBS_SUM_TOLERANCE:
+        raise SchemaError(f"{what}: probabilities sum to {sum(out):.4f}, not 1")
     return out
 
 
@@ -133,10 +159,6 @@ class Frame(Message):
             jpeg=_req(data, "jpeg", bytes, what),
             live=_req(data, "live", bool, what),
         )
-        if frame.seq < 0:
-            raise SchemaError("frame: negative seq")
-        if not (0 < frame.width <= 16384 and 0 < frame.height <= 16384):
-            raise SchemaError(f"frame: size {frame.width}x{frame.height} out of range")
         if not frame.jpeg.startswith(b"\xff\xd8"):
             raise SchemaError("frame: jpeg field is not a JPEG")
         return frame
@@ -184,6 +206,7 @@ class Detections(Message):
         crop_size = _req(data, "crop", int, what)
         if not 8 <= crop_size <= 512:
             raise SchemaError(f"{what}: crop size {crop_size} out of range")
+        fields = _frame_fields(data, what)
         raw_faces = _req(data, "faces", list, what)
         if len(raw_faces) > MAX_FACES:
             raise SchemaError(f"{what}: {len(raw_faces)} faces exceeds {MAX_FACES}")
@@ -193,9 +216,9 @@ class Detections(Message):
                 raise SchemaError(f"{what}: face must be [box, crop]")
             if len(item[1]) != crop_size * crop_size:
                 raise SchemaError(f"{what}: crop has {len(item[1])} bytes, expected {crop_size * crop_size}")
-            faces.append(Face(box=_box(item[0], what), crop=item[1]))
+            faces.append(Face(box=_inside(_box(item[0], what), fields, what), crop=item[1]))
         return cls(
-            **_frame_fields(data, what),
+            **fields,
             crop_size=crop_size,
             faces=faces,
             live=_req(data, "live", bool, what),
@@ -229,6 +252,7 @@ class Classified(Message):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Classified:
         what = "classified"
+        fields = _frame_fields(data, what)
         raw_faces = _req(data, "faces", list, what)
         if len(raw_faces) > MAX_FACES:
             raise SchemaError(f"{what}: {len(raw_faces)} faces exceeds {MAX_FACES}")
@@ -236,9 +260,10 @@ class Classified(Message):
         for item in raw_faces:
             if not isinstance(item, list) or len(item) != 2:
                 raise SchemaError(f"{what}: face must be [box, probs]")
-            faces.append(Face(box=_box(item[0], what), probs=_probs(item[1], what)))
+            box = _inside(_box(item[0], what), fields, what)
+            faces.append(Face(box=box, probs=_probs(item[1], what)))
         return cls(
-            **_frame_fields(data, what),
+            **fields,
             faces=faces,
             model=_req(data, "model", str, what),
         )
