@@ -178,6 +178,10 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 def cmd_dead(args: argparse.Namespace) -> int:
     bus = _bus(_settings(args))
+    if args.replay:
+        replayed, left = bus.replay_dead_letters(args.count)
+        print(f"replayed {replayed} dead letter(s); {left} left (kept in part, or unreadable)")
+        return 0
     for letter in bus.dead_letters(args.count):
         item = {k: v for k, v in asdict(letter).items() if k != "payload"}
         print(json.dumps({**item, "payload_bytes": len(letter.payload)}))
@@ -410,7 +414,12 @@ def _observing_commands(sub: Subparsers, common: argparse.ArgumentParser) -> Non
     p.add_argument("--from-start", action="store_true", help="begin with the events still in the stream")
     p.set_defaults(fn=cmd_watch)
     p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
-    p.add_argument("--count", type=int, default=20)
+    p.add_argument("--count", type=int, default=20, help="how many letters to list or replay (default 20)")
+    p.add_argument(
+        "--replay",
+        action="store_true",
+        help="put the oldest letters that were kept whole back on their streams (after fixing the cause)",
+    )
     p.set_defaults(fn=cmd_dead)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import redis
 
-from .keys import Keys
+from .keys import STREAMS, Keys
 from .schemas import DeadLetter, SchemaError
 from .settings import StreamSettings
 
@@ -239,14 +239,15 @@ class Bus:
     def dead_letter(self, entry: Entry, group: str, stage: str, reason: str) -> None:
         """Park a message that cannot be processed, with the reason, and ack it so it stops circulating."""
         log.warning("dead-letter %s %s (%s): %s", entry.stream, entry.id, stage, reason)
-        letter = DeadLetter(
+        letter = DeadLetter.bounded(
+            entry.payload if entry.payload is not None else b"",
+            self.cfg.dead_payload_bytes,
             stream=entry.stream,
             id=entry.id,
             group=group,
             stage=stage,
             reason=reason,
             ts=time.time(),
-            payload=entry.payload if entry.payload is not None else b"",
         )
         pipe = self._client.pipeline(transaction=True)
         pipe.xadd(self.keys.dead, letter.to_fields(), maxlen=self.cfg.dead_maxlen, approximate=True)
@@ -262,6 +263,29 @@ class Bus:
             except SchemaError as exc:
                 out.append(DeadLetter(self.keys.dead, _s(entry_id), "", "", f"unreadable: {exc}", 0.0, b""))
         return out
+
+    def replay_dead_letters(self, count: int = 1000) -> tuple[int, int]:
+        """Put the oldest ``count`` dead letters kept whole back on their streams (after the cause is
+        fixed, e.g. the upgrade finished); returns (replayed, left: truncated or not of this deployment)."""
+        ours = {self.keys.stream(name) for name in STREAMS if name != "dead"}
+        replayed = left = 0
+        for entry_id, fields in self._client.xrange(self.keys.dead, count=count):
+            try:
+                letter = DeadLetter.from_fields(fields)
+            except SchemaError:
+                left += 1
+                continue
+            if letter.truncated or letter.stream not in ours:
+                left += 1
+                continue
+            pipe = self._client.pipeline(transaction=True)
+            pipe.xadd(
+                letter.stream, {FIELD: letter.payload}, maxlen=self.maxlen(letter.stream), approximate=True
+            )
+            pipe.xdel(self.keys.dead, entry_id)
+            pipe.execute()
+            replayed += 1
+        return replayed, left
 
     # ----- per-camera state of stateful stages -------------------------------------------------------
     @contextmanager

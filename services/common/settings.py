@@ -119,6 +119,8 @@ class StreamSettings(_Section):
     frames_maxlen: int = Field(default=600, ge=10)
     events_maxlen: int = Field(default=20_000, ge=10)
     dead_maxlen: int = Field(default=10_000, ge=10)
+    # A dead letter keeps this much of the message (whole, and replayable, when it fits).
+    dead_payload_bytes: int = Field(default=4096, ge=0, le=16 * 1024 * 1024)
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_frame_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
     # Pending entries idle this long are taken over from their (presumably dead) consumer.

@@ -81,3 +81,43 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
     finally:
         stopper.event.set()
         thread.join(10)
+
+
+def _run_detector(settings, client, until) -> None:
+    stopper = Stopper()
+    thread = threading.Thread(target=DetectorWorker(settings, client, stopper).run, daemon=True)
+    thread.start()
+    try:
+        until()
+    finally:
+        stopper.event.set()
+        thread.join(10)
+
+
+def test_dead_letters_keep_the_origin_and_a_bounded_payload_and_replay_once_the_cause_is_fixed(
+    make_settings, bus: Bus, client
+) -> None:
+    strict = make_settings(streams={"max_frame_pixels": 64 * 64, "dead_payload_bytes": 4096})
+    small = cv2.imencode(".jpg", np.zeros((100, 100, 3), np.uint8))[1].tobytes()
+    frame = Frame("porch", 7, time.time(), 100, 100, small, live=False)
+    garbage = b"\x93" + bytes(np.random.default_rng(0).integers(0, 255, 20_000, dtype=np.uint8))
+    bus.publish(bus.keys.frames, frame.encode())
+    bus.publish(bus.keys.frames, garbage)
+    _run_detector(
+        strict, client, lambda: wait_for(lambda: len(bus.dead_letters()) == 2, 20, what="2 letters")
+    )
+    whole, big = sorted(bus.dead_letters(), key=lambda letter: letter.truncated)
+    assert (whole.camera, whole.seq, whole.msg_ts) == ("porch", 7, frame.ts) and not whole.truncated
+    assert "max_frame_pixels" in whole.reason
+    assert big.truncated and len(big.payload) == 4096 and big.size == len(garbage) and big.camera == ""
+
+    assert bus.replay_dead_letters() == (1, 1)  # the frame goes back; the truncated garbage stays
+    relaxed = make_settings()  # the cause fixed: the default pixel limit
+    _run_detector(
+        relaxed,
+        client,
+        lambda: wait_for(lambda: bus.stream_length(bus.keys.detections) == 1, 20, what="the replayed frame"),
+    )
+    out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
+    assert [(d.camera, d.seq) for d in out] == [("porch", 7)]
+    assert [letter.truncated for letter in bus.dead_letters()] == [True]
