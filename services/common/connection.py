@@ -25,12 +25,23 @@ def resolve_url(settings: Settings, *, probe_default: bool = True) -> str | None
     """The URL to use, or None when ``up`` should start an embedded server (``url = "embedded"`` forces it)."""
     forced = settings.redis.url == EMBEDDED
     if settings.redis.url and not forced:
-        return settings.redis.url
+        return with_password(settings.redis.url, settings.redis.password)
     marker = embedded_url_file(settings)
     if marker.exists():
         url = marker.read_text().strip()
         if url and answers(url):
             return url
-    if probe_default and not forced and answers(DEFAULT_URL):
-        return DEFAULT_URL
+    default = with_password(DEFAULT_URL, settings.redis.password)
+    if probe_default and not forced and answers(default):
+        return default
     return None
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in it, unless it carries credentials of its own (or there is none)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not password or "@" in parts.netloc or parts.scheme not in ("redis", "rediss"):
+        return url
+    return urlunsplit(parts._replace(netloc=f":{quote(password, safe='')}@{parts.netloc}"))

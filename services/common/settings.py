@@ -36,6 +36,8 @@ class RedisSettings(_Section):
     prefix: str = Field(default="ms", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     socket_timeout_s: float = Field(default=5.0, gt=0, le=60)
     embedded_port: int = Field(default=0, ge=0, le=65535)
+    # Used when the URL carries none; best set with $MOODSTREAM_REDIS_PASSWORD rather than in the file.
+    password: str = ""
 
 
 class CameraSettings(_Section):
@@ -258,7 +260,7 @@ class Settings(_Section):
         """Values that must never be shown: the dashboard token, the Redis password, Spotify's secret."""
         from urllib.parse import urlsplit
 
-        values = [self.dashboard.token, os.environ.get("SPOTIPY_CLIENT_SECRET", "")]
+        values = [self.dashboard.token, self.redis.password, os.environ.get("SPOTIPY_CLIENT_SECRET", "")]
         with contextlib.suppress(ValueError):
             values.append(urlsplit(self.redis.url).password or "")
         return [v for v in values if v]
@@ -268,8 +270,9 @@ class Settings(_Section):
         from .redact import MASK, redact
 
         data = self.model_dump()
-        if data["dashboard"]["token"]:
-            data["dashboard"]["token"] = MASK
+        for section, key in (("dashboard", "token"), ("redis", "password")):
+            if data[section][key]:
+                data[section][key] = MASK
         data["redis"]["url"] = redact(data["redis"]["url"])
         for camera in data["cameras"]:
             camera["source"] = redact(camera["source"])
@@ -329,6 +332,9 @@ def apply_env_overrides(data: dict[str, Any], environ: dict[str, str]) -> dict[s
     url = environ.get("MOODSTREAM_REDIS_URL")
     if url:
         data.setdefault("redis", {})["url"] = url
+    password = environ.get("MOODSTREAM_REDIS_PASSWORD")
+    if password:
+        data.setdefault("redis", {})["password"] = password
     return data
 
 
