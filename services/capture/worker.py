@@ -21,6 +21,7 @@ from ..common.redact import redact
 from ..common.runtime import OnceLog, Runtime, Stopper, setup_logging
 from ..common.schemas import CaptureStatus, Frame
 from ..common.settings import CameraSettings, ConfigError, Settings
+from ..common.stages import consumers
 from .sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,33 @@ class CaptureLoop:
             return None
         return buf.tobytes(), w, h
 
+    def _readers_backlog(self) -> int:
+        """Frames not finished by every reader (after deleting those that are), plus any newer ones."""
+        groups = [s.group for s in consumers() if s.reads == "frames" and s.group]
+        return self.rt.bus.trim_finished(self.rt.keys.frames, groups)
+
+    def _wait_for_room(self) -> None:
+        """Backpressure for frames that must all be processed (files, recordings, replays): finished frames
+        are deleted, and while half of ``frames_maxlen`` remain, capture waits. MAXLEN trimming therefore
+        never reaches an unread (or pending) frame, whatever the replay speed and however slow the
+        detectors, even while a dead detector's frames wait to be claimed."""
+        bound = max(1, self.rt.settings.streams.frames_maxlen // 2)
+        waiting = False
+        while not self.stop.is_set():
+            try:
+                if self._readers_backlog() < bound:
+                    break
+            except CONNECTION_ERRORS:
+                break  # the publish will meet it, and handle it
+            if not waiting:  # counted in the heartbeat, not logged: at 50x it happens every frame
+                waiting = True
+                self.rt.counters.inc("backpressure_waits")
+            self.stop.wait(0.05)
+            self._beat()
+
     def _publish(self, jpeg: bytes, w: int, h: int) -> None:
+        if self.opts.every_frame:
+            self._wait_for_room()
         limit = self.rt.settings.streams.max_frame_bytes
         if len(jpeg) > limit:
             self.rt.counters.inc("skipped")

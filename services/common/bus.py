@@ -69,6 +69,11 @@ class Entry:
     deliveries: int = 1
 
 
+def _id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def connect(url: str, socket_timeout_s: float = 5.0) -> Client:
     # socket_timeout must exceed the longest XREAD block (1 s) so that a blocked read is not an error.
     return redis.Redis.from_url(
@@ -364,6 +369,26 @@ class Bus:
                     "length": length,
                 }
         return {"pending": 0, "lag": 0, "consumers": 0, "length": length}
+
+    def trim_finished(self, stream: str, groups: Sequence[str]) -> int:
+        """Delete the entries every one of ``groups`` has finished (acked), none other; returns the length
+        left. What remains is unfinished work plus entries newer than the oldest unfinished one, so a
+        producer that keeps this under MAXLEN can never have an unread entry trimmed."""
+        try:
+            infos = {_s(g["name"]): g for g in self._client.xinfo_groups(stream)}
+        except redis.ResponseError:  # no stream yet
+            return 0
+        safe: tuple[int, int] | None = None
+        for group in groups:
+            if group not in infos:  # a reader that has not started: it will read from the beginning
+                return int(self._client.xlen(stream))
+            pending = self._client.xpending(stream, group)
+            ms, seq = _id(_s(infos[group]["last-delivered-id"]))
+            oldest = _id(_s(pending["min"])) if pending["pending"] else (ms, seq + 1)
+            safe = oldest if safe is None else min(safe, oldest)
+        if safe is not None:
+            self._client.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=False)
+        return int(self._client.xlen(stream))
 
     def stream_length(self, stream: str) -> int:
         return int(self._client.xlen(stream))

@@ -1,0 +1,83 @@
+"""Frames that must all be processed are never lost: a replay 50x faster than real time, into a frames
+stream capped at 50 entries, with one detector that cannot keep up (and one that is SIGKILLed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+import redis
+
+from moodstream.services.capture.recording import RecordingWriter
+from moodstream.services.common.bus import Bus
+from moodstream.services.common.keys import Keys
+from moodstream.services.common.schemas import Classified
+from tests.helpers import CliProcess, WorkerProcess, wait_for, write_config
+
+FRAMES = 600
+
+
+def recording(path: Path, video: Path) -> Path:
+    """600 frames of a real face video (looped), 320 px wide, 25 fps."""
+    cap = cv2.VideoCapture(str(video))
+    with RecordingWriter(path, "rec", fps=25.0) as out:
+        n = 0
+        while n < FRAMES:
+            ok, image = cap.read()
+            if not ok:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            h, w = image.shape[:2]
+            image = cv2.resize(image, (320, round(h * 320 / w)))
+            jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+            out.write(1000.0 + n / 25.0, image.shape[1], image.shape[0], jpeg, n)
+            n += 1
+    cap.release()
+    return path
+
+
+@pytest.mark.parametrize("kill_a_detector", [False, True], ids=["steady", "detector-killed"])
+def test_a_fast_replay_into_a_short_stream_loses_no_frame(
+    tmp_path: Path,
+    redis_base_url: str,
+    prefix: str,
+    client: redis.Redis,
+    bus: Bus,
+    sample_video: Path,
+    kill_a_detector: bool,
+) -> None:
+    config = write_config(
+        tmp_path / "moodstream.toml",
+        {
+            "redis": {"url": redis_base_url, "prefix": prefix},
+            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
+            "streams": {"frames_maxlen": 50, "claim_idle_ms": 1000},
+            "cameras": [],
+        },
+    )
+    rec = recording(tmp_path / "r.msrec", sample_video)
+    detector = WorkerProcess(config, "detector", log_dir=tmp_path, name="detector-1")
+    classifier = WorkerProcess(config, "classifier", log_dir=tmp_path)
+    replay = CliProcess(config, "replay", str(rec), "--speed", "50", log_dir=tmp_path, name="replay")
+    spare = None
+    try:
+        if kill_a_detector:
+            wait_for(lambda: bus.stream_length(bus.keys.detections) >= 100, 120, what="100 frames detected")
+            detector.kill()  # its pending frames must be claimed by the next one, not trimmed
+            spare = WorkerProcess(config, "detector", log_dir=tmp_path, name="detector-2")
+        wait_for(lambda: replay.proc.poll() is not None, 300, interval=0.5, what="the replay to finish")
+        assert replay.proc.returncode == 0, replay.output()[-2000:]
+        wait_for(
+            lambda: len(classified_seqs(bus)) >= FRAMES, 300, interval=0.5, what="every frame classified"
+        )
+        seqs = classified_seqs(bus)
+        assert sorted(seqs) == list(range(FRAMES))  # each exactly once
+    finally:
+        for p in (replay, detector, classifier, spare):
+            if p is not None:
+                p.stop()
+
+
+def classified_seqs(bus: Bus) -> list[int]:
+    return [Classified.decode(e.payload).seq for e in bus.history(bus.keys.classified, count=10_000)]
