@@ -128,10 +128,17 @@ class WorkerProcess(Process):
     """A real ``moodstream worker`` process, started as supervisor starts it."""
 
     def __init__(
-        self, config: Path, stage: str, camera: str | None = None, *, log_dir: Path, name: str | None = None
+        self,
+        config: Path,
+        stage: str,
+        camera: str | None = None,
+        *,
+        log_dir: Path,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         default = f"{stage}-{camera}" if camera else stage
-        super().__init__(launcher.worker(config, stage, camera), log_dir, name or default)
+        super().__init__(launcher.worker(config, stage, camera), log_dir, name or default, env)
 
 
 class RedisServer:

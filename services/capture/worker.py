@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from ..common.settings import CameraSettings, ConfigError, Settings
 from ..common.stages import consumers
 from .sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
 
+# Tests only: pretend this host's clock is off by this many seconds (tests/detector: clock skew).
+CLOCK_OFFSET_S = float(os.environ.get("MOODSTREAM_TEST_CLOCK_OFFSET_S") or 0.0)
 log = logging.getLogger(__name__)
 
 
@@ -191,7 +194,7 @@ class CaptureLoop:
         frame = Frame(
             camera=self.opts.camera,
             seq=self.seq,
-            ts=time.time(),
+            ts=time.time() + CLOCK_OFFSET_S,  # metadata: staleness is judged by Redis's clock
             width=w,
             height=h,
             jpeg=jpeg,

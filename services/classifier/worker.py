@@ -15,7 +15,7 @@ import numpy as np
 
 from ..common.bus import Client, Entry
 from ..common.modelspec import ModelSpec, resolve_model_dir
-from ..common.runtime import Stopper, StreamWorker, setup_logging
+from ..common.runtime import Stopper, StreamWorker, entry_age_s, setup_logging
 from ..common.schemas import Classified, ClassifierStatus, Detections, Face
 from ..common.settings import Settings
 from .predictor import Predictor
@@ -72,7 +72,7 @@ class ClassifierWorker(StreamWorker):
             det = self.decode(entry, Detections)
             if det is None:
                 continue
-            if det.live and time.time() - det.ts > self.cfg.max_age_ms / 1000.0:
+            if det.live and entry_age_s(entry.id, self.redis_clock.now()) > self.cfg.max_age_ms / 1000.0:
                 self.bus.ack(self.stream, self.group, [entry.id])
                 self.counters.inc("skipped")
                 continue

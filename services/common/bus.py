@@ -390,6 +390,11 @@ class Bus:
             self._client.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=False)
         return int(self._client.xlen(stream))
 
+    def server_time(self) -> float:
+        """Redis's own clock (``TIME``), in Unix seconds: the one clock every host's workers share."""
+        seconds, micros = self._client.time()
+        return int(seconds) + int(micros) / 1e6
+
     def stream_length(self, stream: str) -> int:
         return int(self._client.xlen(stream))
 

@@ -19,7 +19,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from .bus import CONNECTION_ERRORS, Bus, Client, Entry, ResponseError, connect, consumer_name
@@ -86,6 +86,31 @@ class OnceLog:
         if key not in self._seen:
             self._seen.add(key)
             self.logger.log(self.level, msg, *args, exc_info=exc_info)
+
+
+def entry_age_s(entry_id: str, now: float) -> float:
+    """How long ago an entry was added, by its id's milliseconds (Redis's clock) against ``now`` (also
+    Redis's): a frame's age without trusting the capture host's clock."""
+    return now - int(entry_id.partition("-")[0]) / 1000.0
+
+
+class RedisClock:
+    """Redis's ``TIME``, asked at most once per ``refresh_s`` and advanced locally in between.
+
+    Why: judging staleness by one host's ``time.time()`` against another's skipped every live frame of a
+    capture host whose clock ran 0.6 s behind; entry ids and ``TIME`` come from the one Redis clock.
+    """
+
+    def __init__(self, ask: Callable[[], float], refresh_s: float = 1.0) -> None:
+        self.ask, self.refresh_s = ask, refresh_s
+        self._base = 0.0
+        self._at = -float("inf")
+
+    def now(self) -> float:
+        mono = time.monotonic()
+        if mono - self._at >= self.refresh_s:
+            self._base, self._at = self.ask(), mono
+        return self._base + (mono - self._at)
 
 
 class Backoff:
@@ -196,6 +221,7 @@ class StreamWorker:
         self.group = definition.group
         self._last_claim = 0.0
         self._groups_ready = False
+        self.redis_clock = RedisClock(self.bus.server_time)
         self._bad_state = OnceLog(log, logging.ERROR)
 
     # ----- to override -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..common.bus import Client, Entry
 from ..common.modelspec import ModelError, ModelSpec, resolve_model_dir
-from ..common.runtime import Stopper, StreamWorker, setup_logging
+from ..common.runtime import Stopper, StreamWorker, entry_age_s, setup_logging
 from ..common.schemas import Detections, Face, Frame
 from ..common.settings import Settings
 from .haar import HaarDetector, jpeg_size
@@ -48,8 +48,9 @@ class DetectorWorker(StreamWorker):
         cv2.setNumThreads(1)  # instances scale out as processes; one thread each avoids oversubscription
 
     def _select(self, frames: list[tuple[Entry, Frame]]) -> tuple[list[tuple[Entry, Frame]], list[Entry]]:
-        """Keep every non-live frame, and for live ones only the newest fresh frame per camera."""
-        now = time.time()
+        """Keep every non-live frame, and for live ones only the newest fresh frame per camera (fresh by
+        Redis's clock: the entry id against TIME, never the capture host's clock)."""
+        now = self.redis_clock.now()
         max_age = self.cfg.max_frame_age_ms / 1000.0
         newest: dict[str, int] = {}
         for _, f in frames:
@@ -57,7 +58,7 @@ class DetectorWorker(StreamWorker):
                 newest[f.camera] = max(newest.get(f.camera, -1), f.seq)
         keep, skip = [], []
         for entry, f in frames:
-            if f.live and (f.seq != newest[f.camera] or now - f.ts > max_age):
+            if f.live and (f.seq != newest[f.camera] or entry_age_s(entry.id, now) > max_age):
                 skip.append(entry)
             else:
                 keep.append((entry, f))

@@ -11,7 +11,6 @@ import redis
 
 from moodstream.services.capture.recording import RecordingWriter
 from moodstream.services.common.bus import Bus
-from moodstream.services.common.keys import Keys
 from moodstream.services.common.schemas import Classified
 from tests.helpers import CliProcess, WorkerProcess, wait_for, write_config
 

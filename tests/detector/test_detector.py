@@ -47,8 +47,13 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
     jpg, w, h = jpeg_of(assets["samples"] / "single_face.jpg")
     big = cv2.imencode(".jpg", np.zeros((1200, 1600, 3), np.uint8))[1].tobytes()
     now = time.time()
+    # Stale by Redis's clock: its entry id is 10 s old (its own ts says nothing: hosts' clocks differ).
+    client.xadd(
+        bus.keys.frames,
+        {b"d": Frame("live", 0, now, w, h, jpg, live=True).encode()},
+        id=f"{int(now * 1000) - 10_000}-0",
+    )
     frames = [
-        Frame("live", 0, now - 10, w, h, jpg, live=True),  # stale: skipped
         Frame("live", 1, now, w, h, jpg, live=True),  # superseded by seq 2 in the same read
         Frame("live", 2, now, w, h, jpg, live=True),
         Frame("file", 0, now - 10, w, h, jpg, live=False),  # every-frame: never skipped
@@ -121,3 +126,39 @@ def test_dead_letters_keep_the_origin_and_a_bounded_payload_and_replay_once_the_
     out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
     assert [(d.camera, d.seq) for d in out] == [("porch", 7)]
     assert [letter.truncated for letter in bus.dead_letters()] == [True]
+
+
+def test_live_frames_of_a_capture_host_whose_clock_is_2s_behind_are_processed(
+    tmp_path: Path, redis_base_url: str, prefix: str, make_settings, bus: Bus, client, sample_video: Path
+) -> None:
+    """Staleness is judged by Redis's clock, so a skewed capture host's frames are fresh, not skipped."""
+    from tests.helpers import WorkerProcess, write_config
+
+    config = write_config(
+        tmp_path / "moodstream.toml",
+        {
+            "redis": {"url": redis_base_url, "prefix": prefix},
+            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
+            "cameras": [{"id": "skewed", "source": str(sample_video), "fps": 5.0, "loop": True}],
+        },
+    )
+    (tmp_path / "logs").mkdir()
+    capture = WorkerProcess(
+        config, "capture", "skewed", log_dir=tmp_path / "logs", env={"MOODSTREAM_TEST_CLOCK_OFFSET_S": "-2"}
+    )
+    try:
+        wait_for(lambda: bus.stream_length(bus.keys.frames) >= 1, 60, what="the first frame")
+        first = Frame.decode(bus.history(bus.keys.frames, count=1)[0].payload)
+        assert time.time() - first.ts > 1.5  # its clock really is behind
+        settings = make_settings(detector={"max_frame_age_ms": 1000})
+        _run_detector(
+            settings,
+            client,
+            lambda: wait_for(
+                lambda: bus.stream_length(bus.keys.detections) >= 10, 60, what="10 frames detected"
+            ),
+        )
+    finally:
+        capture.stop()
+    out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
+    assert {d.camera for d in out} == {"skewed"} and all(d.live for d in out)
