@@ -22,6 +22,12 @@ STAGE_METRICS = (
     ("moodstream_skipped_total", "counter", "Messages skipped (stale live frames, duplicates).", "skipped"),
     ("moodstream_errors_total", "counter", "Processing and connection errors.", "errors"),
     ("moodstream_dead_total", "counter", "Messages sent to the dead-letter stream.", "dead"),
+    (
+        "moodstream_lost_total",
+        "counter",
+        "Pending entries trimmed before the stage could process them.",
+        "lost",
+    ),
     ("moodstream_rate", "gauge", "Messages processed per second, recently.", "rate"),
     ("moodstream_pending", "gauge", "Delivered to the stage's group but not yet acked.", "pending"),
     ("moodstream_lag", "gauge", "Entries not yet delivered to the stage's group.", "lag"),

@@ -48,6 +48,7 @@ class StageStatus:
     latency_ms: dict[str, float | None]  # p50, p95, p99 since the workers' previous heartbeats
     pending: int | None = None  # delivered to the group, not acked (stages that read a stream)
     lag: int | None = None  # not yet delivered
+    lost: int = 0  # pending entries trimmed before this stage could (re)process them
     music: list[MusicStatus] | None = None  # the recommender's music providers
 
 
@@ -116,6 +117,7 @@ def _stage_status(bus: Bus, name: str, reads: str | None, workers: list[Heartbea
         skipped=totals.get("skipped", 0),
         errors=totals.get("errors", 0),
         dead=totals.get("dead", 0),
+        lost=totals.get("lost", 0),
         rate=rates.get("processed", 0.0),
         skip_rate=rates.get("skipped", 0.0),
         latency_ms=hist.summary(),

@@ -116,6 +116,7 @@ class Bus:
         self._client = client
         self.keys = keys
         self.cfg = streams or StreamSettings()
+        self.lost_entries = 0  # see take_lost
         self._release = client.register_script(_RELEASE_LOCK)
         self._hold = client.register_script(_HOLD_LEASE)
 
@@ -175,7 +176,8 @@ class Bus:
     def _entries(self, stream: str, raw: Sequence[Any]) -> list[Entry]:
         out = []
         for entry_id, fields in raw:
-            if fields is None:  # trimmed away while pending
+            if fields is None:  # trimmed away while pending: lost, and counted (take_lost)
+                self.lost_entries += 1
                 continue
             out.append(Entry(stream=stream, id=_s(entry_id), payload=fields.get(FIELD)))
         return out
@@ -202,6 +204,11 @@ class Bus:
             return 0
         return int(self._client.xack(stream, group, *ids))
 
+    def take_lost(self) -> int:
+        """Pending entries found trimmed or deleted since the last call: work that can no longer be done."""
+        lost, self.lost_entries = self.lost_entries, 0
+        return lost
+
     def claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 64
     ) -> list[Entry]:
@@ -214,6 +221,8 @@ class Bus:
                 return []
             raise
         raw = reply[1] if len(reply) > 1 else []
+        # Redis 7 names the pending ids whose entries were trimmed meanwhile (and drops them from the PEL).
+        self.lost_entries += len(reply[2]) if len(reply) > 2 and reply[2] else 0
         entries = self._entries(stream, raw)
         if not entries:
             return []

@@ -336,6 +336,12 @@ class StreamWorker:
         entries = self.bus.claim_stale(
             self.stream, self.group, self.rt.worker, idle_ms, count=self.read_count * 4
         )
+        lost = self.bus.take_lost()
+        if lost:  # trimmed (MAXLEN) while a dead consumer held them: never silent
+            self.counters.inc("lost", lost)
+            log.warning(
+                "%d pending entries of %s were trimmed before they could be reclaimed", lost, self.stream
+            )
         if not entries:
             return
         log.info("reclaimed %d stale entries from %s", len(entries), self.stream)

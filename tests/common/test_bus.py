@@ -36,6 +36,19 @@ def test_claim_stale_counts_deliveries(bus: Bus) -> None:
     assert claimed[0].deliveries == 2
 
 
+def test_entries_trimmed_while_pending_are_counted_as_lost(bus: Bus, client: redis.Redis) -> None:
+    """A dead consumer's pending entries that MAXLEN trimmed away are reported by the claim, not skipped."""
+    stream = bus.keys.detections
+    bus.ensure_group(stream, "g")
+    bus.publish_many(stream, [b"a", b"b", b"c"])
+    assert len(bus.read_batch(stream, "g", "dead-consumer", 10, 50)) == 3
+    client.xtrim(stream, maxlen=1, approximate=False)  # "a" and "b" go while pending
+    claimed = wait_for(lambda: bus.claim_stale(stream, "g", "rescuer", min_idle_ms=50), 5, interval=0.02)
+    assert [e.payload for e in claimed] == [b"c"]
+    assert bus.take_lost() == 2 and bus.take_lost() == 0
+    assert bus.group_info(stream, "g")["pending"] == 1  # the lost ones left the PEL
+
+
 def test_dead_letter_keeps_reason_and_payload(bus: Bus) -> None:
     stream = bus.keys.frames
     bus.ensure_group(stream, "g")
