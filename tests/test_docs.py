@@ -57,6 +57,18 @@ def test_kubernetes_config_is_valid_and_exposes_the_dashboard_only_with_a_token(
     with pytest.raises(ConfigError, match="MOODSTREAM_DASHBOARD_TOKEN"):
         check_exposure(settings.dashboard)
     assert "MOODSTREAM_DASHBOARD_TOKEN" in manifest and "sessionAffinity: ClientIP" in manifest
+    # Redis is the trust boundary: a password every moodstream container gets from the Secret, only
+    # moodstream pods let in, and no silent eviction of streams.
+    assert (
+        manifest.count("image: moodstream:latest") == manifest.count("name: MOODSTREAM_REDIS_PASSWORD") == 6
+    )
+    assert (
+        '"--requirepass", "$(REDIS_PASSWORD)"' in manifest
+        and '"--maxmemory-policy", "noeviction"' in manifest
+    )
+    policy = manifest.split("kind: NetworkPolicy", 1)[1]
+    assert "podSelector: {matchLabels: {app: moodstream-redis}}" in policy
+    assert "- from: [{podSelector: {matchLabels: {app: moodstream}}}]" in policy
 
 
 def contracts_table() -> list[dict[str, str]]:
