@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import launcher
 from .common.connection import answers, embedded_url_file, resolve_url
+from .common.keys import Keys
 from .common.settings import ConfigError, Settings
 from .common.stages import STAGES
 
@@ -37,7 +38,7 @@ class Program:
 
 
 def run_dir(settings: Settings) -> Path:
-    return settings.resolve_path(settings.runtime.dir).resolve()
+    return settings.run_path().resolve()
 
 
 def free_port() -> int:
@@ -226,6 +227,24 @@ def is_running(settings: Settings) -> bool:
     return proc.returncode == 0 and proc.stdout.strip().isdigit()
 
 
+def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
+    """Another deployment's workers beat under this prefix on this Redis: starting would mix the two
+    (and its `reset` would wipe ours)."""
+    from .common.bus import Bus, connect
+    from .common.redact import redact
+
+    bus = Bus(connect(redis_url), Keys(settings.redis.prefix))
+    try:
+        live = len(bus.heartbeats())
+    finally:
+        bus.close()
+    if live:
+        raise StackError(
+            f"prefix {settings.redis.prefix!r} is in use on {redact(redis_url)} by {live} live worker(s) of "
+            "another deployment; set another [redis] prefix (or stop that one)"
+        )
+
+
 def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
     if not settings.cameras:
         raise ConfigError("no [[cameras]] configured; add at least one camera to the config")
@@ -240,6 +259,8 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
     marker = embedded_url_file(settings)
     marker.unlink(missing_ok=True)
     redis_url = resolve_url(settings)
+    if redis_url is not None:
+        refuse_a_live_prefix(settings, redis_url)
     programs, redis_url = plan(settings, config_file.resolve(), redis_url)
     conf = conf_path(settings)
     conf.touch(mode=0o600)

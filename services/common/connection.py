@@ -18,7 +18,7 @@ EMBEDDED = "embedded"
 
 
 def embedded_url_file(settings: Settings) -> Path:
-    return settings.resolve_path(settings.runtime.dir) / "redis.url"
+    return settings.run_path() / "redis.url"
 
 
 def resolve_url(settings: Settings, *, probe_default: bool = True) -> str | None:

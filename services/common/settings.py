@@ -131,7 +131,9 @@ class StreamSettings(_Section):
 
 
 class RuntimeSettings(_Section):
-    dir: str = ".moodstream"
+    # Empty: derived from the config file, so two configs in one folder never share supervisord, logs or
+    # the token: .moodstream beside moodstream.toml, .moodstream-<name> beside <name>.toml.
+    dir: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     heartbeat_s: float = Field(default=2.0, gt=0, le=60)
 
@@ -255,6 +257,13 @@ class Settings(_Section):
                 raise ValueError(f"camera id {camera.id!r} appears twice")
             seen.add(camera.id)
         return self
+
+    def run_path(self) -> Path:
+        """The run folder of ``up``: ``[runtime] dir``, else one derived from the config file's name."""
+        if self.runtime.dir:
+            return self.resolve_path(self.runtime.dir)
+        stem = Path(self.source_path).stem if self.source_path else "moodstream"
+        return self.resolve_path(".moodstream" if stem == "moodstream" else f".moodstream-{stem}")
 
     def secrets(self) -> list[str]:
         """Values that must never be shown: the dashboard token, the Redis password, Spotify's secret."""
