@@ -238,9 +238,10 @@ def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
         live = len(bus.heartbeats())
     finally:
         bus.close()
+    namespace = settings.redis.prefix  # a message, not a key name
     if live:
         raise StackError(
-            f"prefix {settings.redis.prefix!r} is in use on {redact(redis_url)} by {live} live worker(s) of "
+            f"prefix {namespace!r} is in use on {redact(redis_url)} by {live} live worker(s) of "
             "another deployment; set another [redis] prefix (or stop that one)"
         )
 
