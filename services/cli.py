@@ -82,7 +82,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = config_path(getattr(args, "config", None))
     url = stack.up(settings, path)
-    print(f"moodstream is up: {len(settings.cameras)} camera(s), Redis at {url}")
+    from .common.redact import redact
+
+    print(f"moodstream is up: {len(settings.cameras)} camera(s), Redis at {redact(url)}")
     dashboard = stack.dashboard_url(settings)
     if dashboard:
         print(f"  dashboard: {dashboard}")
@@ -219,9 +221,23 @@ def cmd_bench_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_endurance(args: argparse.Namespace) -> int:
+    from . import endurance
+
+    if args.soak:
+        result = endurance.run_soak(_settings(args), args.soak, args.cameras, args.fps)
+        print(json.dumps(result) if args.json else endurance.format_soak(result))
+    else:
+        result = endurance.run_fuzz(_settings(args), args.fuzz)
+        print(json.dumps(result) if args.json else endurance.format_fuzz(result))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.classifier_only:
         return cmd_bench_classifier(args)
+    if args.soak or args.fuzz:
+        return cmd_bench_endurance(args)
     from .bench import format_ab, format_result, run_bench
 
     viewers = args.dashboard_clients
@@ -287,6 +303,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"stopped at the time limit: run the same command again to resume {args.run_dir}")
     print(f"run: {args.run_dir}  (export it with `moodstream export {args.run_dir} --out models/NAME`)")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
 
 
 def _positive_seconds(text: str) -> float:
@@ -476,6 +502,18 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         type=int,
         default=3,
         help="with --dashboard-clients: how many pairs of --seconds windows (without, then with viewers)",
+    )
+    p.add_argument(
+        "--soak",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="run --cameras at --fps this long; report each worker's memory and each stream's length a minute apart",
+    )
+    p.add_argument(
+        "--fuzz",
+        type=_positive_int,
+        metavar="N",
+        help="write N hostile entries into each stage's input stream; report memory before and after",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_bench)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import launcher
-from .common.connection import answers, embedded_url_file, resolve_url
+from .common.connection import answers, embedded_url_file, resolve_url, with_password
 from .common.keys import Keys
 from .common.settings import ConfigError, Settings
 from .common.stages import STAGES
@@ -49,10 +49,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def embedded_server_command(port: int, workdir: Path | str) -> list[str]:
-    """The embedded Redis-compatible server: loopback only, nothing kept on disk."""
+def embedded_server_command(port: int, workdir: Path | str, password: str = "") -> list[str]:
+    """The embedded Redis-compatible server: loopback only, nothing kept on disk.
+
+    A password goes into a private config file, not onto the command line, where every local user's
+    ``ps`` would show it."""
+    conf = (
+        [private_file(Path(workdir) / "redis.conf", f"requirepass {_conf_quote(password)}")]
+        if password
+        else []
+    )
     return [
         valkey_binary(),
+        *conf,
         "--port",
         str(port),
         "--bind",
@@ -64,6 +73,21 @@ def embedded_server_command(port: int, workdir: Path | str) -> list[str]:
         "--dir",
         str(workdir),
     ]
+
+
+def _conf_quote(value: str) -> str:
+    """A redis.conf argument that reads back as ``value`` whatever it holds."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def private_file(path: Path, content: str) -> str:
+    """Write ``content`` to a file only its owner can read, created so from the start."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(content + "\n")
+    return str(path)
 
 
 def valkey_binary() -> str:
@@ -80,8 +104,9 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
     programs: list[Program] = []
     if redis_url is None:
         port = settings.redis.embedded_port or free_port()
-        redis_url = f"redis://127.0.0.1:{port}/0"
-        programs.append(Program("redis", embedded_server_command(port, rd), priority=1))
+        password = embedded_password(settings)
+        redis_url = with_password(f"redis://127.0.0.1:{port}/0", password)
+        programs.append(Program("redis", embedded_server_command(port, rd, password), priority=1))
     for stage in STAGES:
         if stage.per_camera:
             programs += [
@@ -116,20 +141,25 @@ def token_file(settings: Settings) -> Path:
 
 def dashboard_token(settings: Settings, create: bool = True) -> str:
     """The configured token, or one generated for this run directory (kept private to the user)."""
-    if settings.dashboard.token:
-        return settings.dashboard.token
-    path = token_file(settings)
+    return settings.dashboard.token or _generated_secret(token_file(settings), create)
+
+
+def embedded_password(settings: Settings) -> str:
+    """The embedded server's password: the configured one, or one generated for this run directory,
+    so a Redis that ``up`` starts is never open even to other local users."""
+    return settings.redis.password or _generated_secret(run_dir(settings) / "redis.password", True)
+
+
+def _generated_secret(path: Path, create: bool) -> str:
     if path.exists():
         return path.read_text().strip()
     if not create:
         return ""
     import secrets
 
-    token = secrets.token_urlsafe(18)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return token
+    value = secrets.token_urlsafe(18)
+    private_file(path, value)
+    return value
 
 
 def dashboard_url(settings: Settings) -> str | None:
@@ -269,7 +299,7 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
     conf.write_text(render(settings, programs, redis_url))
     embedded = any(p.name == "redis" for p in programs)
     if embedded:
-        marker.write_text(redis_url + "\n")
+        private_file(marker, redis_url)  # it carries the password
     proc = subprocess.run(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
         capture_output=True,

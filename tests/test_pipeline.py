@@ -1,6 +1,7 @@
 """End to end: real worker processes, real face videos, a real Redis that we restart mid-run."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -103,16 +104,48 @@ def test_bad_config_fails_with_the_key(tmp_path: Path) -> None:
 
 
 def test_up_starts_an_embedded_server_when_asked(tmp_path: Path, assets) -> None:
+    """The embedded server wants a generated password that no command line, log or output shows; killed,
+    supervisor restarts it (empty: no persistence) and the pipeline flows again, no program left FATAL."""
     config = pipeline_config(tmp_path, "embedded", "emb", assets["samples"])
     up = moodstream("up", "--config", str(config))
     assert up.returncode == 0, up.stdout + up.stderr
+    run = tmp_path / "run"
     try:
-        marker = (tmp_path / "run" / "redis.url").read_text().strip()
-        assert marker.startswith("redis://127.0.0.1:") and not marker.endswith(":6379/0")
+        marker = (run / "redis.url").read_text().strip()
+        password = (run / "redis.password").read_text().strip()
+        assert marker.startswith("redis://:") and not marker.endswith(":6379/0") and len(password) >= 24
+        for private in ("redis.url", "redis.password", "redis.conf", "supervisord.conf"):
+            assert (run / private).stat().st_mode & 0o077 == 0, private
+        port = int(marker.rsplit(":", 1)[1].split("/")[0])
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, socket_timeout=2).xlen("emb:frames")
+        client = redis.Redis.from_url(marker, socket_timeout=2)
         watch = moodstream(
             "watch", "--config", str(config), "--json", "--count", "2", "--seconds", "120", timeout=150
         )
         assert len(watch.stdout.splitlines()) == 2, watch.stderr
+        commands = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        logs = "".join(p.read_text(errors="replace") for p in (run / "logs").glob("*.log"))
+        assert password not in commands + logs + up.stdout + up.stderr
+
+        client.shutdown(nosave=True)  # as a crash would: supervisor restarts it, empty
+        bus = Bus(client, Keys("emb"))
+        wait_for(lambda: alive(bus), 30, what="supervisor to restart the embedded server")
+        wait_for(lambda: bus.stream_length(bus.keys.emotions) > 0, 10, interval=0.2, what="emotions again")
+        states = supervisor_states(config)
+        assert states and all(s == "RUNNING" for s in states.values()), states
     finally:
         moodstream("down", "--config", str(config))
-    assert not (tmp_path / "run" / "redis.url").exists()
+    assert not (run / "redis.url").exists()
+
+
+def alive(bus: Bus) -> bool:
+    try:
+        return bus.ping()
+    except redis.RedisError:
+        return False
+
+
+def supervisor_states(config: Path) -> dict[str, str]:
+    status = json.loads(moodstream("status", "--config", str(config), "--json").stdout)
+    return {line.split()[0]: line.split()[1] for line in status["processes"]}
