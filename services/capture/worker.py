@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import cv2
 
+from ..common.backoff import OnceLog
 from ..common.bus import CONNECTION_ERRORS, Client
 from ..common.redact import redact
-from ..common.runtime import OnceLog, Runtime, Stopper, setup_logging
+from ..common.runtime import Runtime, Stopper, setup_logging
 from ..common.schemas import CaptureStatus, Frame
 from ..common.settings import CameraSettings, ConfigError, Settings
 from ..common.stages import consumers
@@ -64,6 +65,8 @@ class CaptureLoop:
         self.opts = opts
         self.stop = rt.stopper
         self.seq = 0
+        self.pass_start = 0  # the seq of this pass's first frame (a looping file starts a pass per loop)
+        self.pacer: Pacer | None = None
         self.reconnects = 0
         self.state = "starting"
         self.error = ""
@@ -82,6 +85,7 @@ class CaptureLoop:
         )
 
     def _beat(self) -> None:
+        self.rt.liveness.passed("main")  # called from every turn of the loop, backing off included
         self._update_status()
         try:
             if self.rt.heartbeat():  # only a heartbeat that reached Redis says it is back
@@ -190,6 +194,7 @@ class CaptureLoop:
         if len(jpeg) > limit:
             self.rt.counters.inc("skipped")
             self._set_state("streaming", f"frame of {len(jpeg)} bytes over max_frame_bytes {limit}; dropped")
+            self.seq += 1
             return
         frame = Frame(
             camera=self.opts.camera,
@@ -200,27 +205,73 @@ class CaptureLoop:
             jpeg=jpeg,
             live=not self.opts.every_frame,
         )
+        kept = self.seq if self.opts.every_frame else None
         try:
-            payload = frame.encode()
-            self.rt.bus.publish(self.rt.keys.frames, payload)
-            self.rt.bus.set_latest_frame(self.opts.camera, payload)
+            self.rt.bus.publish_frame(self.opts.camera, frame.encode(), seq=kept)
             self.rt.counters.inc("processed")
             self.rt.counters.inc("published")
             self.rt.on_connected()
         except CONNECTION_ERRORS as exc:
-            # Live video cannot wait for Redis: drop the frame, keep reading, back off a little.
             self.rt.counters.inc("errors")
             self._lost(exc)
+            if kept is not None:  # this frame, and any Redis lost on a restart, are read again
+                self._resume_after_outage()
+                return
+            # Live video cannot wait for Redis: drop the frame, keep reading, back off a little.
             self.stop.wait(min(self.rt.backoff.next(), 1.0))
         except Exception as exc:  # noqa: BLE001 - a non-connection Redis error: the next frame may pass
             self._unexpected("publish", exc)
             self.stop.wait(min(self.rt.backoff.next(), 1.0))
         self.seq += 1
 
+    def _resume_after_outage(self) -> None:
+        """Wait for Redis, then re-read the source from the first frame Redis does not hold.
+
+        A Redis restarted from its AOF (``appendfsync everysec``) may have lost its last second of
+        frames along with the cursor past them; one restarted empty holds no cursor, and we go on
+        from the frame that failed."""
+        cursor: int | None = None
+        while not self.stop.is_set():
+            self.stop.wait(min(self.rt.backoff.next(), 1.0))
+            try:
+                cursor = self.rt.bus.capture_cursor(self.opts.camera)
+                break
+            except CONNECTION_ERRORS:
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. a wrong-type key: report, keep trying
+                self._unexpected("resume", exc)
+        if self.stop.is_set():
+            return
+        self.rt.on_connected()
+        target = self.seq if cursor is None else min(cursor, self.seq)
+        if target != self.seq:
+            log.warning(
+                "camera %s: Redis came back without frames %d-%d; publishing them again",
+                self.opts.camera,
+                target,
+                self.seq - 1,
+            )
+        self._seek(target)
+
+    def _seek(self, target: int) -> None:
+        """Reopen the source and read past frames until the next one read is frame ``target``."""
+        self.source.close()
+        if not self._open_with_backoff():
+            return
+        skip = max(0, target - self.pass_start)
+        for _ in range(skip):
+            try:
+                self.source.read()
+            except (SourceEnded, SourceError):
+                break  # the source changed under us: go on from where it is
+        self.seq = self.pass_start + skip
+        if self.pacer is not None:
+            self.pacer.restart()
+
     def run(self) -> int:
         if not self._open_with_backoff():
             return 0
-        pacer = Pacer(self.opts, self.source)
+        self.pacer = pacer = Pacer(self.opts, self.source)
         while not self.stop.is_set():
             try:
                 cap = self.source.read()
@@ -233,6 +284,7 @@ class CaptureLoop:
                 self.source.close()
                 if not self._open_with_backoff():
                     break
+                self.pass_start = self.seq
                 pacer.restart()
                 continue
             except SourceError as exc:
@@ -240,6 +292,7 @@ class CaptureLoop:
                 self._set_state("reconnecting", str(exc))
                 if not self._open_with_backoff():
                     break
+                self.pass_start = self.seq
                 pacer.restart()
                 continue
             if not pacer.due(cap, self.stop.wait):

@@ -57,6 +57,9 @@ class ClassifierWorker(StreamWorker):
         )
         self.rt.detail = self.status
 
+    def forget_in_hand(self) -> None:
+        self.pending, self.pending_faces, self.first_face_at = [], 0, None
+
     def block_ms(self) -> int:
         if self.first_face_at is None:
             return 1000

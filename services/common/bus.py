@@ -75,6 +75,15 @@ def _id(entry_id: str) -> tuple[int, int]:
 
 
 def connect(url: str, socket_timeout_s: float = 5.0) -> Client:
+    """A client that never re-sends a command by itself on a new connection.
+
+    redis-py retries by default; after a Redis restart the retried command would act on work read
+    from the server before it (an ack of an entry the restarted server no longer holds as pending,
+    with its output published all the same). Every connection error reaches the worker's loop
+    instead, which drops what it held and reads again."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     # socket_timeout must exceed the longest XREAD block (1 s) so that a blocked read is not an error.
     return redis.Redis.from_url(
         url,
@@ -82,6 +91,7 @@ def connect(url: str, socket_timeout_s: float = 5.0) -> Client:
         socket_connect_timeout=min(socket_timeout_s, 3.0),
         health_check_interval=15,
         decode_responses=False,
+        retry=Retry(NoBackoff(), 0),
     )
 
 
@@ -441,6 +451,23 @@ class Bus:
 
     def set_latest_frame(self, camera: str, payload: bytes, ttl_s: int = 30) -> None:
         self._client.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
+
+    def publish_frame(self, camera: str, payload: bytes, seq: int | None = None, ttl_s: int = 30) -> None:
+        """A frame into the frames stream and its camera's latest-frame key, in one round trip.
+
+        With ``seq`` (a frame that must not be lost) the camera's cursor moves in the same transaction:
+        a Redis restarted from its AOF holds a frame exactly when it holds the cursor past it, so
+        capture knows where to resume reading."""
+        pipe = self._client.pipeline(transaction=seq is not None)
+        pipe.xadd(self.keys.frames, {FIELD: payload}, maxlen=self.maxlen(self.keys.frames), approximate=True)
+        pipe.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
+        if seq is not None:
+            pipe.set(self.keys.capture_cursor(camera), seq + 1, ex=7 * 24 * 3600)
+        pipe.execute()
+
+    def capture_cursor(self, camera: str) -> int | None:
+        value = self._client.get(self.keys.capture_cursor(camera))
+        return int(value) if value is not None else None
 
     def latest_recommendation(self, camera: str) -> bytes | None:
         return self._client.get(self.keys.latest_recommendation(camera))

@@ -73,6 +73,10 @@ class Keys:
     def state(self, stage: str, camera: str) -> str:
         return f"{self.prefix}:state:{stage}:{camera}"
 
+    def capture_cursor(self, camera: str) -> str:
+        """The seq of the next frame a camera that must not lose frames will publish, moved with each frame."""
+        return f"{self.prefix}:state:capture:{camera}:next"
+
     def lock(self, stage: str, camera: str) -> str:
         return f"{self.prefix}:lock:{stage}:{camera}"
 

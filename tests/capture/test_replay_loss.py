@@ -5,35 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import pytest
 import redis
 
-from moodstream.services.capture.recording import RecordingWriter
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.schemas import Classified
-from tests.helpers import CliProcess, WorkerProcess, wait_for, write_config
+from tests.helpers import CliProcess, WorkerProcess, face_recording, wait_for, write_config
 
 FRAMES = 600
-
-
-def recording(path: Path, video: Path) -> Path:
-    """600 frames of a real face video (looped), 320 px wide, 25 fps."""
-    cap = cv2.VideoCapture(str(video))
-    with RecordingWriter(path, "rec", fps=25.0) as out:
-        n = 0
-        while n < FRAMES:
-            ok, image = cap.read()
-            if not ok:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                continue
-            h, w = image.shape[:2]
-            image = cv2.resize(image, (320, round(h * 320 / w)))
-            jpeg = cv2.imencode(".jpg", image)[1].tobytes()
-            out.write(1000.0 + n / 25.0, image.shape[1], image.shape[0], jpeg, n)
-            n += 1
-    cap.release()
-    return path
 
 
 @pytest.mark.parametrize("kill_a_detector", [False, True], ids=["steady", "detector-killed"])
@@ -55,7 +34,7 @@ def test_a_fast_replay_into_a_short_stream_loses_no_frame(
             "cameras": [],
         },
     )
-    rec = recording(tmp_path / "r.msrec", sample_video)
+    rec = face_recording(tmp_path / "r.msrec", sample_video, FRAMES)
     detector = WorkerProcess(config, "detector", log_dir=tmp_path, name="detector-1")
     classifier = WorkerProcess(config, "classifier", log_dir=tmp_path)
     replay = CliProcess(config, "replay", str(rec), "--speed", "50", log_dir=tmp_path, name="replay")
