@@ -119,7 +119,7 @@ def create_app(
         rt.heartbeat()
 
     stats = StatsPublisher(rt.bus, outbox.stats, info, cfg.stats_interval_s, latest, beat)
-    liveness = Liveness(cfg.loop_stall_s)
+    liveness = rt.liveness  # the loops' state goes into the dashboard's heartbeat, too
     loops = [
         guarded(name, run, liveness)
         for name, run in (("bridge", bridge.run), ("frames", pump.run), ("stats", stats.run))

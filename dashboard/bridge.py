@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from moodstream.services.common.backoff import Backoff, OnceLog
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
 from moodstream.services.common.metrics import Counters
-from moodstream.services.common.runtime import Backoff, OnceLog
 from moodstream.services.common.schemas import (
     BridgeCursor,
     DashboardStatus,

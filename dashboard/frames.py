@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from moodstream.services.common.backoff import Backoff, OnceLog
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
-from moodstream.services.common.runtime import Backoff, OnceLog
 from moodstream.services.common.schemas import Frame, Overlay, OverlayFace, SchemaError
 
 from .clients import WINDOW, Client, Clients, FrameSlot

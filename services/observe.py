@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .common.backoff import OnceLog
 from .common.bus import Bus
 from .common.metrics import Histogram
-from .common.runtime import OnceLog
 from .common.schemas import (
     CaptureStatus,
     DashboardStatus,
@@ -50,6 +50,7 @@ class StageStatus:
     lag: int | None = None  # not yet delivered
     lost: int = 0  # pending entries trimmed before this stage could (re)process them
     music: list[MusicStatus] | None = None  # the recommender's music providers
+    stalled: list[str] = field(default_factory=list)  # "worker: loop" for loops that stopped passing
 
 
 @dataclass
@@ -67,6 +68,7 @@ class CameraStatus:
 class DashboardsStatus:
     processes: int = 0
     clients: int = 0
+    stalled: list[str] = field(default_factory=list)  # "process: loop" (bridge, frames, stats)
 
 
 @dataclass
@@ -121,6 +123,7 @@ def _stage_status(bus: Bus, name: str, reads: str | None, workers: list[Heartbea
         rate=rates.get("processed", 0.0),
         skip_rate=rates.get("skipped", 0.0),
         latency_ms=hist.summary(),
+        stalled=[f"{h.worker}: {loop}" for h in workers for loop in h.stalled],
     )
     if reads is not None:
         info = bus.group_info(bus.keys.stream(reads), name)
@@ -146,11 +149,15 @@ def collect_status(bus: Bus) -> Status:
         s.name: _stage_status(bus, s.name, s.reads, [h for h in hbs if h.stage == s.name]) for s in STAGES
     }
     cameras = [c for c in map(_camera_status, hbs) if c is not None]
-    dashboards = [h.detail for h in hbs if isinstance(h.detail, DashboardStatus)]
+    dashboards = [h for h in hbs if isinstance(h.detail, DashboardStatus)]
     return Status(
         ts=time.time(),
         stages=stages,
-        dashboards=DashboardsStatus(len(dashboards), sum(d.clients for d in dashboards)),
+        dashboards=DashboardsStatus(
+            len(dashboards),
+            sum(h.detail.clients for h in dashboards),  # type: ignore[union-attr]
+            [f"{h.worker}: {loop}" for h in dashboards for loop in h.stalled],
+        ),
         cameras=sorted(cameras, key=lambda c: c.camera),
         dead_letters=bus.stream_length(bus.keys.dead),
     )
@@ -169,12 +176,15 @@ def format_status(status: Status) -> str:
             f"{s.skipped:>9}{s.errors:>8}{(f'{p95:.0f}' if p95 else '-'):>9}"
         )
     lines.append("")
+    for stage, s in status.stages.items():
+        lines += [f"STALLED {stage} {what}" for what in s.stalled]
     for cam in status.cameras:
         err = f"  ({cam.error})" if cam.error else ""
         lines.append(f"camera {cam.camera}: {cam.state} {cam.fps:.1f} fps, {cam.frames} frames{err}")
     if status.dashboards.processes:
         d = status.dashboards
         lines.append(f"dashboards: {d.processes} process(es), {d.clients} viewer(s)")
+        lines += [f"STALLED dashboard {what}" for what in d.stalled]
     lines.append(f"dead letters: {status.dead_letters}")
     if status.processes:
         lines.append("\nprocesses:\n  " + "\n  ".join(status.processes))

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .runtime import Backoff, OnceLog
+from .backoff import Backoff, OnceLog
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from .backoff import Backoff, OnceLog
 from .bus import CONNECTION_ERRORS, Bus, Client, Entry, ResponseError, connect, consumer_name
 from .connection import resolve_url
 from .keys import Keys
+from .liveness import Liveness
 from .metrics import Counters
 from .redact import redact_log_handlers
 from .schemas import Heartbeat, Message, Record, SchemaError, StageDetail
@@ -74,20 +76,6 @@ class Stopper:
         return self.event.wait(seconds)
 
 
-class OnceLog:
-    """Logs the first message for each key, and only that: something unreadable that is met on every
-    batch (a saved state, a cache entry, a heartbeat) is reported once per process, not once a batch."""
-
-    def __init__(self, logger: logging.Logger, level: int = logging.WARNING) -> None:
-        self.logger, self.level = logger, level
-        self._seen: set[str] = set()
-
-    def __call__(self, key: str, msg: str, *args: Any, exc_info: BaseException | None = None) -> None:
-        if key not in self._seen:
-            self._seen.add(key)
-            self.logger.log(self.level, msg, *args, exc_info=exc_info)
-
-
 def entry_age_s(entry_id: str, now: float) -> float:
     """How long ago an entry was added, by its id's milliseconds (Redis's clock) against ``now`` (also
     Redis's): a frame's age without trusting the capture host's clock."""
@@ -111,20 +99,6 @@ class RedisClock:
         if mono - self._at >= self.refresh_s:
             self._base, self._at = self.ask(), mono
         return self._base + (mono - self._at)
-
-
-class Backoff:
-    def __init__(self, initial: float = 0.2, maximum: float = 5.0) -> None:
-        self.initial, self.maximum = initial, maximum
-        self.current = initial
-
-    def next(self) -> float:
-        delay = self.current
-        self.current = min(self.current * 2, self.maximum)
-        return delay
-
-    def reset(self) -> None:
-        self.current = self.initial
 
 
 class Runtime:
@@ -157,6 +131,7 @@ class Runtime:
         self.detail: StageDetail | None = None  # what only this kind of process knows, for its heartbeat
         self._last_beat = 0.0
         self.connected = True
+        self.liveness = Liveness(settings.runtime.loop_stall_s)  # the process's loops, in its heartbeat
 
     def heartbeat(self, force: bool = False) -> bool:
         """Write this worker's heartbeat if one is due (or ``force``); True when it was written."""
@@ -178,6 +153,7 @@ class Runtime:
             latency_hist=snap.latency_hist,
             latency_recent=snap.latency_recent,
             detail=self.detail,
+            stalled=self.liveness.stalled(),
         )
         self.bus.heartbeat(self.stage, self.worker, beat.encode(), interval * 3 + 1)
         return True
@@ -198,6 +174,11 @@ class Runtime:
     def close(self) -> None:
         with contextlib.suppress(CONNECTION_ERRORS):
             self.bus.forget_worker(self.stage, self.worker)
+
+
+def _stream_went_away(exc: BaseException) -> bool:
+    """The stream or group was deleted under a read (``reset``, a Redis restarted empty): not a failure."""
+    return isinstance(exc, ResponseError) and str(exc).startswith(("UNBLOCKED", "NOGROUP"))
 
 
 class StreamWorker:
@@ -233,6 +214,11 @@ class StreamWorker:
 
     def idle(self) -> None:
         """Called every loop turn, e.g. to flush a batch whose deadline passed."""
+
+    def forget_in_hand(self) -> None:
+        """Drop entries read but not yet acked, after a connection error: the server may have restarted
+        without them (they come back by the group's pending list, or from a capture that resumes), and
+        publishing their outputs there would duplicate the work redone."""
 
     def block_ms(self) -> int:
         return 1000
@@ -370,21 +356,25 @@ class StreamWorker:
     def run(self) -> int:
         log.info("%s worker %s starting", self.stage, self.rt.worker)
         self.setup()
+        self.rt.liveness.register("main")
         while not self.rt.stopper.is_set():
             try:
                 self.run_once()
+                self.rt.liveness.passed("main")
             except CONNECTION_ERRORS as exc:
                 self._groups_ready = False
+                self.forget_in_hand()
                 self.rt.on_connection_error(exc)
-            except ResponseError as exc:
+            except Exception as exc:  # noqa: BLE001 - a Redis ResponseError, a bug: nothing ends the loop
                 self._groups_ready = False
+                if _stream_went_away(exc):
+                    log.info("%s: %s; creating the group again", self.stage, exc)
+                    continue
                 self.counters.inc("errors")
-                log.error("Redis error: %s", exc)
-                self.rt.stopper.wait(0.5)
-            except Exception:
-                self.counters.inc("errors")
-                log.exception("%s: unexpected error; continuing", self.stage)
-                self.rt.stopper.wait(0.2)
+                self.rt.liveness.failed("main", exc)  # logged once per distinct error, with its traceback
+                with contextlib.suppress(Exception):  # a failing worker stays listed, as stalled
+                    self.rt.heartbeat()
+                self.rt.stopper.wait(self.rt.backoff.next())
         self._graceful_stop()
         return 0
 

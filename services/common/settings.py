@@ -136,6 +136,9 @@ class RuntimeSettings(_Section):
     dir: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     heartbeat_s: float = Field(default=2.0, gt=0, le=60)
+    # A loop (a worker's, the dashboard's bridge, frames and stats) that has not completed a pass this long
+    # is stalled: its heartbeat says so, and the dashboard's /healthz answers 503.
+    loop_stall_s: float = Field(default=10.0, ge=1, le=600)
 
 
 class DashboardSettings(_Section):
@@ -152,8 +155,6 @@ class DashboardSettings(_Section):
     # How much emotion history the timeline endpoint returns by default, and the page shows.
     timeline_s: int = Field(default=300, ge=10, le=24 * 3600)
     stats_interval_s: float = Field(default=2.0, ge=0.2, le=60)
-    # /healthz answers 503 when a background loop (bridge, frames, stats) has not completed a pass this long.
-    loop_stall_s: float = Field(default=10.0, ge=1, le=600)
     # A frame not acknowledged by the client within this time no longer holds back the next one.
     frame_ack_timeout_s: float = Field(default=5.0, gt=0, le=120)
     # Browser origins other than the dashboard's own allowed to open the feed (e.g. "https://app.example").

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..common.backoff import OnceLog
 from ..common.bus import CONNECTION_ERRORS, Bus
-from ..common.runtime import OnceLog
 from ..common.schemas import FoundTrack, MusicStatus, SchemaError, SearchResults, Track
 from ..common.settings import SpotifySettings
 from .breaker import Breaker

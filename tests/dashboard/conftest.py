@@ -53,12 +53,16 @@ def start_dashboard(tmp_path: Path, redis_base_url: str, prefix: str) -> Iterato
     started: list[Dashboard] = []
 
     def start(
-        name: str = "dashboard", token: str = TOKEN, cameras: list[dict] | None = None, **dash: Any
+        name: str = "dashboard",
+        token: str = TOKEN,
+        cameras: list[dict] | None = None,
+        runtime: dict[str, Any] | None = None,
+        **dash: Any,
     ) -> Dashboard:
         port = free_port()
         data: dict[str, Any] = {
             "redis": {"url": redis_base_url, "prefix": prefix},
-            "runtime": {"dir": str(tmp_path / "run"), "heartbeat_s": 0.5},
+            "runtime": {"dir": str(tmp_path / "run"), "heartbeat_s": 0.5, **(runtime or {})},
             "dashboard": {"enabled": True, "port": port, "token": token, "stats_interval_s": 0.5, **dash},
             "cameras": cameras or [],
         }

@@ -384,7 +384,7 @@ def test_a_failing_bridge_says_so_on_healthz_and_bridges_again_once_fixed(
     start_dashboard, bus: Bus, client
 ) -> None:
     """A non-connection Redis error (the emotions key holding a string) no longer ends the bridge for good."""
-    dash = start_dashboard(loop_stall_s=1.0)
+    dash = start_dashboard(runtime={"loop_stall_s": 1.0})
     c = FeedClient(dash.url)
     try:
         c.subscribe(cameras="*")

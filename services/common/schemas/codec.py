@@ -191,13 +191,14 @@ class Record:
     """A dataclass whose annotations are its wire schema; subclasses are ``@dataclass``es.
 
     Every field is written, and every field must be there when read: a payload missing one is
-    another version's, and is refused with a reason rather than half-read. Keys the class does not
-    know are ignored. Top-level records set ``KIND`` (``t`` on the wire) and ``VERSION`` (``v``).
+    another version's, and is refused with a reason rather than half-read. The exception is a field
+    added later with a default: a writer from before it (a rolling upgrade) is read as that default.
+    Keys the class does not know are ignored. Top-level records set ``KIND`` (``t`` on the wire) and ``VERSION`` (``v``).
     """
 
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
-    _fields_plan: ClassVar[list[tuple[str, str, Checker]]]
+    _fields_plan: ClassVar[list[tuple[str, str, Checker, bool]]]
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"t": self.KIND} if self.KIND else {}
@@ -206,12 +207,17 @@ class Record:
         return out
 
     @classmethod
-    def _plan(cls) -> list[tuple[str, str, Checker]]:
-        """(field, wire key, validator) for each field, worked out once per class."""
+    def _plan(cls) -> list[tuple[str, str, Checker, bool]]:
+        """(field, wire key, validator, has a default) for each field, worked out once per class."""
         if "_fields_plan" not in cls.__dict__:
             hints = get_type_hints(cls)
             cls._fields_plan = [
-                (f.name, f.metadata.get("wire", f.name), checker(hints[f.name]))
+                (
+                    f.name,
+                    f.metadata.get("wire", f.name),
+                    checker(hints[f.name]),
+                    f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING,
+                )
                 for f in dataclasses.fields(cls)  # type: ignore[arg-type]
             ]
         return cls._fields_plan
@@ -222,8 +228,10 @@ class Record:
         if not isinstance(data, dict):
             raise SchemaError(f"{where}: expected a map, got {_type_name(data)}")
         values = {}
-        for name, key, check_field in cls._plan():
+        for name, key, check_field, optional in cls._plan():
             if key not in data:
+                if optional:
+                    continue
                 raise SchemaError(f"{where}: missing field {key!r}")
             values[name] = check_field(data[key], f"{where}.{key}")
         return cls(**values)

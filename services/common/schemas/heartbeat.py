@@ -8,7 +8,7 @@ one. What only one kind of process knows travels in ``detail``, one typed record
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .codec import Record
 
@@ -88,3 +88,6 @@ class Heartbeat(Record):
     latency_hist: list[int]  # since the worker started: benchmarks subtract two snapshots
     latency_recent: list[int]  # since its previous heartbeat: what status shows
     detail: StageDetail | None
+    # The process's loops that have not completed a pass for [runtime] loop_stall_s (e.g. "main",
+    # "bridge"): a process that beats but does no work says so, rather than looking healthy.
+    stalled: list[str] = field(default_factory=list)
