@@ -47,7 +47,7 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def _snapshot(bus: Bus) -> Snapshot:
+def snapshot(bus: Bus) -> Snapshot:
     return {h.worker: h for h in heartbeats(bus)}
 
 
@@ -113,6 +113,7 @@ class BenchRun:
         self.dashboards: list[subprocess.Popen[bytes]] = []
         self.token = uuid.uuid4().hex
         self.dashboard_port = 0
+        self.names: dict[int, str] = {}  # pid -> the name its log has
         url = resolve_url(settings) or self._start_redis()
         self.bus = Bus.from_url(url, Keys("bench-" + uuid.uuid4().hex[:8]), settings.streams)
         self.config = self.tmp / "bench.toml"
@@ -126,10 +127,11 @@ class BenchRun:
         from .stack import embedded_server_command, free_port
 
         port = free_port()
+        password = uuid.uuid4().hex  # loopback only, but never open to other local users either
         self.embedded = subprocess.Popen(
-            embedded_server_command(port, tempfile.gettempdir()), stdout=subprocess.DEVNULL
+            embedded_server_command(port, self.tmp, password), stdout=subprocess.DEVNULL
         )
-        url = f"redis://127.0.0.1:{port}/0"
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
         deadline = time.monotonic() + 10
         while not answers(url) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -165,7 +167,9 @@ class BenchRun:
     def _spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
         log = (self.tmp / f"{name}.log").open("wb")
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.names[proc.pid] = name
+        return proc
 
     def start_pipeline(self) -> None:
         o = self.opts
@@ -267,7 +271,7 @@ def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], tmp: Path, tim
 
 def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
     """One window of ``seconds``: heartbeats before and after, the detector's backlog every second."""
-    a = _snapshot(run.bus)
+    a = snapshot(run.bus)
     watched = run.workers + run.dashboards + ([viewers.proc] if viewers is not None else [])
     cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
     if viewers is not None:
@@ -281,7 +285,7 @@ def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
         lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
     elapsed = time.monotonic() - t0
     time.sleep(1.2)  # one more heartbeat from every worker
-    b = _snapshot(run.bus)
+    b = snapshot(run.bus)
     cpu = {p.pid: _cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in watched}
     window = Window(
         a,
