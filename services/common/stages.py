@@ -47,7 +47,14 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("capture", None, "frames", "capture.worker:run", per_camera=True, also_writes=("latest_frame",)),
+    Stage(
+        "capture",
+        None,
+        "frames",
+        "capture.worker:run",
+        per_camera=True,
+        also_writes=("latest_frame", "capture_cursor"),
+    ),
     Stage("detector", "frames", "detections", "detector.worker:run"),
     Stage("classifier", "detections", "classified", "classifier.worker:run"),
     Stage(
