@@ -56,6 +56,19 @@ end
 return 0
 """
 
+# Replace a camera's detector state only with a newer frame's (or, for a camera that restarted from
+# seq 0, one far older): instances that share the camera's frames then never move it backwards.
+_SET_IF_NEWER = """
+local cur = tonumber(redis.call('hget', KEYS[1], 'seq') or '-1')
+local seq = tonumber(ARGV[1])
+if seq > cur or seq < cur - tonumber(ARGV[4]) then
+  redis.call('hset', KEYS[1], 'seq', ARGV[1], 'd', ARGV[2])
+  redis.call('pexpire', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
@@ -129,6 +142,7 @@ class Bus:
         self.lost_entries = 0  # see take_lost
         self._release = client.register_script(_RELEASE_LOCK)
         self._hold = client.register_script(_HOLD_LEASE)
+        self._set_if_newer = client.register_script(_SET_IF_NEWER)
 
     @classmethod
     def from_url(cls, url: str, keys: Keys, streams: StreamSettings | None = None) -> Bus:
@@ -173,14 +187,28 @@ class Bus:
         ack_stream: str,
         group: str,
         ids: Sequence[str],
+        tracks: tuple[str, int, bytes] | None = None,
     ) -> None:
-        """Publish outputs and ack their inputs atomically."""
+        """Publish outputs and ack their inputs atomically; with ``tracks`` (camera, seq, state), also
+        replace the camera's detector state if ``seq`` is newer than the one it holds."""
         pipe = self._client.pipeline(transaction=True)
         for payload in payloads:
             pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
         if ids:
             pipe.xack(ack_stream, group, *ids)
+        if tracks is not None:
+            camera, seq, state = tracks
+            self._set_if_newer(
+                keys=[self.keys.detector_tracks(camera)], args=[seq, state, 60_000, 1000], client=pipe
+            )
         pipe.execute()
+
+    def detector_tracks(self, cameras: Sequence[str]) -> dict[str, bytes]:
+        """Each camera's detector state, where there is one."""
+        pipe = self._client.pipeline(transaction=False)
+        for camera in cameras:
+            pipe.hget(self.keys.detector_tracks(camera), "d")
+        return {c: v for c, v in zip(cameras, pipe.execute(), strict=True) if v is not None}
 
     # ----- consuming ---------------------------------------------------------------------------------
     def _entries(self, stream: str, raw: Sequence[Any]) -> list[Entry]:

@@ -77,6 +77,10 @@ class Keys:
         """The seq of the next frame a camera that must not lose frames will publish, moved with each frame."""
         return f"{self.prefix}:state:capture:{camera}:next"
 
+    def detector_tracks(self, camera: str) -> str:
+        """Where the detector last found a camera's faces (a hash: ``seq``, and the state ``d``)."""
+        return f"{self.prefix}:tracks:{camera}"
+
     def lock(self, stage: str, camera: str) -> str:
         return f"{self.prefix}:lock:{stage}:{camera}"
 

@@ -78,6 +78,14 @@ class DetectorSettings(_Section):
     max_frame_age_ms: int = Field(default=500, ge=10, le=60_000)
     max_faces: int = Field(default=16, ge=1, le=256)
     batch: int = Field(default=8, ge=1, le=256)
+    # Scan a camera's frames in full every this many (by seq); in between, only around the faces last
+    # found. 1: every frame in full. A new face is found at the latest at the next full scan.
+    full_scan_every: int = Field(default=8, ge=1, le=100)
+    # How far around a known face a region search looks, as a fraction of the face's size on each side.
+    region_margin: float = Field(default=0.5, ge=0.1, le=3.0)
+    # Between full scans, a camera with no known face is scanned in full only when its frame differs from
+    # the last fully scanned one by this much (mean absolute difference, 0-255, of a 32x18 thumbnail). 0: always.
+    motion_threshold: float = Field(default=3.0, ge=0, le=255)
 
 
 class ClassifierSettings(_Section):

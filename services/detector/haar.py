@@ -1,8 +1,10 @@
 """Haar-cascade face detection tuned for speed (the research prototypes' method).
 
-Detection runs on a downscaled gray frame, where it is several times
-cheaper; boxes are mapped back and crops are cut from the full-resolution
-frame, so the classifier still sees every pixel the camera gave.
+A full scan runs on a downscaled gray frame, where it is several times
+cheaper; a region search runs only around a face found before
+(services/detector/regions.py). Boxes are mapped back and crops are cut
+from the full-resolution frame, so the classifier still sees every pixel
+the camera gave.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..common.schemas import DetectorState
 from ..common.settings import DetectorSettings
+from .regions import Box, closest, distinct, needs_full_scan, region
+
+THUMB = (32, 18)  # motion gating compares frames this small: noise averages out, a person does not
+REGION_FACE_PX = 56  # a region search scales the region so the face it looks for is about this wide
+REGION_SIZE_RANGE = 1.3  # ... and looks for faces between 1/1.3 and 1.3 times the size it had
+REGION_SCALE_FACTOR = 1.2  # each pyramid level costs ~0.7 ms on a face: few levels, near the size it had
 
 
 @dataclass
@@ -33,6 +42,35 @@ class HaarDetector:
         self.crop_size = crop_size
 
     def detect(self, gray: np.ndarray) -> list[FaceCrop]:
+        """A full scan, with crops: what every frame got before region search."""
+        return self.crops(gray, self.scan(gray))
+
+    def find(self, gray: np.ndarray, seq: int, state: DetectorState) -> tuple[DetectorState, str]:
+        """Frame ``seq``'s faces, and how they were found: ``region`` (searched around ``state``'s),
+        ``still`` (no face known and nothing moved since the last full scan), ``full`` (a scan that was
+        due, or no face known and something moved) or ``miss`` (a region search lost a face: scanned in
+        full)."""
+        every = self.cfg.full_scan_every
+        thumb = thumbnail(gray)
+        if needs_full_scan(seq, state, every):
+            return _next(state, seq, self.scan(gray), thumb), "full"
+        if state.boxes:
+            boxes = self.search(gray, state.priors())
+            if boxes is None:
+                return _next(state, seq, self.scan(gray), thumb), "miss"
+            return _next(state, seq, boxes), "region"
+        if state.lost and seq - state.lost_seq <= 2 * every:
+            found = [
+                b for prior in state.priors(lost=True) if (b := self._search_one(gray, prior)) is not None
+            ]
+            if found:
+                return _next(state, seq, distinct(found)), "region"
+        if still(thumb, state.thumb, self.cfg.motion_threshold):
+            return _next(state, seq, []), "still"
+        return _next(state, seq, self.scan(gray), thumb), "full"
+
+    def scan(self, gray: np.ndarray) -> list[Box]:
+        """Every face in the frame, largest first, at full resolution (at most ``max_faces``)."""
         h, w = gray.shape[:2]
         scale = min(1.0, self.cfg.detect_width / w)
         small = (
@@ -49,21 +87,90 @@ class HaarDetector:
             minSize=(min_side, min_side),
         )
         boxes = sorted((tuple(int(v) for v in b) for b in found), key=lambda b: -b[2] * b[3])
-        out: list[FaceCrop] = []
-        for x, y, bw, bh in boxes[: self.cfg.max_faces]:
-            fx, fy = round(x / scale), round(y / scale)
-            fw, fh = round(bw / scale), round(bh / scale)
-            fx, fy = max(0, fx), max(0, fy)
-            fw, fh = min(fw, w - fx), min(fh, h - fy)
-            if fw < 4 or fh < 4:
-                continue
-            crop = cv2.resize(
-                gray[fy : fy + fh, fx : fx + fw],
-                (self.crop_size, self.crop_size),
-                interpolation=cv2.INTER_AREA,
+        out = [_to_frame(b, scale, 0, 0, w, h) for b in boxes[: self.cfg.max_faces]]
+        return [b for b in out if b[2] >= 4 and b[3] >= 4]
+
+    def search(self, gray: np.ndarray, priors: list[Box]) -> list[Box] | None:
+        """Each prior face found again near where it was, or None when one is lost (scan in full then)."""
+        found: list[Box] = []
+        for prior in priors:
+            box = self._search_one(gray, prior)
+            if box is None:
+                return None
+            found.append(box)
+        return distinct(found)
+
+    def _search_one(self, gray: np.ndarray, prior: Box) -> Box | None:
+        h, w = gray.shape[:2]
+        rx, ry, rw, rh = region(prior, self.cfg.region_margin, w, h)
+        if rw < 8 or rh < 8:
+            return None
+        scale = min(1.0, REGION_FACE_PX / max(1, prior[2]))  # cheaper, still found
+        sub = gray[ry : ry + rh, rx : rx + rw]
+        if scale < 1:
+            sub = cv2.resize(
+                sub, (max(1, round(rw * scale)), max(1, round(rh * scale))), interpolation=cv2.INTER_AREA
             )
-            out.append(FaceCrop(box=(fx, fy, fw, fh), crop=crop))
-        return out
+        side = prior[2] * scale
+        lo, hi = max(20, int(side / REGION_SIZE_RANGE)), max(21, int(side * REGION_SIZE_RANGE) + 1)
+        found = self.cascade.detectMultiScale(
+            cv2.equalizeHist(sub),
+            scaleFactor=REGION_SCALE_FACTOR,
+            minNeighbors=self.cfg.min_neighbors,
+            minSize=(lo, lo),
+            maxSize=(hi, hi),
+        )
+        candidates = [_to_frame(tuple(int(v) for v in b), scale, rx, ry, w, h) for b in found]
+        return closest(prior, candidates)
+
+    def crops(self, gray: np.ndarray, boxes: list[Box]) -> list[FaceCrop]:
+        """Model-sized crops from the full-resolution frame: the classifier sees every pixel there is."""
+        return [
+            FaceCrop(
+                box=(x, y, bw, bh),
+                crop=cv2.resize(
+                    gray[y : y + bh, x : x + bw],
+                    (self.crop_size, self.crop_size),
+                    interpolation=cv2.INTER_AREA,
+                ),
+            )
+            for x, y, bw, bh in boxes
+        ]
+
+
+def _next(state: DetectorState, seq: int, boxes: list[Box], thumb: bytes | None = None) -> DetectorState:
+    """The state after frame ``seq``, where ``boxes`` were found (by a full scan when ``thumb`` is given)."""
+    full = thumb is not None
+    gone = bool(state.boxes) and not boxes
+    return DetectorState(
+        seq=seq,
+        full_seq=seq if full else state.full_seq,
+        boxes=[list(b) for b in boxes],
+        thumb=thumb if thumb is not None else state.thumb,
+        lost=state.boxes if gone else state.lost,
+        lost_seq=seq if gone else state.lost_seq,
+    )
+
+
+def thumbnail(gray: np.ndarray) -> bytes:
+    return cv2.resize(gray, THUMB, interpolation=cv2.INTER_AREA).tobytes()
+
+
+def still(thumb: bytes, last: bytes, threshold: float) -> bool:
+    """Whether nothing moved since the last full scan: mean absolute difference of the thumbnails."""
+    if threshold <= 0 or len(thumb) != len(last):
+        return False
+    a, b = np.frombuffer(thumb, np.uint8), np.frombuffer(last, np.uint8)
+    return float(np.abs(a.astype(np.int16) - b).mean()) < threshold
+
+
+def _to_frame(box: tuple[int, ...], scale: float, ox: int, oy: int, w: int, h: int) -> Box:
+    """A box found on a scaled (and offset) image, in the frame's pixels, clipped to it."""
+    x, y, bw, bh = box
+    fx, fy = ox + round(x / scale), oy + round(y / scale)
+    fw, fh = round(bw / scale), round(bh / scale)
+    fx, fy = max(0, fx), max(0, fy)
+    return fx, fy, min(fw, w - fx), min(fh, h - fy)
 
 
 def jpeg_size(data: bytes) -> tuple[int, int] | None:

@@ -1,6 +1,10 @@
 """The detector loop: frames in, detections (boxes plus model-sized crops) out.
 
-Stateless, so any number of instances share the frames group. Live frames
+Any number of instances share the frames group. Each camera is scanned in
+full every ``full_scan_every`` frames and searched only around its known
+faces in between (regions.py); where those faces were is kept in Redis and
+moved only forward, so instances that share a camera, or one that takes over
+after a crash, search where the last one found them. Live frames
 that have gone stale, or that a newer frame of the same camera in the same
 read supersedes, are acked and counted as skipped: live video must never fall
 behind. Frames marked ``live=False`` (every_frame files and replays) are all
@@ -18,7 +22,7 @@ import numpy as np
 from ..common.bus import Client, Entry
 from ..common.modelspec import ModelError, ModelSpec, resolve_model_dir
 from ..common.runtime import Stopper, StreamWorker, entry_age_s, setup_logging
-from ..common.schemas import Detections, Face, Frame
+from ..common.schemas import Detections, DetectorState, Face, Frame
 from ..common.settings import Settings
 from .haar import HaarDetector, jpeg_size
 
@@ -64,7 +68,8 @@ class DetectorWorker(StreamWorker):
                 keep.append((entry, f))
         return keep, skip
 
-    def _detect(self, entry: Entry, frame: Frame) -> Detections | None:
+    def _gray(self, entry: Entry, frame: Frame) -> np.ndarray | None:
+        """The frame in gray at full resolution, or None (dead-lettered) when it cannot or must not be."""
         limits = self.settings.streams
         dims = jpeg_size(frame.jpeg)
         if dims is None:
@@ -78,12 +83,21 @@ class DetectorWorker(StreamWorker):
         gray = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
         if gray is None:
             self.reject(entry, "frame: JPEG does not decode")
+        return gray
+
+    def _detect(
+        self, entry: Entry, frame: Frame, state: DetectorState
+    ) -> tuple[Detections, DetectorState] | None:
+        gray = self._gray(entry, frame)
+        if gray is None:
             return None
         assert self.detector is not None
-        faces = self.detector.detect(gray)
+        found, how = self.detector.find(gray, frame.seq, state)
+        self.counters.inc(f"{how}_scans")  # full, region, still, miss (a region search lost a face)
+        faces = self.detector.crops(gray, [(b[0], b[1], b[2], b[3]) for b in found.boxes])
         self.counters.inc("faces", len(faces))
         h, w = gray.shape[:2]
-        return Detections(
+        det = Detections(
             camera=frame.camera,
             seq=frame.seq,
             ts=frame.ts,
@@ -93,6 +107,12 @@ class DetectorWorker(StreamWorker):
             faces=[Face(box=f.box, crop=f.crop.tobytes()) for f in faces],
             live=frame.live,
         )
+        return det, found
+
+    def _states(self, cameras: set[str]) -> dict[str, DetectorState]:
+        """Where each camera's faces were last found (any instance may have found them)."""
+        saved = self.bus.detector_tracks(sorted(cameras))
+        return {c: self.camera_state(c, saved.get(c), DetectorState) for c in cameras}
 
     def process(self, entries: list[Entry]) -> None:
         max_bytes = self.settings.streams.max_frame_bytes + 4096
@@ -101,17 +121,24 @@ class DetectorWorker(StreamWorker):
         if skip:
             self.bus.ack(self.stream, self.group, [e.id for e in skip])
             self.counters.inc("skipped", len(skip))
+        states = self._states({f.camera for _, f in keep}) if keep else {}
         for entry, frame in keep:
             try:
-                det = self._detect(entry, frame)
+                done = self._detect(entry, frame, states[frame.camera])
             except Exception as exc:  # a frame that breaks OpenCV must not break the worker
                 log.exception("detection failed")
                 self.reject(entry, f"detection failed: {exc.__class__.__name__}: {exc}")
                 continue
-            if det is None:
+            if done is None:
                 continue
+            det, found = done
+            if found.seq > states[frame.camera].seq:  # the next frame of this read searches around these
+                states[frame.camera] = found
             # Publish each frame as soon as it is done: holding a read's worth of frames adds latency.
-            self.bus.publish_and_ack(self.out_stream, [det.encode()], self.stream, self.group, [entry.id])
+            tracks = (frame.camera, frame.seq, found.encode())
+            self.bus.publish_and_ack(
+                self.out_stream, [det.encode()], self.stream, self.group, [entry.id], tracks
+            )
             self.counters.inc("processed")
             self.counters.inc("published")
             self.counters.observe_latency((time.time() - frame.ts) * 1000.0)

@@ -42,7 +42,7 @@ from .messages import (
 from .overlay import Overlay, OverlayFace
 from .recording import RecordedFrame, RecordingHeader, read_frames, read_header
 from .spotify import FoundTrack, SearchResults
-from .state import BridgeCursor, RecommenderState, SmootherState, TrackMood, TrackState
+from .state import BridgeCursor, DetectorState, RecommenderState, SmootherState, TrackMood, TrackState
 
 __all__ = [
     "EMOTIONS",
@@ -56,6 +56,7 @@ __all__ = [
     "ClassifierStatus",
     "DashboardStatus",
     "DeadLetter",
+    "DetectorState",
     "Detections",
     "EmotionEvent",
     "Face",

@@ -56,6 +56,25 @@ class RecommenderState(Record):
 
 
 @dataclass
+class DetectorState(Record):
+    """The faces the detector last found for a camera, where a region search looks next.
+
+    Written only by a frame newer than the one it holds (services/common/bus.py), so instances that
+    share a camera's frames never move it backwards."""
+
+    KIND = "detector-state"
+    seq: int = -1  # the frame these boxes come from
+    full_seq: int = -1  # the newest frame scanned in full
+    boxes: list[list[int]] = field(default_factory=list)  # x, y, w, h at full resolution
+    thumb: bytes = b""  # the last fully scanned frame, tiny and gray: has anything moved since?
+    lost: list[list[int]] = field(default_factory=list)  # the faces known before none were found ...
+    lost_seq: int = -1  # ... in this frame: Haar misses a face now and then, and it is looked for there
+
+    def priors(self, lost: bool = False) -> list[tuple[int, int, int, int]]:
+        return [(b[0], b[1], b[2], b[3]) for b in (self.lost if lost else self.boxes)]
+
+
+@dataclass
 class BridgeCursor(Record):
     """How far the bridging dashboard got in each public stream, for a successor to resume from."""
 
