@@ -517,6 +517,13 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         default=3,
         help="with --dashboard-clients: how many pairs of --seconds windows (without, then with viewers)",
     )
+    _bench_modes(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_bench)
+
+
+def _bench_modes(p: argparse.ArgumentParser) -> None:
+    """The bench's other measurements: against fer, detector recall, fuzz and soak."""
     p.add_argument(
         "--compare-fer",
         action="store_true",
@@ -539,8 +546,6 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="write N hostile entries into each stage's input stream; report memory before and after",
     )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(fn=cmd_bench)
 
 
 def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
