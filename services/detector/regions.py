@@ -10,6 +10,7 @@ that same frame, so a tracked face is never dropped for want of looking.
 
 from __future__ import annotations
 
+from ..common.geometry import iou
 from ..common.schemas import DetectorState
 
 Box = tuple[int, int, int, int]  # x, y, w, h
@@ -31,16 +32,6 @@ def region(box: Box, margin: float, width: int, height: int) -> Box:
     x0, y0 = max(0, x - mx), max(0, y - my)
     x1, y1 = min(width, x + w + mx), min(height, y + h + my)
     return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
-
-
-def iou(a: Box, b: Box) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
-    return inter / union if union else 0.0
 
 
 def closest(prior: Box, candidates: list[Box]) -> Box | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..common.geometry import iou
 from ..common.schemas import (
     EMOTIONS,
     Classified,
@@ -25,16 +26,6 @@ from ..common.settings import SmootherSettings
 
 RECENT_SEQS = 512
 N = len(EMOTIONS)
-
-
-def iou(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
 
 
 def overlay(state: SmootherState, msg: Classified, recent_s: float = 0.5) -> Overlay:
