@@ -1,19 +1,23 @@
 """``/metrics`` in the Prometheus text exposition format (version 0.0.4).
 
-Written by hand rather than with prometheus_client: the numbers already
-exist (worker heartbeats merged by ``collect_status``), so this is only a
-rendering, and a registry of our own would duplicate them.
+Rendered by prometheus_client (types, HELP lines, label escaping) from a
+collector built per scrape: the numbers already exist (worker heartbeats merged
+by ``collect_status``), so there is no registry of counters of our own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, exposition, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from moodstream.services.common.schemas import DashboardStatus
 from moodstream.services.observe import Status
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Text format 0.0.4, which every Prometheus reads (the library's newest names 1.0.0, which 2.x does not know).
+CONTENT_TYPE = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_LATEST)
 
 # (metric, type, help, StageStatus field)
 STAGE_METRICS = (
@@ -41,70 +45,71 @@ DASHBOARD_COUNTERS = (
     ("events", "Emotion and recommendation events bridged to Socket.IO."),
     ("bad_events", "Undecodable events skipped by the bridge."),
 )
-Samples = list[tuple[dict[str, Any], Any]]
 
 
-def _label(value: Any) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Collector:
+    """The metric families of one scrape, built from numbers that already exist (the heartbeats
+    merged by ``collect_status``): a registry of our own counters would only duplicate them."""
+
+    def __init__(self, status: Status, dashboard: DashboardStatus) -> None:
+        self.status, self.dashboard = status, dashboard
+
+    def collect(self) -> Iterator[Metric]:
+        stages = self.status.stages.items()
+        for name, kind, help_, field in STAGE_METRICS:
+            family = _family(name, kind, help_, ["stage"])
+            for stage, s in stages:
+                if getattr(s, field) is not None:
+                    family.add_metric([stage], float(getattr(s, field)))
+            yield family
+        yield self._latency()
+        yield from self._cameras()
+        yield GaugeMetricFamily(
+            "moodstream_dead_letters", "Entries in the dead-letter stream.", self.status.dead_letters
+        )
+        yield GaugeMetricFamily(
+            "moodstream_dashboard_clients",
+            "Socket.IO clients connected to this dashboard process.",
+            self.dashboard.clients,
+        )
+        counters = asdict(self.dashboard)
+        for key, help_ in DASHBOARD_COUNTERS:
+            yield CounterMetricFamily(f"moodstream_dashboard_{key}", help_, value=counters[key])
+
+    def _latency(self) -> Metric:
+        """Quantiles only (the heartbeats carry histograms of the last interval, not sums and counts)."""
+        family = Metric(
+            "moodstream_latency_seconds",
+            "Capture-to-stage latency over the last heartbeat interval.",
+            "summary",
+        )
+        for stage, s in self.status.stages.items():
+            for q in ("p50", "p95", "p99"):
+                value = s.latency_ms.get(q)
+                if value is not None:
+                    labels = {"stage": stage, "quantile": str(int(q[1:]) / 100)}
+                    family.add_sample("moodstream_latency_seconds", labels, value / 1000.0)
+        return family
+
+    def _cameras(self) -> Iterator[Metric]:
+        fps = GaugeMetricFamily(
+            "moodstream_camera_fps", "Frames per second published by each camera.", labels=["camera"]
+        )
+        up = GaugeMetricFamily("moodstream_camera_up", "1 while the camera is streaming.", labels=["camera"])
+        for c in self.status.cameras:
+            fps.add_metric([c.camera], c.fps)
+            up.add_metric([c.camera], 1.0 if c.state == "streaming" else 0.0)
+        yield fps
+        yield up
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def metric(self, name: str, kind: str, help_: str, samples: Samples) -> None:
-        self.lines.append(f"# HELP {name} {help_}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            if value is None:
-                continue
-            text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-            self.lines.append(f"{name}{{{text}}} {float(value):g}" if text else f"{name} {float(value):g}")
-
-
-def _latency(status: Status) -> Samples:
-    samples: Samples = []
-    for stage, s in status.stages.items():
-        for q in ("p50", "p95", "p99"):
-            value = s.latency_ms.get(q)
-            if value is not None:
-                samples.append(({"stage": stage, "quantile": str(int(q[1:]) / 100)}, value / 1000.0))
-    return samples
+def _family(name: str, kind: str, help_: str, labels: list[str]) -> GaugeMetricFamily | CounterMetricFamily:
+    if kind == "counter":  # prometheus_client adds the _total suffix itself
+        return CounterMetricFamily(name.removesuffix("_total"), help_, labels=labels)
+    return GaugeMetricFamily(name, help_, labels=labels)
 
 
 def render(status: Status, dashboard: DashboardStatus) -> str:
-    w = _Writer()
-    for name, kind, help_, field in STAGE_METRICS:
-        w.metric(name, kind, help_, [({"stage": st}, getattr(s, field)) for st, s in status.stages.items()])
-    w.metric(
-        "moodstream_latency_seconds",
-        "summary",
-        "Capture-to-stage latency over the last heartbeat interval.",
-        _latency(status),
-    )
-    cams = status.cameras
-    w.metric(
-        "moodstream_camera_fps",
-        "gauge",
-        "Frames per second published by each camera.",
-        [({"camera": c.camera}, c.fps) for c in cams],
-    )
-    w.metric(
-        "moodstream_camera_up",
-        "gauge",
-        "1 while the camera is streaming.",
-        [({"camera": c.camera}, 1 if c.state == "streaming" else 0) for c in cams],
-    )
-    w.metric(
-        "moodstream_dead_letters", "gauge", "Entries in the dead-letter stream.", [({}, status.dead_letters)]
-    )
-    w.metric(
-        "moodstream_dashboard_clients",
-        "gauge",
-        "Socket.IO clients connected to this dashboard process.",
-        [({}, dashboard.clients)],
-    )
-    counters = asdict(dashboard)
-    for key, help_ in DASHBOARD_COUNTERS:
-        w.metric(f"moodstream_dashboard_{key}_total", "counter", help_, [({}, counters[key])])
-    return "\n".join(w.lines) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(status, dashboard))  # type: ignore[arg-type]
+    return generate_latest(registry).decode()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from moodstream.dashboard import prometheus
 from moodstream.dashboard.bridge import LatestStats, stats_payload
 from moodstream.services.common.schemas import DashboardStatus
@@ -69,29 +67,32 @@ def test_the_stats_event_matches_its_published_schema(schemas: dict[str, dict]) 
     assert latest.cameras() == ["lobby", "hall"]
 
 
-def samples(text: str) -> dict[str, float]:
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
+def samples(text: str) -> tuple[dict[str, float], dict[str, str]]:
+    """Every sample, keyed by name and sorted labels, and every family's type: read with
+    prometheus_client's own parser, as a scraper would."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values, types = {}, {}
+    for family in text_string_to_metric_families(text):
+        types[family.name] = family.type
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return values, types
 
 
-def test_metrics_render_every_stage_camera_and_counter() -> None:
+def test_metrics_parse_and_carry_every_stage_camera_and_counter() -> None:
     text = prometheus.render(status(odd_camera='odd"cam'), DASH)  # no config allows one; escaped anyway
-    got = samples(text)
+    got, types = samples(text)
     assert got['moodstream_workers{stage="detector"}'] == 2
     assert got['moodstream_processed_total{stage="detector"}'] == 200
     assert got['moodstream_pending{stage="smoother"}'] == 2
     assert 'moodstream_pending{stage="capture"}' not in got  # capture reads no stream: no sample at all
-    assert got['moodstream_latency_seconds{stage="smoother",quantile="0.95"}'] == 0.18
-    assert 'moodstream_latency_seconds{stage="smoother",quantile="0.99"}' not in got
+    assert got['moodstream_latency_seconds{quantile="0.95",stage="smoother"}'] == 0.18
+    assert 'moodstream_latency_seconds{quantile="0.99",stage="smoother"}' not in got
     assert got['moodstream_camera_up{camera="lobby"}'] == 1
-    assert got['moodstream_camera_up{camera="odd\\"cam"}'] == 0  # label values are escaped
+    assert got['moodstream_camera_up{camera="odd"cam"}'] == 0  # escaped on the wire, read back whole
     assert got["moodstream_dead_letters"] == 4 and got["moodstream_dashboard_clients"] == 3
     assert got["moodstream_dashboard_frames_dropped_total"] == 7
-    assert "# TYPE moodstream_processed_total counter" in text
-    assert "# TYPE moodstream_latency_seconds summary" in text
-    for line in text.splitlines():  # the text exposition format, line by line
-        assert re.match(r"^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? -?[0-9.e+-]+)$", line), line
+    assert types["moodstream_processed"] == "counter" and types["moodstream_latency_seconds"] == "summary"
+    assert 'camera="odd\\"cam"' in text  # the label value escaped on the wire
