@@ -67,6 +67,7 @@ class CaptureLoop:
         self.seq = 0
         self.pass_start = 0  # the seq of this pass's first frame (a looping file starts a pass per loop)
         self.pacer: Pacer | None = None
+        self.cursor: int | None = None  # where this capture's last kept frame left the cursor in Redis
         self.reconnects = 0
         self.state = "starting"
         self.error = ""
@@ -207,7 +208,10 @@ class CaptureLoop:
         )
         kept = self.seq if self.opts.every_frame else None
         try:
-            self.rt.bus.publish_frame(self.opts.camera, frame.encode(), seq=kept)
+            if kept is None:
+                self.rt.bus.publish_frame(self.opts.camera, frame.encode())
+            elif not self._publish_kept(frame):
+                return  # Redis holds fewer frames than we sent: the source was rewound to its cursor
             self.rt.counters.inc("processed")
             self.rt.counters.inc("published")
             self.rt.on_connected()
@@ -223,6 +227,26 @@ class CaptureLoop:
             self._unexpected("publish", exc)
             self.stop.wait(min(self.rt.backoff.next(), 1.0))
         self.seq += 1
+
+    def _publish_kept(self, frame: Frame) -> bool:
+        """Publish a frame that must not be lost, checking that Redis still holds every earlier one."""
+        done, held = self.rt.bus.publish_kept_frame(self.opts.camera, frame.encode(), frame.seq, self.cursor)
+        if not done and held is not None and held < frame.seq:
+            log.warning(
+                "camera %s: Redis holds frames only up to %d of %d; publishing the rest again",
+                self.opts.camera,
+                held - 1,
+                frame.seq - 1,
+            )
+            self._seek(held)
+            return False
+        if not done:  # Redis restarted empty, or another capture wrote: nothing to go back to
+            log.warning(
+                "camera %s: the frame cursor in Redis moved (to %s); going on", self.opts.camera, held
+            )
+            self.rt.bus.publish_kept_frame(self.opts.camera, frame.encode(), frame.seq, None)
+        self.cursor = frame.seq + 1
+        return True
 
     def _resume_after_outage(self) -> None:
         """Wait for Redis, then re-read the source from the first frame Redis does not hold.
@@ -244,6 +268,7 @@ class CaptureLoop:
             return
         self.rt.on_connected()
         target = self.seq if cursor is None else min(cursor, self.seq)
+        self.cursor = cursor if cursor is not None and cursor <= self.seq else None
         if target != self.seq:
             log.warning(
                 "camera %s: Redis came back without frames %d-%d; publishing them again",

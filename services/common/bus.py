@@ -69,6 +69,19 @@ end
 return 0
 """
 
+# A frame that must not be lost, published only if the camera's cursor is where its capture left it:
+# a Redis that restarted from an older AOF (or empty) is noticed even when no command failed.
+_PUBLISH_KEPT = """
+if ARGV[5] ~= '' then
+  local cur = redis.call('get', KEYS[3])
+  if cur ~= ARGV[5] then return {0, cur or ''} end
+end
+redis.call('xadd', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
+redis.call('set', KEYS[2], ARGV[1], 'EX', ARGV[3])
+redis.call('set', KEYS[3], tostring(tonumber(ARGV[4]) + 1), 'EX', ARGV[6])
+return {1, ''}
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
@@ -143,6 +156,7 @@ class Bus:
         self._release = client.register_script(_RELEASE_LOCK)
         self._hold = client.register_script(_HOLD_LEASE)
         self._set_if_newer = client.register_script(_SET_IF_NEWER)
+        self._publish_kept = client.register_script(_PUBLISH_KEPT)
 
     @classmethod
     def from_url(cls, url: str, keys: Keys, streams: StreamSettings | None = None) -> Bus:
@@ -480,18 +494,30 @@ class Bus:
     def set_latest_frame(self, camera: str, payload: bytes, ttl_s: int = 30) -> None:
         self._client.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
 
-    def publish_frame(self, camera: str, payload: bytes, seq: int | None = None, ttl_s: int = 30) -> None:
-        """A frame into the frames stream and its camera's latest-frame key, in one round trip.
-
-        With ``seq`` (a frame that must not be lost) the camera's cursor moves in the same transaction:
-        a Redis restarted from its AOF holds a frame exactly when it holds the cursor past it, so
-        capture knows where to resume reading."""
-        pipe = self._client.pipeline(transaction=seq is not None)
+    def publish_frame(self, camera: str, payload: bytes, ttl_s: int = 30) -> None:
+        """A live frame into the frames stream and its camera's latest-frame key, in one round trip."""
+        pipe = self._client.pipeline(transaction=False)
         pipe.xadd(self.keys.frames, {FIELD: payload}, maxlen=self.maxlen(self.keys.frames), approximate=True)
         pipe.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
-        if seq is not None:
-            pipe.set(self.keys.capture_cursor(camera), seq + 1, ex=7 * 24 * 3600)
         pipe.execute()
+
+    def publish_kept_frame(
+        self, camera: str, payload: bytes, seq: int, expected: int | None, ttl_s: int = 30
+    ) -> tuple[bool, int | None]:
+        """Publish frame ``seq`` and move the camera's cursor past it, atomically, if the cursor holds
+        ``expected`` (None: whatever it holds). Otherwise nothing is written and the cursor Redis holds
+        comes back (None when it holds none): Redis has lost frames, or never had them."""
+        keys = [self.keys.frames, self.keys.latest_frame(camera), self.keys.capture_cursor(camera)]
+        args = [
+            payload,
+            self.maxlen(self.keys.frames),
+            ttl_s,
+            seq,
+            "" if expected is None else expected,
+            7 * 24 * 3600,
+        ]
+        done, held = self._publish_kept(keys=keys, args=args)
+        return bool(done), (int(held) if held not in (b"", "", None) else None)
 
     def capture_cursor(self, camera: str) -> int | None:
         value = self._client.get(self.keys.capture_cursor(camera))
