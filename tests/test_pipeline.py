@@ -132,8 +132,13 @@ def test_up_starts_an_embedded_server_when_asked(tmp_path: Path, assets) -> None
         bus = Bus(client, Keys("emb"))
         wait_for(lambda: alive(bus), 30, what="supervisor to restart the embedded server")
         wait_for(lambda: bus.stream_length(bus.keys.emotions) > 0, 10, interval=0.2, what="emotions again")
-        states = supervisor_states(config)
-        assert states and all(s == "RUNNING" for s in states.values()), states
+        # The restarted server is STARTING for supervisor's startsecs; then every program is RUNNING.
+        wait_for(
+            lambda: (states := supervisor_states(config)) and all(v == "RUNNING" for v in states.values()),
+            30,
+            interval=0.5,
+            what="every program RUNNING (none FATAL)",
+        )
     finally:
         moodstream("down", "--config", str(config))
     assert not (run / "redis.url").exists()
