@@ -51,13 +51,12 @@ class HaarDetector:
         due, or no face known and something moved) or ``miss`` (a region search lost a face: scanned in
         full)."""
         every = self.cfg.full_scan_every
-        thumb = thumbnail(gray)
         if needs_full_scan(seq, state, every):
-            return _next(state, seq, self.scan(gray), thumb), "full"
+            return _next(state, seq, self.scan(gray), thumbnail(gray)), "full"
         if state.boxes:
             boxes = self.search(gray, state.priors())
             if boxes is None:
-                return _next(state, seq, self.scan(gray), thumb), "miss"
+                return _next(state, seq, self.scan(gray), thumbnail(gray)), "miss"
             return _next(state, seq, boxes), "region"
         if state.lost and seq - state.lost_seq <= 2 * every:
             found = [
@@ -65,6 +64,7 @@ class HaarDetector:
             ]
             if found:
                 return _next(state, seq, distinct(found)), "region"
+        thumb = thumbnail(gray)  # only here and on full scans: a region search needs none
         if still(thumb, state.thumb, self.cfg.motion_threshold):
             return _next(state, seq, []), "still"
         return _next(state, seq, self.scan(gray), thumb), "full"
