@@ -330,7 +330,9 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
         run.close()
     if opts.micro:
         run.say("classifier micro-benchmark")
-        result["classifier"] = classifier_micro(settings.classifier.model)
+        result["classifier"] = classifier_micro(
+            settings.classifier.model, runtime=settings.classifier.runtime
+        )
     if opts.compare_fer:
         result.update(_compare_fer(run, result))
     return result

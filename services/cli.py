@@ -216,7 +216,7 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
 def cmd_bench_classifier(args: argparse.Namespace) -> int:
     from .classifier.microbench import classifier_micro, format_classifier
 
-    result = classifier_micro(args.model, args.batch_sizes, rounds=args.rounds)
+    result = classifier_micro(args.model, args.batch_sizes, rounds=args.rounds, runtime=args.runtime)
     print(json.dumps(result) if args.json else format_classifier(result))
     return 0
 
@@ -356,11 +356,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .common.modelspec import resolve_model_dir
 
     folders: list[str | Path] = [resolve_model_dir(m) for m in args.model]
-    report = evaluate_model(folders, args.data, args.split, tta=args.tta)
+    report = evaluate_model(folders, args.data, args.split, tta=args.tta, runtime=args.runtime)
     print(format_report(report))
     if args.out:
         write_report(report, Path(args.out))
         print(f"report, metrics and confusion matrix in {args.out}")
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from ..training.export import add_tflite
+    from .common.modelspec import resolve_model_dir
+
+    folder = resolve_model_dir(args.model)
+    data = args.data if Path(args.data).exists() else None
+    entry = add_tflite(folder, args.mode, data)
+    val = entry.get("metrics", {}).get("val")
+    figures = f": PublicTest accuracy {val['accuracy']:.4f}, macro-F1 {val['macro_f1']:.4f}" if val else ""
+    print(f"wrote {folder / entry['file']} and named it in model.json{figures}")
     return 0
 
 
@@ -506,6 +519,12 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--rounds", type=int, default=5, help="the micro-benchmark's rounds; medians are reported (default 5)"
     )
     p.add_argument(
+        "--runtime",
+        choices=["auto", "keras", "tflite"],
+        default="auto",
+        help="the micro-benchmark's batched runtime (default auto: the model's TFLite file on a CPU)",
+    )
+    p.add_argument(
         "--dashboard-clients",
         type=int,
         default=0,
@@ -584,13 +603,35 @@ def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None
     p.add_argument("--data", default="../shared/data/fer2013")
     p.add_argument("--split", default="val", choices=["train", "val", "test"])
     p.add_argument("--tta", action="store_true", help="average with horizontally flipped faces")
+    p.add_argument(
+        "--runtime",
+        choices=["keras", "tflite"],
+        default="keras",
+        help="evaluate the Keras model (default) or the TFLite file its model.json names",
+    )
     p.add_argument("--out", help="write metrics.json, report.txt and confusion.png here")
     p.set_defaults(fn=cmd_evaluate)
+    p = sub.add_parser(
+        "quantize", parents=[common], help="add an int8 TFLite file to a model folder, for the CPU"
+    )
+    p.add_argument("model", help="a model folder (with model.json) or a name under models/")
+    p.add_argument("--mode", choices=["dynamic", "float16"], default="dynamic", help="default dynamic")
+    p.add_argument(
+        "--data",
+        default="../shared/data/fer2013",
+        help="FER2013, to record the file's PublicTest figures in model.json (skipped if missing)",
+    )
+    p.set_defaults(fn=cmd_quantize)
     p = sub.add_parser("export", parents=[common], help="export a finished run for the classifier")
     p.add_argument("run_dir")
     p.add_argument("--out", required=True, help="the model folder to write (e.g. models/fer-resnet)")
     p.add_argument("--name", help="the model's name in model.json (default: the folder's name)")
-    p.add_argument("--tflite", default="", choices=["", "float16", "int8"])
+    p.add_argument(
+        "--tflite",
+        default="",
+        choices=["", "dynamic", "float16", "int8"],
+        help="also write a TFLite file and name it in model.json (dynamic: int8 weights, what the CPU runs)",
+    )
     p.add_argument(
         "--mirror-average",
         action="store_true",

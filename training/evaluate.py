@@ -174,28 +174,42 @@ def model_probs(
     tta: bool = False,
     cache: Path | None = None,
     indices: np.ndarray | None = None,
+    runtime: str = "keras",
 ) -> tuple[np.ndarray, np.ndarray]:
     """An exported model folder's probabilities on a split, fed the way the classifier feeds it (its own
-    input size and scaling) and in the classifier's class order; with the split's labels."""
+    input size and scaling, and with ``runtime = "tflite"`` its TFLite file, through the classifier's own
+    predictor) and in the classifier's class order; with the split's labels."""
     from moodstream.services.classifier.layers import load_saved
     from moodstream.services.common.modelspec import ModelSpec
 
     from . import data as fer
 
     spec = ModelSpec.load(folder)
-    model = load_saved(spec.path)
     s = fer.load(data, split, spec.size, cache=cache)
     if indices is not None:
         s = fer.Split(s.x[indices], s.y[indices], s.name)
+    if runtime != "keras":
+        from moodstream.services.classifier.predictor import Predictor
+
+        predictor = Predictor(spec, max_batch=256, device="cpu", runtime=runtime)
+        probs = predictor.predict_crops(s.x).astype(np.float64)
+        if tta:
+            probs = (probs + predictor.predict_crops(np.ascontiguousarray(s.x[:, :, ::-1]))) / 2
+        return probs, s.y
+    model = load_saved(spec.path)
     return spec.to_canonical(predict(model, spec.preprocess(s.x), tta=tta)), s.y
 
 
 def evaluate_model(
-    folders: str | Path | list[str | Path], data: str | Path, split: str = "val", tta: bool = False
+    folders: str | Path | list[str | Path],
+    data: str | Path,
+    split: str = "val",
+    tta: bool = False,
+    runtime: str = "keras",
 ) -> dict[str, Any]:
     """Evaluate an exported model folder the way the classifier feeds it; several folders are evaluated
     as an ensemble (the mean of their probabilities, each model at its own input size and scaling)."""
     many = folders if isinstance(folders, list) else [folders]
-    runs = [model_probs(folder, data, split, tta=tta) for folder in many]
+    runs = [model_probs(folder, data, split, tta=tta, runtime=runtime) for folder in many]
     probs = np.mean([p for p, _ in runs], axis=0)
     return evaluate_probs(runs[0][1], probs)

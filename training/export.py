@@ -56,8 +56,10 @@ def export(
         card["metrics"] = {"val": {k: report[k] for k in METRIC_KEYS}, **card["metrics"]}
         (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
     if tflite:
-        model = load_saved(out / "model.keras")
-        (out / f"model-{tflite}.tflite").write_bytes(to_tflite(model, tflite, representative))
+        data = config.get("data") or ""
+        card["tflite"] = add_tflite(
+            out, tflite, data if data and Path(data).exists() else None, representative
+        )
     (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
     return out
 
@@ -136,33 +138,95 @@ def _licence_of(model: str) -> str:
     return f"{terms} ({source})" if terms and source else terms
 
 
+TFLITE_MODES = ("dynamic", "float16", "int8")
+
+
 def to_tflite(model: Any, mode: str, representative: np.ndarray | None = None) -> bytes:
-    """float16 weights, or full int8 with representative data (TensorFlow only)."""
+    """``dynamic``: int8 weights, float activations (no data needed; what the classifier runs on the CPU);
+    ``float16`` weights; or full ``int8`` with representative data. TensorFlow only.
+
+    Through a SavedModel: converting a Keras 3 model's concrete function leaves its weights out."""
+    import tempfile
+
     import keras
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("TFLite export needs the TensorFlow backend")
+    if mode not in TFLITE_MODES:
+        raise ValueError(f"tflite must be one of {', '.join(TFLITE_MODES)}, not {mode!r}")
     import tensorflow as tf
 
-    fn = tf.function(lambda x: model(x, training=False))
-    concrete = fn.get_concrete_function(tf.TensorSpec([1, *model.input_shape[1:]], tf.float32))
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    if mode == "float16":
-        conv.target_spec.supported_types = [tf.float16]
-    elif mode == "int8":
-        if representative is None or not len(representative):
-            raise ValueError("int8 TFLite needs representative data")
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", verbose=False)
+        conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        if mode == "float16":
+            conv.target_spec.supported_types = [tf.float16]
+        elif mode == "int8":
+            if representative is None or not len(representative):
+                raise ValueError("int8 TFLite needs representative data")
 
-        def gen():
-            for i in range(min(200, len(representative))):
-                yield [representative[i : i + 1].astype(np.float32)]
+            def gen() -> Any:
+                for i in range(min(200, len(representative))):
+                    yield [representative[i : i + 1].astype(np.float32)]
 
-        conv.representative_dataset = gen
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    else:
-        raise ValueError(f"tflite must be float16 or int8, not {mode!r}")
-    return conv.convert()
+            conv.representative_dataset = gen
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        return conv.convert()
+
+
+def add_tflite(
+    folder: str | Path,
+    mode: str = "dynamic",
+    data: str | Path | None = None,
+    representative: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Write the model folder's TFLite file and name it in model.json, so the classifier can run it; with
+    ``data``, the file's own PublicTest figures go into the sidecar beside the Keras model's."""
+    folder = Path(folder)
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text())
+    name = f"model-{mode}.tflite"
+    (folder / name).write_bytes(to_tflite(load_saved(folder / card["file"]), mode, representative))
+    entry: dict[str, Any] = {"file": name, "quantization": mode, "converted": time.strftime("%Y-%m-%d")}
+    card["tflite"] = entry
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    if data is not None:
+        from .evaluate import evaluate_model
+
+        report = evaluate_model(folder, data, "val", runtime="tflite")
+        entry["metrics"] = {"val": {k: report[k] for k in METRIC_KEYS}}
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+    _card_tflite_section(folder / "MODEL_CARD.md", entry)
+    return entry
+
+
+TFLITE_HEADING = "## On the CPU: TFLite"
+QUANTIZATION = {
+    "dynamic": "int8 weights with activations quantized on the fly (dynamic range)",
+    "float16": "float16 weights",
+    "int8": "int8 weights and activations (calibrated on training faces)",
+}
+
+
+def _card_tflite_section(path: Path, entry: dict[str, Any]) -> None:
+    """The model card says what the classifier runs on a CPU, and how it scored (replacing an older
+    section, so re-quantizing keeps one)."""
+    if not path.exists():
+        return
+    text = path.read_text().split(TFLITE_HEADING)[0].rstrip() + "\n"
+    lines = [
+        "",
+        TFLITE_HEADING,
+        "",
+        f"`{entry['file']}` holds the same weights as {QUANTIZATION[entry['quantization']]}, for"
+        ' LiteRT/XNNPACK; the classifier runs it on a CPU (`[classifier] runtime = "auto"`).',
+    ]
+    val = entry.get("metrics", {}).get("val")
+    if val:
+        lines += ["", "| metric (PublicTest) | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in val.items()]
+    path.write_text(text + "\n".join(lines) + "\n")
 
 
 def model_card(card: dict[str, Any], summary: dict[str, Any], config: dict[str, Any]) -> str:

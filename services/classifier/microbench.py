@@ -1,5 +1,8 @@
 """The classifier's micro-benchmark: one ``model.predict`` per face against the compiled batched call.
 
+The per-face baseline is always the Keras model's ``predict`` (the research prototypes' way); the batched
+call is the one the classifier runs (``runtime``: the model's TFLite file on a CPU, where it has one).
+
 It needs only the model and Keras (no Redis, no workers), so it runs as it is on a GPU machine that has
 nothing else of the stack (``moodstream bench --classifier-only``).
 """
@@ -32,6 +35,7 @@ def classifier_micro(
     batch_sizes: tuple[int, ...] = (1, 8, 16, 32, 64),
     per_face_n: int = 40,
     rounds: int = 5,
+    runtime: str = "auto",
 ) -> dict[str, Any]:
     """One ``model.predict`` per face against the compiled batched call, each measured ``rounds`` times.
 
@@ -45,7 +49,7 @@ def classifier_micro(
     from .predictor import Predictor
 
     spec = ModelSpec.load(resolve_model_dir(model or ClassifierSettings().model))
-    predictor = Predictor(spec, max_batch=max(batch_sizes))
+    predictor = Predictor(spec, max_batch=max(batch_sizes), runtime=runtime)
     predictor.warmup()
     pool = max(256, 2 * max(batch_sizes))
     crops = np.random.default_rng(0).integers(0, 255, (pool, spec.size, spec.size), dtype=np.uint8)
@@ -71,6 +75,7 @@ def classifier_micro(
         "model": spec.name,
         "device": predictor.device,
         "backend": predictor.backend,
+        "runtime": predictor.runtime,
         "rounds": rounds,
         "per_face_predict_faces_per_s": per_face_spread,
         "batched_faces_per_s": batched,
@@ -84,7 +89,7 @@ def format_classifier(c: dict[str, Any]) -> str:
 
     batched = ", ".join(f"batch {k}: {spread(v)}" for k, v in c["batched_faces_per_s"].items())
     return (
-        f"classifier {c['model']} ({c['backend']}, {c['device']}), faces/s, median (min-max) of {c['rounds']} "
+        f"classifier {c['model']} ({c.get('runtime', 'keras')}: {c['backend']}, {c['device']}), faces/s, median (min-max) of {c['rounds']} "
         f"rounds: per-face predict {spread(c['per_face_predict_faces_per_s'])}; {batched}; "
         f"speed-up (ratio of medians) x{c['speedup_best']}"
     )

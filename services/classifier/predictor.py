@@ -1,14 +1,14 @@
 """A compiled, batched forward pass of a Keras 3 model.
 
-``model.predict`` per face costs ~110 ms of overhead; one compiled call on a
-padded batch costs well under a millisecond per face. Batches are padded up to
-a power of two, so backends that compile per shape (XLA, JAX) compile a handful
-of programs once and never again.
+``model.predict`` per face costs ~40-110 ms of overhead; one compiled call on a
+padded batch costs well under a millisecond per face (a TFLite file, where the
+model has one, a fraction of that: runtimes.py). Batches are padded up to a
+power of two, so backends that compile per shape (XLA, JAX, TFLite's
+interpreters) prepare a handful of programs once and never again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..common.modelspec import ModelError, ModelSpec
+from .runtimes import TFLiteRunner, choose, keras_device
 
 log = logging.getLogger(__name__)
 
@@ -32,48 +33,46 @@ def bucket(n: int, max_batch: int) -> int:
 
 
 class Predictor:
-    def __init__(self, spec: ModelSpec, max_batch: int = 32, device: str = "auto") -> None:
+    def __init__(
+        self, spec: ModelSpec, max_batch: int = 32, device: str = "auto", runtime: str = "auto"
+    ) -> None:
         _quiet_tensorflow()
-        import keras
-
         self.spec = spec
         self.max_batch = max_batch
-        self.backend = keras.backend.backend()
-        self.device = self._select_device(device)
-        if spec.format not in ("keras", "keras-h5"):
-            raise ModelError(f"{spec.folder}: unsupported model format {spec.format!r}")
-        try:
-            from .layers import load_saved  # with the custom layers project-trained models use
+        self._model: Any = None
+        self.runtime = choose(spec, runtime, device)
+        if self.runtime == "tflite":
+            assert spec.tflite_path is not None
+            self.backend, self.device = "tflite", "cpu"
+            self._fn: Any = TFLiteRunner(spec.tflite_path)
+        else:
+            import keras
 
-            self.model = load_saved(spec.path)
-        except Exception as exc:
-            raise ModelError(f"cannot load {spec.path}: {exc}") from exc
-        self._fn = self._compile()
-        log.info("model %s loaded (backend %s, device %s)", spec.name, self.backend, self.device)
+            self.backend = keras.backend.backend()
+            self.device = keras_device(self.backend, device)
+            self._fn = self._compile()
+        log.info(
+            "model %s loaded (runtime %s, backend %s, device %s)",
+            spec.name,
+            self.runtime,
+            self.backend,
+            self.device,
+        )
 
-    def _select_device(self, device: str) -> str:
-        if self.backend == "tensorflow":
-            import tensorflow as tf
+    @property
+    def model(self) -> Any:
+        """The Keras model (loaded on first use under the TFLite runtime: only the benchmark's per-face
+        baseline needs it there)."""
+        if self._model is None:
+            if self.spec.format not in ("keras", "keras-h5"):
+                raise ModelError(f"{self.spec.folder}: unsupported model format {self.spec.format!r}")
+            try:
+                from .layers import load_saved  # with the custom layers project-trained models use
 
-            gpus = tf.config.list_physical_devices("GPU")
-            if device == "cpu" or not gpus:
-                if device == "gpu":
-                    raise ModelError("device = 'gpu' but TensorFlow sees no GPU")
-                if gpus:
-                    tf.config.set_visible_devices([], "GPU")
-                return "cpu"
-            for gpu in gpus:
-                with contextlib.suppress(RuntimeError):
-                    tf.config.experimental.set_memory_growth(gpu, True)
-            return "gpu"
-        if self.backend == "jax":
-            import jax
-
-            kinds = {d.platform for d in jax.devices()}
-            if device == "gpu" and "gpu" not in kinds:
-                raise ModelError("device = 'gpu' but JAX sees no GPU")
-            return "gpu" if "gpu" in kinds and device != "cpu" else "cpu"
-        return "cpu"
+                self._model = load_saved(self.spec.path)
+            except Exception as exc:
+                raise ModelError(f"cannot load {self.spec.path}: {exc}") from exc
+        return self._model
 
     def _compile(self) -> Any:
         model = self.model

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 def load_predictor(settings: Settings) -> Predictor:
     base = settings.resolve_path(".") if settings.source_path else None
     spec = ModelSpec.load(resolve_model_dir(settings.classifier.model, base))
-    predictor = Predictor(spec, settings.classifier.max_batch, settings.classifier.device)
+    c = settings.classifier
+    predictor = Predictor(spec, c.max_batch, c.device, c.runtime)
     predictor.warmup()
     return predictor
 

@@ -40,10 +40,17 @@ class ModelSpec:
     classes: list[str]
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # The same weights as a TFLite file for the CPU (``"tflite": {"file": ..., "quantization": ...,
+    # "metrics": ...}`` in model.json), or None.
+    tflite: dict[str, Any] | None = None
 
     @property
     def path(self) -> Path:
         return self.folder / self.file
+
+    @property
+    def tflite_path(self) -> Path | None:
+        return self.folder / str(self.tflite["file"]) if self.tflite else None
 
     @classmethod
     def load(cls, folder: str | Path) -> ModelSpec:
@@ -65,7 +72,10 @@ class ModelSpec:
                 classes=[str(c) for c in data["classes"]],
                 provenance=dict(data.get("provenance", {})),
                 metrics=dict(data.get("metrics", {})),
+                tflite=dict(data["tflite"]) if data.get("tflite") else None,
             )
+            if spec.tflite is not None and not str(spec.tflite.get("file", "")):
+                raise ValueError("tflite needs a file")
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{card}: invalid sidecar ({exc})") from exc
         if spec.scaling not in SCALINGS:
@@ -76,6 +86,8 @@ class ModelSpec:
             raise ModelError(f"{card}: unsupported input {spec.size}x{spec.size}x{spec.channels}")
         if not spec.path.exists():
             raise ModelError(f"{spec.path}: model file missing (run `moodstream assets fetch`)")
+        if spec.tflite_path is not None and not spec.tflite_path.exists():
+            raise ModelError(f"{spec.tflite_path}: the TFLite file model.json names is missing")
         return spec
 
     def preprocess(self, crops: np.ndarray) -> np.ndarray:

@@ -98,6 +98,8 @@ class ClassifierSettings(_Section):
     max_age_ms: int = Field(default=2000, ge=10, le=600_000)
     # "auto" uses a GPU when the backend sees one.
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    # "auto": the model's TFLite file (int8, ~4x faster on a CPU) when it runs on the CPU, else Keras.
+    runtime: Literal["auto", "keras", "tflite"] = "auto"
 
 
 class SmootherSettings(_Section):

@@ -64,8 +64,12 @@ def test_two_instances_share_the_work(tmp_path: Path, redis_base_url: str, prefi
         assert all(len(c.faces) == 3 and len(c.faces[0].probs) == 7 for c in got)
         from moodstream.services.observe import heartbeats
 
-        per_worker = [h.counters["processed"] for h in heartbeats(bus) if h.stage == "classifier"]
-        assert len(per_worker) == 2 and all(p > 0 for p in per_worker), per_worker
+        def per_worker() -> list[int]:
+            return [h.counters.get("processed", 0) for h in heartbeats(bus) if h.stage == "classifier"]
+
+        # Heartbeats carry the counters every 0.5 s: wait until they account for every frame.
+        wait_for(lambda: sum(per_worker()) >= n, 30, what=f"heartbeats counting {n} frames")
+        assert len(per_worker()) == 2 and all(p > 0 for p in per_worker()), per_worker()
         assert bus.group_info(bus.keys.detections, "classifier")["pending"] == 0
     finally:
         for w in workers:
