@@ -431,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_stack_commands, _observing_commands, _recording_commands, _bench_command):
         add(sub, common)
-    for add in (_training_commands, _maintenance_commands):
+    for add in (_training_commands, _model_commands, _maintenance_commands):
         add(sub, common)
     return parser
 
@@ -594,6 +594,9 @@ def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None
     p.add_argument("--out", required=True, help="the .npz file to write (e.g. data/fer2013-48.npz)")
     p.add_argument("--splits", default="train,val", help="comma-separated splits (default train,val)")
     p.set_defaults(fn=cmd_pack_data)
+
+
+def _model_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a model folder on FER2013")
     p.add_argument(
         "model",
