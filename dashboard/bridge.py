@@ -60,9 +60,10 @@ class EventBridge:
         self.counters = {"events": 0, "bad_events": 0}
         self.positions: dict[str, str] | None = None  # where bridging got to in each stream
         self._bad_cursor = OnceLog(log, logging.ERROR)
+        # Every partition's public streams, merged in time order by ``tail``.
         self._decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {
-            bus.keys.emotions: EmotionEvent,
-            bus.keys.recommendations: RecommendationEvent,
+            **dict.fromkeys(bus.keys.streams("emotions"), EmotionEvent),
+            **dict.fromkeys(bus.keys.streams("recommendations"), RecommendationEvent),
         }
 
     def _saved_positions(self) -> dict[str, str] | None:

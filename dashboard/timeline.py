@@ -50,7 +50,7 @@ def timeline(
     end_ms = int(until * 1000)
     scanned = 0
     while scanned < limit:
-        entries = bus.history(bus.keys.emotions, since_id=start, count=PAGE)
+        entries = bus.history(bus.keys.camera_stream("emotions", camera), since_id=start, count=PAGE)
         if not entries:
             break
         for entry in entries:

@@ -25,7 +25,6 @@ from . import launcher
 from .classifier.microbench import classifier_micro, format_classifier
 from .common.bus import Bus, answers
 from .common.connection import resolve_url
-from .common.keys import Keys
 from .common.metrics import Histogram
 from .common.schemas import Heartbeat
 from .common.settings import Settings
@@ -116,7 +115,7 @@ class BenchRun:
         self.dashboard_port = 0
         self.names: dict[int, str] = {}  # pid -> the name its log has
         url = resolve_url(settings) or self._start_redis()
-        self.bus = Bus.from_url(url, Keys("bench-" + uuid.uuid4().hex[:8]), settings.streams)
+        self.bus = Bus.for_settings(settings, url, prefix="bench-" + uuid.uuid4().hex[:8])
         self.config = self.tmp / "bench.toml"
         self.config.write_text(dump_toml(self._config(url)))
 
@@ -141,8 +140,9 @@ class BenchRun:
     def _config(self, url: str) -> dict[str, Any]:
         s, o = self.settings, self.opts
         data: dict[str, Any] = {
-            "redis": {"url": url, "prefix": self.bus.keys.prefix},
+            "redis": {"url": url, "prefix": self.bus.keys.prefix, "cluster": s.redis.cluster},
             "runtime": {"heartbeat_s": 0.5},
+            "streams": {"partitions": s.streams.partitions},
             "detector": s.detector.model_dump(),
             "classifier": {**s.classifier.model_dump(), "instances": o.classifiers},
             "smoother": s.smoother.model_dump(),
@@ -277,12 +277,12 @@ def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
     cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
     if viewers is not None:
         viewers.go()
-    frames, detector = run.bus.keys.frames, stage_def("detector").name
+    detector = stage_def("detector").name
     t0 = time.monotonic()
     lags: list[int] = []
     while time.monotonic() - t0 < seconds:
         time.sleep(1.0)
-        info = run.bus.group_info(frames, detector)
+        info = run.bus.group_totals("frames", detector)
         lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
     elapsed = time.monotonic() - t0
     time.sleep(1.2)  # one more heartbeat from every worker
@@ -321,7 +321,7 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
         w = measure(run, opts.seconds, viewers)
         viewers = None
         result = _window_result(w, opts, run.detectors)
-        result["dead_letters"] = run.bus.stream_length(run.bus.keys.dead)
+        result["dead_letters"] = run.bus.dead_count()
         if opts.dashboard:
             result["dashboard"] = {"cpu_cores": round(w.cpu_dashboard / w.elapsed, 2), "viewers": w.viewers}
     finally:

@@ -35,11 +35,9 @@ def _redis_url(settings: Settings) -> str:
 
 
 def _bus(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
-    from .common.bus import Bus, connect
-    from .common.keys import Keys
+    from .common.bus import Bus
 
-    client = connect(_redis_url(settings), settings.redis.socket_timeout_s)
-    return Bus(client, Keys(settings.redis.prefix), settings.streams)
+    return Bus.for_settings(settings, _redis_url(settings))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -50,7 +48,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise ConfigError(f"worker {stage.name} needs --camera ID")
     if not stage.per_camera and args.camera:
         raise ConfigError(f"worker {stage.name} takes no --camera (it serves every camera)")
-    return stage.run(_settings(args), args.camera)
+    settings = _settings(args)
+    if args.partitions is not None:
+        if stage.per_camera:
+            raise ConfigError(f"worker {stage.name} takes no --partitions (a camera has one partition)")
+        count = settings.streams.partitions
+        bad = [p for p in args.partitions if p >= count]
+        if bad:
+            raise ConfigError(
+                f"--partitions {bad} out of range: [streams] partitions = {count} (0..{count - 1})"
+            )
+        settings.streams.read_partitions = args.partitions
+    return stage.run(settings, args.camera)
+
+
+def _partition_list(text: str) -> list[int]:
+    try:
+        parts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        parts = []
+    if not parts or min(parts) < 0:
+        raise argparse.ArgumentTypeError(f"expected partition numbers like 0,2, got {text!r}")
+    return parts
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -160,7 +179,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     setup_logging(settings.runtime.log_level)
-    client = connect(_redis_url(settings))
+    client = connect(_redis_url(settings), settings.redis.socket_timeout_s, settings.redis.cluster)
     rt = Runtime("capture", settings, client, Stopper().install(), name_suffix=args.camera or "replay")
     return replay(
         rt, Path(args.file), args.camera, speed=args.speed, loop=args.loop, every_frame=not args.live
@@ -450,6 +469,11 @@ def _stack_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("worker", parents=[common], help="run one pipeline worker (what supervisor runs)")
     p.add_argument("stage", choices=STAGE_NAMES)
     p.add_argument("--camera", help="the camera, for stages that run one process per camera (capture)")
+    p.add_argument(
+        "--partitions",
+        type=_partition_list,
+        help="read only these stream partitions, e.g. 0,2 (default: [streams] read_partitions, else all)",
+    )
     p.set_defaults(fn=cmd_worker)
 
 

@@ -33,11 +33,10 @@ def rss_mb(pid: int) -> float | None:
 
 def sample(run: BenchRun, t: float) -> dict[str, Any]:
     """Memory of every worker and the length of every stream, now."""
-    keys = run.bus.keys
     return {
         "t": round(t),
         "rss_mb": {run.names[p.pid]: rss_mb(p.pid) for p in run.workers + run.dashboards},
-        "streams": {name: run.bus.stream_length(keys.stream(name)) for name in STREAMS},
+        "streams": {name: run.bus.total_length(name) for name in STREAMS},
     }
 
 
@@ -106,7 +105,7 @@ def run_fuzz(settings: Settings, per_stream: int, cameras: int = 2, fps: float =
     bus = run.bus
     try:
         run.start_pipeline()
-        _wait(lambda: bus.stream_length(bus.keys.emotions) > 0, 180, "the first emotions")
+        _wait(lambda: bus.total_length("emotions") > 0, 180, "the first emotions")
         before = sample(run, 0)
         dead0 = sum(_dead(run).values())
         t0 = time.monotonic()
@@ -114,9 +113,8 @@ def run_fuzz(settings: Settings, per_stream: int, cameras: int = 2, fps: float =
         total = inject(bus, per_stream, lambda cond, what: _wait(cond, 300, what))
         _wait(lambda: sum(_dead(run).values()) - dead0 >= total, 600, f"{total} dead letters")
         took = time.monotonic() - t0
-        emotions = bus.stream_length(bus.keys.emotions)
-        newest = bus.last_id(bus.keys.emotions)
-        _wait(lambda: bus.last_id(bus.keys.emotions) != newest, 120, "real emotions after the fuzz")
+        emotions = bus.total_length("emotions")
+        _wait(lambda: bus.total_length("emotions") > emotions, 120, "real emotions after the fuzz")
         after = sample(run, took)
         return {
             "per_stream": per_stream,

@@ -126,7 +126,7 @@ def _stage_status(bus: Bus, name: str, reads: str | None, workers: list[Heartbea
         stalled=[f"{h.worker}: {loop}" for h in workers for loop in h.stalled],
     )
     if reads is not None:
-        info = bus.group_info(bus.keys.stream(reads), name)
+        info = bus.group_totals(reads, name)
         status.pending, status.lag = info["pending"], info["lag"]
     if name == "recommender":
         status.music = [
@@ -159,7 +159,7 @@ def collect_status(bus: Bus) -> Status:
             [f"{h.worker}: {loop}" for h in dashboards for loop in h.stalled],
         ),
         cameras=sorted(cameras, key=lambda c: c.camera),
-        dead_letters=bus.stream_length(bus.keys.dead),
+        dead_letters=bus.dead_count(),
     )
 
 
@@ -200,10 +200,11 @@ def follow(
 ) -> Iterator[dict[str, Any] | None]:
     """Yield public events as dicts; yields None on each idle second so callers can check a deadline."""
     keys = bus.keys
-    decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {
-        keys.emotions: EmotionEvent,
-        keys.recommendations: RecommendationEvent,
-    }
+    # Every partition's public streams (a camera's only, when one is asked for), merged in time order.
+    decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {}
+    for partition in [keys.partition_of(camera)] if camera else range(keys.partitions):
+        decoders[keys.stream("emotions", partition)] = EmotionEvent
+        decoders[keys.stream("recommendations", partition)] = RecommendationEvent
     streams = {s: "0-0" if from_start else bus.last_id(s) for s in decoders}
     while stop is None or not stop():
         entries = bus.tail(streams, block_ms)

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 def record(bus: Bus, camera: str, out: Path, seconds: float, stopper: Stopper, max_frames: int = 0) -> int:
     """Append a camera's frames, as they are published from now on, to a recording."""
-    last = bus.last_id(bus.keys.frames)
+    frames = bus.keys.camera_stream("frames", camera)
+    last = bus.last_id(frames)
     deadline = time.monotonic() + seconds if seconds > 0 else None
     with RecordingWriter(out, camera) as writer:
         while not stopper.is_set():
@@ -26,7 +27,7 @@ def record(bus: Bus, camera: str, out: Path, seconds: float, stopper: Stopper, m
                 break
             if max_frames and writer.frames >= max_frames:
                 break
-            for entry in bus.tail({bus.keys.frames: last}, block_ms=500):
+            for entry in bus.tail({frames: last}, block_ms=500):
                 last = entry.id
                 if entry.payload is None:
                     continue

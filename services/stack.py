@@ -17,7 +17,6 @@ from pathlib import Path
 
 from . import launcher
 from .common.connection import answers, embedded_url_file, resolve_url, with_password
-from .common.keys import Keys
 from .common.settings import ConfigError, Settings
 from .common.stages import STAGES
 
@@ -260,10 +259,10 @@ def is_running(settings: Settings) -> bool:
 def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
     """Another deployment's workers beat under this prefix on this Redis: starting would mix the two
     (and its `reset` would wipe ours)."""
-    from .common.bus import Bus, connect
+    from .common.bus import Bus
     from .common.redact import redact
 
-    bus = Bus(connect(redis_url), Keys(settings.redis.prefix))
+    bus = Bus.for_settings(settings, redis_url)
     try:
         live = len(bus.heartbeats())
     finally:

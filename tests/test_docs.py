@@ -121,7 +121,16 @@ def test_the_contracts_table_matches_keys_the_registry_and_the_schemas() -> None
             value = value(*(f"<{p}>" for p in params))
         assert value == shown, f"{attr} makes {value}, the table says {shown}"
         by_key[attr] = row
-    helpers = {"stream", "input_stream", "output_stream", "heartbeat_pattern", "all_pattern", "prefix"}
+    helpers = {
+        "stream",
+        "streams",
+        "input_streams",
+        "output_stream",
+        "heartbeat_pattern",
+        "all_pattern",
+        "prefix",
+    }
+    helpers |= {"partitions", "tag", "partition_of", "partition_of_key", "camera_stream", "stream_name"}
     public = {n for n in dir(Keys) if not n.startswith("_")} - helpers
     assert set(by_key) == public, "every key in keys.py has its row, and every row its key"
 

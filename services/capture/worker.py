@@ -167,7 +167,8 @@ class CaptureLoop:
     def _readers_backlog(self) -> int:
         """Frames not finished by every reader (after deleting those that are), plus any newer ones."""
         groups = [s.group for s in consumers() if s.reads == "frames" and s.group]
-        return self.rt.bus.trim_finished(self.rt.keys.frames, groups)
+        frames = self.rt.keys.camera_stream("frames", self.opts.camera)
+        return self.rt.bus.trim_finished(frames, groups)
 
     def _wait_for_room(self) -> None:
         """Backpressure for frames that must all be processed (files, recordings, replays): finished frames

@@ -77,7 +77,7 @@ class ClassifierWorker(StreamWorker):
             if det is None:
                 continue
             if det.live and entry_age_s(entry.id, self.redis_clock.now()) > self.cfg.max_age_ms / 1000.0:
-                self.bus.ack(self.stream, self.group, [entry.id])
+                self.bus.ack(entry.stream, self.group, [entry.id])
                 self.counters.inc("skipped")
                 continue
             self.pending.append((entry, det))
@@ -118,7 +118,9 @@ class ClassifierWorker(StreamWorker):
                 for c in crops
             ]
         probs = self.predictor.predict_crops(np.stack(crops)) if crops else np.zeros((0, 7), np.float32)
-        outputs, ids, i = [], [], 0
+        outputs: dict[str, list[bytes]] = {}  # per input stream: a batch may span partitions
+        ids: dict[str, list[str]] = {}
+        i = 0
         for entry, det in batch:
             faces = []
             for face in det.faces:
@@ -133,9 +135,10 @@ class ClassifierWorker(StreamWorker):
                 faces=faces,
                 model=self.predictor.spec.name,
             )
-            outputs.append(out.encode())
-            ids.append(entry.id)
-        self.bus.publish_and_ack(self.out_stream, outputs, self.stream, self.group, ids)
+            outputs.setdefault(entry.stream, []).append(out.encode())
+            ids.setdefault(entry.stream, []).append(entry.id)
+        for stream, done in outputs.items():
+            self.bus.publish_and_ack(self._outputs[stream], done, stream, self.group, ids[stream])
         now = time.time()
         for _, det in batch:
             self.counters.observe_latency((now - det.ts) * 1000.0)

@@ -28,7 +28,7 @@ import redis
 
 from .keys import STREAMS, Keys
 from .schemas import DeadLetter, SchemaError
-from .settings import StreamSettings
+from .settings import Settings, StreamSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 # What other modules catch or hold, without importing redis-py themselves.
-Client = redis.Redis
+Client = redis.Redis | redis.RedisCluster
 RedisError = redis.RedisError
 ResponseError = redis.ResponseError
 
@@ -51,19 +51,6 @@ if owner == ARGV[1] then
   return 1
 elseif not owner then
   redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
-
-# Replace a camera's detector state only with a newer frame's (or, for a camera that restarted from
-# seq 0, one far older): instances that share the camera's frames then never move it backwards.
-_SET_IF_NEWER = """
-local cur = tonumber(redis.call('hget', KEYS[1], 'seq') or '-1')
-local seq = tonumber(ARGV[1])
-if seq > cur or seq < cur - tonumber(ARGV[4]) then
-  redis.call('hset', KEYS[1], 'seq', ARGV[1], 'd', ARGV[2])
-  redis.call('pexpire', KEYS[1], ARGV[3])
   return 1
 end
 return 0
@@ -80,6 +67,28 @@ redis.call('xadd', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
 redis.call('set', KEYS[2], ARGV[1], 'EX', ARGV[3])
 redis.call('set', KEYS[3], tostring(tonumber(ARGV[4]) + 1), 'EX', ARGV[6])
 return {1, ''}
+"""
+
+# A detector's outputs, the ack of its input and the camera's newer state, in one script: a cluster
+# pipeline cannot carry a script, and the three must land together (all keys in the partition's slot).
+_PUBLISH_ACK_TRACKS = """
+local n = tonumber(ARGV[3])
+for i = 1, n do
+  redis.call('xadd', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[3 + i])
+end
+local at = 4 + n
+local m = tonumber(ARGV[at])
+for i = 1, m do
+  redis.call('xack', KEYS[2], ARGV[2], ARGV[at + i])
+end
+at = at + m + 1
+local cur = tonumber(redis.call('hget', KEYS[3], 'seq') or '-1')
+local seq = tonumber(ARGV[at])
+if seq > cur or seq < cur - tonumber(ARGV[at + 3]) then
+  redis.call('hset', KEYS[3], 'seq', ARGV[at], 'd', ARGV[at + 1])
+  redis.call('pexpire', KEYS[3], ARGV[at + 2])
+end
+return n
 """
 
 _RELEASE_LOCK = """
@@ -100,7 +109,7 @@ def _id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def connect(url: str, socket_timeout_s: float = 5.0) -> Client:
+def connect(url: str, socket_timeout_s: float = 5.0, cluster: bool = False) -> Client:
     """A client that never re-sends a command by itself on a new connection.
 
     redis-py retries by default; after a Redis restart the retried command would act on work read
@@ -111,14 +120,16 @@ def connect(url: str, socket_timeout_s: float = 5.0) -> Client:
     from redis.retry import Retry
 
     # socket_timeout must exceed the longest XREAD block (1 s) so that a blocked read is not an error.
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=max(socket_timeout_s, 2.0),
-        socket_connect_timeout=min(socket_timeout_s, 3.0),
-        health_check_interval=15,
-        decode_responses=False,
-        retry=Retry(NoBackoff(), 0),
-    )
+    options: dict[str, Any] = {
+        "socket_timeout": max(socket_timeout_s, 2.0),
+        "socket_connect_timeout": min(socket_timeout_s, 3.0),
+        "decode_responses": False,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if cluster:
+        # The cluster client follows MOVED/ASK redirections and refreshes its slot map by itself.
+        return redis.RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, health_check_interval=15, **options)
 
 
 def answers(url: str, timeout_s: float = 0.5) -> bool:
@@ -153,14 +164,31 @@ class Bus:
         self.keys = keys
         self.cfg = streams or StreamSettings()
         self.lost_entries = 0  # see take_lost
+        self.cluster = isinstance(client, redis.RedisCluster)
         self._release = client.register_script(_RELEASE_LOCK)
         self._hold = client.register_script(_HOLD_LEASE)
-        self._set_if_newer = client.register_script(_SET_IF_NEWER)
+        self._publish_ack_tracks = client.register_script(_PUBLISH_ACK_TRACKS)
         self._publish_kept = client.register_script(_PUBLISH_KEPT)
+        self._turn = 0  # which partition a cluster read blocks on next
 
     @classmethod
-    def from_url(cls, url: str, keys: Keys, streams: StreamSettings | None = None) -> Bus:
-        return cls(connect(url), keys, streams)
+    def from_url(
+        cls, url: str, keys: Keys, streams: StreamSettings | None = None, cluster: bool = False
+    ) -> Bus:
+        return cls(connect(url, cluster=cluster), keys, streams)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, url: str, prefix: str | None = None) -> Bus:
+        """A bus for this deployment's Redis (a cluster with ``[redis] cluster``), prefix and partitions."""
+        keys = Keys(prefix or settings.redis.prefix, settings.streams.partitions)
+        client = connect(url, settings.redis.socket_timeout_s, settings.redis.cluster)
+        return cls(client, keys, settings.streams)
+
+    def _mget(self, keys: Sequence[str]) -> list[Any]:
+        """MGET, split per slot on a cluster (the values are read one slot at a time there)."""
+        if self.cluster:
+            return list(self._client.mget_nonatomic(list(keys)))
+        return list(self._client.mget(list(keys)))
 
     def close(self) -> None:
         self._client.close()
@@ -178,9 +206,10 @@ class Bus:
                 raise
 
     def maxlen(self, stream: str) -> int:
-        if stream == self.keys.frames:
+        name = self.keys.stream_name(stream)
+        if name == "frames":
             return self.cfg.frames_maxlen
-        if stream == self.keys.dead:
+        if name == "dead":
             return self.cfg.dead_maxlen
         return self.cfg.events_maxlen
 
@@ -204,17 +233,19 @@ class Bus:
         tracks: tuple[str, int, bytes] | None = None,
     ) -> None:
         """Publish outputs and ack their inputs atomically; with ``tracks`` (camera, seq, state), also
-        replace the camera's detector state if ``seq`` is newer than the one it holds."""
+        replace the camera's detector state if ``seq`` is newer than the one it holds (or, for a camera
+        that restarted from seq 0, far older), so instances sharing a camera never move it backwards."""
+        if tracks is not None:
+            camera, seq, state = tracks
+            keys = [stream, ack_stream, self.keys.detector_tracks(camera)]
+            args = [self.maxlen(stream), group, len(payloads), *payloads, len(ids), *ids]
+            self._publish_ack_tracks(keys=keys, args=[*args, seq, state, 60_000, 1000])
+            return
         pipe = self._client.pipeline(transaction=True)
         for payload in payloads:
             pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
         if ids:
             pipe.xack(ack_stream, group, *ids)
-        if tracks is not None:
-            camera, seq, state = tracks
-            self._set_if_newer(
-                keys=[self.keys.detector_tracks(camera)], args=[seq, state, 60_000, 1000], client=pipe
-            )
         pipe.execute()
 
     def detector_tracks(self, cameras: Sequence[str]) -> dict[str, bytes]:
@@ -234,22 +265,55 @@ class Bus:
             out.append(Entry(stream=stream, id=_s(entry_id), payload=fields.get(FIELD)))
         return out
 
-    def read_batch(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        """New entries for this consumer; blocks at most ``block_ms`` (never 0, which would block forever)."""
+    def read_batch(
+        self, streams: str | Sequence[str], group: str, consumer: str, count: int, block_ms: int
+    ) -> list[Entry]:
+        """New entries for this consumer from its partitions' streams; blocks at most ``block_ms`` (never
+        0, which would block forever). Up to ``count`` entries per stream."""
+        streams = [streams] if isinstance(streams, str) else list(streams)
         block_ms = max(1, int(block_ms))
         try:
-            reply = self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+            if self.cluster and len(streams) > 1:
+                return self._read_each(streams, group, consumer, count, block_ms)
+            reply = self._client.xreadgroup(
+                group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
+            )
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             # The server lost its groups (a restart without persistence): recreate and carry on.
-            log.warning("consumer group %s on %s missing; recreating", group, stream)
-            self.ensure_group(stream, group)
+            log.warning("consumer group %s on %s missing; recreating", group, ", ".join(streams))
+            for stream in streams:
+                self.ensure_group(stream, group)
             return []
-        if not reply:
-            return []
-        _, raw = reply[0]
-        return self._entries(stream, raw)
+        out: list[Entry] = []
+        for stream, raw in reply or []:
+            out.extend(self._entries(_s(stream), raw))
+        return out
+
+    def _read_each(
+        self, streams: list[str], group: str, consumer: str, count: int, block_ms: int
+    ) -> list[Entry]:
+        """On a cluster one read cannot span slots: take what every partition has without blocking, and
+        when none has anything, block briefly on each in turn until ``block_ms`` is spent."""
+        deadline = time.monotonic() + block_ms / 1000.0
+        while True:
+            out: list[Entry] = []
+            for stream in streams:
+                reply = self._client.xreadgroup(group, consumer, {stream: ">"}, count=count)
+                for name, raw in reply or []:
+                    out.extend(self._entries(_s(name), raw))
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if out or left_ms <= 0:
+                return out
+            self._turn = (self._turn + 1) % len(streams)
+            stream = streams[self._turn]
+            wait = max(1, min(left_ms, 50))
+            reply = self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=wait)
+            for name, raw in reply or []:
+                out.extend(self._entries(_s(name), raw))
+            if out:
+                return out
 
     def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         if not ids:
@@ -315,27 +379,48 @@ class Bus:
             reason=reason,
             ts=time.time(),
         )
+        dead = self.keys.stream("dead", self.keys.partition_of_key(entry.stream))  # the entry's slot
         pipe = self._client.pipeline(transaction=True)
-        pipe.xadd(self.keys.dead, letter.to_fields(), maxlen=self.cfg.dead_maxlen, approximate=True)
+        pipe.xadd(dead, letter.to_fields(), maxlen=self.cfg.dead_maxlen, approximate=True)
         pipe.xack(entry.stream, group, entry.id)
         pipe.execute()
 
     def dead_letters(self, count: int = 100) -> list[DeadLetter]:
-        """The newest dead letters first (entries that do not decode are listed by their reason)."""
-        out = []
-        for entry_id, fields in self._client.xrevrange(self.keys.dead, count=count):
-            try:
-                out.append(DeadLetter.from_fields(fields))
-            except SchemaError as exc:
-                out.append(DeadLetter(self.keys.dead, _s(entry_id), "", "", f"unreadable: {exc}", 0.0, b""))
-        return out
+        """The newest dead letters of every partition first (entries that do not decode are listed by their
+        reason)."""
+        found: list[tuple[tuple[int, int], DeadLetter]] = []
+        for dead in self.keys.streams("dead"):
+            for entry_id, fields in self._client.xrevrange(dead, count=count):
+                try:
+                    letter = DeadLetter.from_fields(fields)
+                except SchemaError as exc:
+                    letter = DeadLetter(dead, _s(entry_id), "", "", f"unreadable: {exc}", 0.0, b"")
+                found.append((_id(_s(entry_id)), letter))
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        return [letter for _, letter in found[:count]]
+
+    def dead_count(self) -> int:
+        return self.total_length("dead")
+
+    def total_length(self, name: str) -> int:
+        """The length of pipeline stream ``name``, summed over its partitions."""
+        return sum(self.stream_length(stream) for stream in self.keys.streams(name))
 
     def replay_dead_letters(self, count: int = 1000) -> tuple[int, int]:
-        """Put the oldest ``count`` dead letters kept whole back on their streams (after the cause is
-        fixed, e.g. the upgrade finished); returns (replayed, left: truncated or not of this deployment)."""
-        ours = {self.keys.stream(name) for name in STREAMS if name != "dead"}
+        """Put the oldest ``count`` dead letters of each partition kept whole back on their streams (after
+        the cause is fixed, e.g. the upgrade finished); returns (replayed, left: truncated or not of this
+        deployment)."""
         replayed = left = 0
-        for entry_id, fields in self._client.xrange(self.keys.dead, count=count):
+        for partition in range(self.keys.partitions):
+            done, kept = self._replay_dead(partition, count)
+            replayed, left = replayed + done, left + kept
+        return replayed, left
+
+    def _replay_dead(self, partition: int, count: int) -> tuple[int, int]:
+        ours = {self.keys.stream(name, partition) for name in STREAMS if name != "dead"}
+        dead = self.keys.stream("dead", partition)
+        replayed = left = 0
+        for entry_id, fields in self._client.xrange(dead, count=count):
             try:
                 letter = DeadLetter.from_fields(fields)
             except SchemaError:
@@ -348,7 +433,7 @@ class Bus:
             pipe.xadd(
                 letter.stream, {FIELD: letter.payload}, maxlen=self.maxlen(letter.stream), approximate=True
             )
-            pipe.xdel(self.keys.dead, entry_id)
+            pipe.xdel(dead, entry_id)
             pipe.execute()
             replayed += 1
         return replayed, left
@@ -431,6 +516,19 @@ class Bus:
                 }
         return {"pending": 0, "lag": 0, "consumers": 0, "length": length}
 
+    def group_totals(self, name: str, group: str) -> dict[str, Any]:
+        """``group_info`` summed over every partition of stream ``name`` (consumers: the most in one; a
+        worker that reads all partitions is a consumer of each)."""
+        infos = [self.group_info(stream, group) for stream in self.keys.streams(name)]
+        lags = [i["lag"] for i in infos]
+        return {
+            "pending": sum(i["pending"] for i in infos),
+            "lag": None if None in lags else sum(lags),
+            "consumers": max(i["consumers"] for i in infos),
+            "length": sum(i["length"] for i in infos),
+            "partitions": [{"pending": i["pending"], "lag": i["lag"]} for i in infos],
+        }
+
     def trim_finished(self, stream: str, groups: Sequence[str]) -> int:
         """Delete the entries every one of ``groups`` has finished (acked), none other; returns the length
         left. What remains is unfinished work plus entries newer than the oldest unfinished one, so a
@@ -462,9 +560,19 @@ class Bus:
     def tail(self, streams: dict[str, str], block_ms: int, count: int = 100) -> list[Entry]:
         """Follow public streams without a group (watch, dashboard): ``streams`` maps name -> last id.
 
-        One read returns each stream's entries in turn; ids are times, so they are merged in time order.
+        One read returns each stream's entries in turn (on a cluster, one read per stream, blocking only
+        while none has news); ids are Redis's times, so they are merged in time order.
         """
-        reply = self._client.xread(streams, count=count, block=max(1, int(block_ms)))
+        block_ms = max(1, int(block_ms))
+        if self.cluster and len(streams) > 1:
+            replies = [self._client.xread({k: v}, count=count) for k, v in streams.items()]
+            reply = [r for rs in replies for r in (rs or [])]
+            if not reply:
+                self._turn = (self._turn + 1) % len(streams)
+                name = list(streams)[self._turn]
+                reply = self._client.xread({name: streams[name]}, count=count, block=min(block_ms, 100))
+        else:
+            reply = self._client.xread(streams, count=count, block=block_ms)
         out: list[Entry] = []
         for stream, raw in reply or []:
             out.extend(self._entries(_s(stream), raw))
@@ -489,15 +597,16 @@ class Bus:
         keys = list(self._client.scan_iter(match=self.keys.heartbeat_pattern(stage), count=500))
         if not keys:
             return []
-        return [v for v in self._client.mget(keys) if v is not None]
+        return [v for v in self._mget(keys) if v is not None]
 
     def set_latest_frame(self, camera: str, payload: bytes, ttl_s: int = 30) -> None:
         self._client.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
 
     def publish_frame(self, camera: str, payload: bytes, ttl_s: int = 30) -> None:
         """A live frame into the frames stream and its camera's latest-frame key, in one round trip."""
+        frames = self.keys.camera_stream("frames", camera)
         pipe = self._client.pipeline(transaction=False)
-        pipe.xadd(self.keys.frames, {FIELD: payload}, maxlen=self.maxlen(self.keys.frames), approximate=True)
+        pipe.xadd(frames, {FIELD: payload}, maxlen=self.cfg.frames_maxlen, approximate=True)
         pipe.set(self.keys.latest_frame(camera), payload, ex=ttl_s)
         pipe.execute()
 
@@ -507,10 +616,11 @@ class Bus:
         """Publish frame ``seq`` and move the camera's cursor past it, atomically, if the cursor holds
         ``expected`` (None: whatever it holds). Otherwise nothing is written and the cursor Redis holds
         comes back (None when it holds none): Redis has lost frames, or never had them."""
-        keys = [self.keys.frames, self.keys.latest_frame(camera), self.keys.capture_cursor(camera)]
+        frames = self.keys.camera_stream("frames", camera)
+        keys = [frames, self.keys.latest_frame(camera), self.keys.capture_cursor(camera)]
         args = [
             payload,
-            self.maxlen(self.keys.frames),
+            self.cfg.frames_maxlen,
             ttl_s,
             seq,
             "" if expected is None else expected,
@@ -539,7 +649,7 @@ class Bus:
         """Cached Spotify search results, by digest, in one round trip."""
         if not digests:
             return []
-        return list(self._client.mget([self.keys.spotify_search(d) for d in digests]))
+        return self._mget([self.keys.spotify_search(d) for d in digests])
 
     def save_search_results(self, digest: str, payload: bytes, ttl_s: int) -> None:
         self._client.set(self.keys.spotify_search(digest), payload, ex=ttl_s)
@@ -558,7 +668,7 @@ class Bus:
         names: list[str] = []
         for camera in cameras:
             names += [self.keys.latest_frame(camera), self.keys.overlay(camera)]
-        values = self._client.mget(names)
+        values = self._mget(names)
         return {camera: (values[2 * i], values[2 * i + 1]) for i, camera in enumerate(cameras)}
 
     def delete_all(self) -> int:

@@ -114,14 +114,14 @@ class Runtime:
     ) -> None:
         self.stage = stage
         self.settings = settings
-        self.keys = Keys(settings.redis.prefix)
+        self.keys = Keys(settings.redis.prefix, settings.streams.partitions)
         if client is None:
             url = resolve_url(settings)
             if url is None:
                 raise ConfigError(
                     "no Redis answers: set [redis] url or MOODSTREAM_REDIS_URL, or use `moodstream up`"
                 )
-            client = connect(url, settings.redis.socket_timeout_s)
+            client = connect(url, settings.redis.socket_timeout_s, settings.redis.cluster)
         self.bus = Bus(client, self.keys, settings.streams)
         self.stopper = stopper or Stopper()
         self.worker = consumer_name(stage) + (f"-{name_suffix}" if name_suffix else "")
@@ -197,9 +197,16 @@ class StreamWorker:
         self.counters = self.rt.counters
         definition = stage_def(self.stage)
         assert definition.group is not None, f"{self.stage} reads no stream"
-        self.stream = self.keys.input_stream(self.stage)
-        self.out_stream = self.keys.output_stream(self.stage)
+        # This worker's partitions (all, or [streams] read_partitions): their input streams, and where the
+        # outputs of each go (the same partition: a camera's messages never change slot).
+        self.partitions = settings.streams.owned()
+        self.streams = self.keys.input_streams(self.stage, self.partitions)
+        self._outputs = {
+            stream: self.keys.output_stream(self.stage, p)
+            for stream, p in zip(self.streams, self.partitions, strict=True)
+        }
         self.group = definition.group
+        self._reads = definition.reads
         self._last_claim = 0.0
         self._groups_ready = False
         self.redis_clock = RedisClock(self.bus.server_time)
@@ -227,16 +234,38 @@ class StreamWorker:
         """Finish and ack whatever is held, on a graceful stop."""
 
     # ----- helpers for stages ------------------------------------------------------------------------
+    def out_stream(self, entry: Entry) -> str:
+        """Where the output of ``entry`` goes: its partition's output stream."""
+        return self._outputs[entry.stream]
+
+    @staticmethod
+    def by_stream(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
+        """Entries grouped by the stream (partition) they came from, in order: one atomic publish-and-ack
+        may touch only one partition's slot."""
+        out: dict[str, list[Entry]] = {}
+        for entry in entries:
+            out.setdefault(entry.stream, []).append(entry)
+        return out
+
     def decode(self, entry: Entry, cls: type[M], max_bytes: int | None = None) -> M | None:
         """Decode or dead-letter: a bad payload never stops the worker."""
         if entry.payload is None:
             self.reject(entry, "entry has no payload field")
             return None
         try:
-            return cls.decode(entry.payload, max_bytes or self.settings.streams.max_frame_bytes * 2)
+            msg = cls.decode(entry.payload, max_bytes or self.settings.streams.max_frame_bytes * 2)
         except SchemaError as exc:
             self.reject(entry, f"bad payload: {exc}")
             return None
+        camera = getattr(msg, "camera", None)
+        if isinstance(camera, str) and self.keys.partitions > 1:
+            want, got = self.keys.partition_of(camera), self.keys.partition_of_key(entry.stream)
+            if want != got:  # its state and outputs live in another slot: never mix partitions
+                self.reject(
+                    entry, f"camera {camera!r} belongs to partition {want}, not {got} (partitions changed?)"
+                )
+                return None
+        return msg
 
     def reject(self, entry: Entry, reason: str) -> None:
         self.bus.dead_letter(entry, self.group, self.stage, reason)
@@ -293,13 +322,15 @@ class StreamWorker:
         extra_keys: Sequence[tuple[str, bytes]] = (),
         extra_ttl_s: int | None = None,
     ) -> None:
-        """Save the camera's state, publish its outputs and ack its entries, in one transaction."""
+        """Save the camera's state, publish its outputs and ack its entries, in one transaction (a camera's
+        entries all come from its one partition)."""
+        stream = entries[0].stream if entries else self.keys.camera_stream(self._reads, camera)
         self.bus.commit(
             self.stage,
             camera,
             state,
-            [(self.out_stream, payload) for payload in outputs],
-            self.stream,
+            [(self._outputs[stream], payload) for payload in outputs],
+            stream,
             self.group,
             [e.id for e in entries],
             extra_keys=extra_keys,
@@ -310,7 +341,8 @@ class StreamWorker:
     # ----- the loop ----------------------------------------------------------------------------------
     def _ensure_groups(self) -> None:
         if not self._groups_ready:
-            self.bus.ensure_group(self.stream, self.group)
+            for stream in self.streams:
+                self.bus.ensure_group(stream, self.group)
             self._groups_ready = True
 
     def _claim(self) -> None:
@@ -319,18 +351,18 @@ class StreamWorker:
         if now - self._last_claim < min(idle_ms / 2000.0, 5.0):
             return
         self._last_claim = now
-        entries = self.bus.claim_stale(
-            self.stream, self.group, self.rt.worker, idle_ms, count=self.read_count * 4
-        )
+        for stream in self.streams:
+            self._claim_from(stream, idle_ms)
+
+    def _claim_from(self, stream: str, idle_ms: int) -> None:
+        entries = self.bus.claim_stale(stream, self.group, self.rt.worker, idle_ms, count=self.read_count * 4)
         lost = self.bus.take_lost()
         if lost:  # trimmed (MAXLEN) while a dead consumer held them: never silent
             self.counters.inc("lost", lost)
-            log.warning(
-                "%d pending entries of %s were trimmed before they could be reclaimed", lost, self.stream
-            )
+            log.warning("%d pending entries of %s were trimmed before they could be reclaimed", lost, stream)
         if not entries:
             return
-        log.info("reclaimed %d stale entries from %s", len(entries), self.stream)
+        log.info("reclaimed %d stale entries from %s", len(entries), stream)
         fresh = []
         for entry in entries:
             if entry.deliveries > self.settings.streams.max_deliveries:
@@ -339,13 +371,13 @@ class StreamWorker:
                 fresh.append(entry)
         if fresh:
             self.process(fresh)
-        self.bus.prune_consumers(self.stream, self.group, idle_ms * 30)
+        self.bus.prune_consumers(stream, self.group, idle_ms * 30)
 
     def run_once(self) -> None:
         self._ensure_groups()
         self._claim()
         entries = self.bus.read_batch(
-            self.stream, self.group, self.rt.worker, self.read_count, self.block_ms()
+            self.streams, self.group, self.rt.worker, self.read_count, self.block_ms()
         )
         if entries:
             self.process(entries)

@@ -38,6 +38,8 @@ class RedisSettings(_Section):
     embedded_port: int = Field(default=0, ge=0, le=65535)
     # Used when the URL carries none; best set with $MOODSTREAM_REDIS_PASSWORD rather than in the file.
     password: str = ""
+    # The URL is any node of a Redis Cluster (redis-py's RedisCluster finds the rest).
+    cluster: bool = False
 
 
 class CameraSettings(_Section):
@@ -138,6 +140,21 @@ class StreamSettings(_Section):
     # Pending entries idle this long are taken over from their (presumably dead) consumer.
     claim_idle_ms: int = Field(default=10_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
+    # Every stream is split into this many partitions (a camera's is CRC-32 of its id mod N), each under
+    # its own Redis Cluster hash tag: partitions spread a deployment over a cluster's shards.
+    partitions: int = Field(default=1, ge=1, le=1024)
+    # The partitions this host's consuming workers read; empty: all (`moodstream worker --partitions`).
+    read_partitions: list[int] = []
+
+    @model_validator(mode="after")
+    def _owned(self) -> StreamSettings:
+        bad = [p for p in self.read_partitions if not 0 <= p < self.partitions]
+        if bad:
+            raise ValueError(f"read_partitions {bad} out of range: partitions run 0..{self.partitions - 1}")
+        return self
+
+    def owned(self) -> list[int]:
+        return sorted(set(self.read_partitions)) or list(range(self.partitions))
 
 
 class RuntimeSettings(_Section):

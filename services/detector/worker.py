@@ -118,9 +118,9 @@ class DetectorWorker(StreamWorker):
         max_bytes = self.settings.streams.max_frame_bytes + 4096
         frames = [(e, f) for e in entries if (f := self.decode(e, Frame, max_bytes)) is not None]
         keep, skip = self._select(frames)
-        if skip:
-            self.bus.ack(self.stream, self.group, [e.id for e in skip])
-            self.counters.inc("skipped", len(skip))
+        for stream, skipped in self.by_stream(skip).items():
+            self.bus.ack(stream, self.group, [e.id for e in skipped])
+        self.counters.inc("skipped", len(skip))
         states = self._states({f.camera for _, f in keep}) if keep else {}
         for entry, frame in keep:
             try:
@@ -137,7 +137,7 @@ class DetectorWorker(StreamWorker):
             # Publish each frame as soon as it is done: holding a read's worth of frames adds latency.
             tracks = (frame.camera, frame.seq, found.encode())
             self.bus.publish_and_ack(
-                self.out_stream, [det.encode()], self.stream, self.group, [entry.id], tracks
+                self.out_stream(entry), [det.encode()], entry.stream, self.group, [entry.id], tracks
             )
             self.counters.inc("processed")
             self.counters.inc("published")
