@@ -200,3 +200,12 @@ def test_partition_keys_share_a_slot() -> None:
     assert Keys("ms").frames == "ms:{p0}:frames"
     with pytest.raises(ValueError, match="out of range"):
         keys.stream("frames", 8)
+
+
+def test_worker_partitions_are_checked(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "ms.toml", {"streams": {"partitions": 4}, "cameras": []})
+    out = moodstream("worker", "classifier", "--config", str(config), "--partitions", "1,5")
+    assert out.returncode != 0 and "--partitions [5] out of range" in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    bad = moodstream("worker", "classifier", "--config", str(config), "--partitions", "x")
+    assert bad.returncode == 2 and "expected partition numbers like 0,2" in bad.stderr

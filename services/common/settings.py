@@ -41,6 +41,14 @@ class RedisSettings(_Section):
     # The URL is any node of a Redis Cluster (redis-py's RedisCluster finds the rest).
     cluster: bool = False
 
+    @model_validator(mode="after")
+    def _cluster_needs_a_node(self) -> RedisSettings:
+        if self.cluster and self.url in ("", "embedded"):
+            raise ValueError(
+                "cluster = true needs url: any node of the cluster, e.g. redis://10.0.0.5:7000/0"
+            )
+        return self
+
 
 class CameraSettings(_Section):
     id: str

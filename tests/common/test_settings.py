@@ -84,3 +84,14 @@ def test_dashboard_priority_under_up(tmp_path: Path) -> None:
     dash = next(p for p in programs if p.name == "dashboard")
     assert dash.command[:3] == ["chrt", "--idle", "0"] and dash.command[-1] == "dashboard"
     assert dash.env == {"MOODSTREAM_DASHBOARD_TOKEN": "t" * 20}
+
+
+def test_partitions_and_cluster_are_checked() -> None:
+    s = settings_from_dict({"streams": {"partitions": 4, "read_partitions": [2, 0, 2]}})
+    assert s.streams.owned() == [0, 2]
+    assert settings_from_dict({"streams": {"partitions": 3}}).streams.owned() == [0, 1, 2]
+    with pytest.raises(ConfigError, match=r"read_partitions \[4\] out of range"):
+        settings_from_dict({"streams": {"partitions": 4, "read_partitions": [4]}})
+    with pytest.raises(ConfigError, match="cluster = true needs url"):
+        settings_from_dict({"redis": {"cluster": True}})
+    assert settings_from_dict({"redis": {"cluster": True, "url": "redis://10.0.0.5:7000/0"}}).redis.cluster
