@@ -100,7 +100,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     path = config_path(getattr(args, "config", None))
-    url = stack.up(settings, path)
+    url = stack.up(settings, path, join=args.join)
     from .common.redact import redact
 
     print(f"moodstream is up: {len(settings.cameras)} camera(s), Redis at {redact(url)}")
@@ -457,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _stack_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("up", parents=[common], help="start the whole stack under supervisor")
+    p.add_argument(
+        "--join",
+        action="store_true",
+        help="add this host's workers to a deployment running elsewhere on the same Redis and prefix",
+    )
     p.set_defaults(fn=cmd_up)
     p = sub.add_parser("down", parents=[common], help="stop the stack")
     p.set_defaults(fn=cmd_down)

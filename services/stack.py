@@ -275,8 +275,11 @@ def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
         )
 
 
-def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
-    if not settings.cameras:
+def up(settings: Settings, config_file: Path, wait_s: float = 60.0, join: bool = False) -> str:
+    """Start this host's programs under supervisord. With ``join``, this host adds workers to a
+    deployment that already runs elsewhere on the same Redis and prefix: its live workers are expected
+    (not refused), and the host may run no camera."""
+    if not settings.cameras and not join:
         raise ConfigError("no [[cameras]] configured; add at least one camera to the config")
     if is_running(settings):
         raise StackError(f"already running (run dir {run_dir(settings)}); use `moodstream down` first")
@@ -289,7 +292,9 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0) -> str:
     marker = embedded_url_file(settings)
     marker.unlink(missing_ok=True)
     redis_url = resolve_url(settings)
-    if redis_url is not None:
+    if join and redis_url is None:
+        raise ConfigError("up --join needs the deployment's Redis: set [redis] url (no Redis answers)")
+    if redis_url is not None and not join:
         refuse_a_live_prefix(settings, redis_url)
     programs, redis_url = plan(settings, config_file.resolve(), redis_url)
     conf = conf_path(settings)
