@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,9 +84,9 @@ class DevCluster:
         )
         return self
 
-    def _wait(self, ok: object, timeout_s: float, what: str) -> None:
+    def _wait(self, ok: Callable[[], bool], timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
-        while not ok():  # type: ignore[operator]
+        while not ok():
             if any(p.poll() is not None for p in self.procs):
                 raise ClusterError(f"a node exited while waiting for {what}; see {self.folder}/*/redis.log")
             if time.monotonic() > deadline:

@@ -55,12 +55,10 @@ def export(
         report = evaluate_model(out, config["data"], "val")
         card["metrics"] = {"val": {k: report[k] for k in METRIC_KEYS}, **card["metrics"]}
         (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
-    if tflite:
-        data = config.get("data") or ""
-        card["tflite"] = add_tflite(
-            out, tflite, data if data and Path(data).exists() else None, representative
-        )
     (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
+    if tflite:  # after the card: add_tflite names the file in model.json and adds its section to the card
+        data = config.get("data") or ""
+        add_tflite(out, tflite, data if data and Path(data).exists() else None, representative)
     return out
 
 

@@ -19,7 +19,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -172,12 +172,6 @@ class Bus:
         self._turn = 0  # which partition a cluster read blocks on next
 
     @classmethod
-    def from_url(
-        cls, url: str, keys: Keys, streams: StreamSettings | None = None, cluster: bool = False
-    ) -> Bus:
-        return cls(connect(url, cluster=cluster), keys, streams)
-
-    @classmethod
     def for_settings(cls, settings: Settings, url: str, prefix: str | None = None) -> Bus:
         """A bus for this deployment's Redis (a cluster with ``[redis] cluster``), prefix and partitions."""
         keys = Keys(prefix or settings.redis.prefix, settings.streams.partitions)
@@ -274,7 +268,13 @@ class Bus:
         block_ms = max(1, int(block_ms))
         try:
             if self.cluster and len(streams) > 1:
-                return self._read_each(streams, group, consumer, count, block_ms)
+                return self._read_slots(
+                    streams,
+                    lambda s, block: self._client.xreadgroup(
+                        group, consumer, {s: ">"}, count=count, block=block
+                    ),
+                    block_ms,
+                )
             reply = self._client.xreadgroup(
                 group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
             )
@@ -286,34 +286,30 @@ class Bus:
             for stream in streams:
                 self.ensure_group(stream, group)
             return []
-        out: list[Entry] = []
-        for stream, raw in reply or []:
-            out.extend(self._entries(_s(stream), raw))
-        return out
+        return self._reply_entries(reply)
 
-    def _read_each(
-        self, streams: list[str], group: str, consumer: str, count: int, block_ms: int
+    def _read_slots(
+        self, streams: Sequence[str], read: Callable[[str, int | None], Any], block_ms: int
     ) -> list[Entry]:
-        """On a cluster one read cannot span slots: take what every partition has without blocking, and
-        when none has anything, block briefly on each in turn until ``block_ms`` is spent."""
+        """On a cluster one read cannot span slots: take what every stream has without blocking, and while
+        none has anything, block briefly (50 ms) on each in turn until ``block_ms`` is spent. ``read``
+        reads one stream, blocking that many ms (None: not at all)."""
         deadline = time.monotonic() + block_ms / 1000.0
         while True:
-            out: list[Entry] = []
-            for stream in streams:
-                reply = self._client.xreadgroup(group, consumer, {stream: ">"}, count=count)
-                for name, raw in reply or []:
-                    out.extend(self._entries(_s(name), raw))
+            out = [e for stream in streams for e in self._reply_entries(read(stream, None))]
             left_ms = int((deadline - time.monotonic()) * 1000)
             if out or left_ms <= 0:
                 return out
             self._turn = (self._turn + 1) % len(streams)
-            stream = streams[self._turn]
-            wait = max(1, min(left_ms, 50))
-            reply = self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=wait)
-            for name, raw in reply or []:
-                out.extend(self._entries(_s(name), raw))
+            out = self._reply_entries(read(streams[self._turn], max(1, min(left_ms, 50))))
             if out:
                 return out
+
+    def _reply_entries(self, reply: Any) -> list[Entry]:
+        out: list[Entry] = []
+        for stream, raw in reply or []:
+            out.extend(self._entries(_s(stream), raw))
+        return out
 
     def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         if not ids:
@@ -565,18 +561,14 @@ class Bus:
         """
         block_ms = max(1, int(block_ms))
         if self.cluster and len(streams) > 1:
-            replies = [self._client.xread({k: v}, count=count) for k, v in streams.items()]
-            reply = [r for rs in replies for r in (rs or [])]
-            if not reply:
-                self._turn = (self._turn + 1) % len(streams)
-                name = list(streams)[self._turn]
-                reply = self._client.xread({name: streams[name]}, count=count, block=min(block_ms, 100))
+            out = self._read_slots(
+                list(streams),
+                lambda s, block: self._client.xread({s: streams[s]}, count=count, block=block),
+                block_ms,
+            )
         else:
-            reply = self._client.xread(streams, count=count, block=block_ms)
-        out: list[Entry] = []
-        for stream, raw in reply or []:
-            out.extend(self._entries(_s(stream), raw))
-        return sorted(out, key=_id_order) if len(reply or []) > 1 else out
+            out = self._reply_entries(self._client.xread(streams, count=count, block=block_ms))
+        return sorted(out, key=_id_order) if len({e.stream for e in out}) > 1 else out
 
     def last_id(self, stream: str) -> str:
         """The id of the newest entry, or 0-0; to start following from 'now' without missing anything."""
