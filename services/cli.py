@@ -62,6 +62,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return stage.run(settings, args.camera)
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    from .common import health
+
+    settings = _settings(args)
+    file = args.file or settings.runtime.health_file
+    if not file:
+        raise ConfigError(
+            "no health file: set [runtime] health_file (or its environment override) or pass --file"
+        )
+    max_age = args.max_age or 3 * settings.runtime.heartbeat_s + 5  # a Redis back-off is at most 5 s
+    verdict = health.check(Path(file), max_age, live_only=args.live)
+    print(verdict.line, file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
 def _partition_list(text: str) -> list[int]:
     try:
         parts = [int(part) for part in text.split(",") if part.strip()]
@@ -480,6 +495,21 @@ def _stack_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="read only these stream partitions, e.g. 0,2 (default: [streams] read_partitions, else all)",
     )
     p.set_defaults(fn=cmd_worker)
+    p = sub.add_parser(
+        "health", parents=[common], help="probe a worker through its health file (exit 0: alive or ready)"
+    )
+    p.add_argument("--file", help="the worker's health file (default: [runtime] health_file)")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="only ask whether the worker still loops (liveness), not whether it can work (readiness)",
+    )
+    p.add_argument(
+        "--max-age",
+        type=_positive_seconds,
+        help="seconds since the worker's last report (default: 3 x [runtime] heartbeat_s + 5)",
+    )
+    p.set_defaults(fn=cmd_health)
 
 
 def _observing_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:

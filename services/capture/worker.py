@@ -123,6 +123,7 @@ class CaptureLoop:
         if self.rt.connected:
             log.warning("Redis unavailable (%s); dropping frames until it returns", exc)
         self.rt.connected = False
+        self.rt.report_health(redis=False, error=type(exc).__name__)
 
     def _set_state(self, state: str, error: str = "") -> None:
         error = redact(error)  # it goes into the heartbeat, and from there to every viewer

@@ -20,8 +20,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
+from . import health
 from .backoff import Backoff, OnceLog
 from .bus import CONNECTION_ERRORS, Bus, Client, Entry, ResponseError, connect, consumer_name
 from .connection import resolve_url
@@ -29,7 +31,7 @@ from .keys import Keys
 from .liveness import Liveness
 from .metrics import Counters
 from .redact import redact_log_handlers
-from .schemas import Heartbeat, Message, Record, SchemaError, StageDetail
+from .schemas import Health, Heartbeat, Message, Record, SchemaError, StageDetail
 from .settings import ConfigError, Settings
 from .stages import stage as stage_def
 
@@ -132,6 +134,8 @@ class Runtime:
         self._last_beat = 0.0
         self.connected = True
         self.liveness = Liveness(settings.runtime.loop_stall_s)  # the process's loops, in its heartbeat
+        self.health_file = Path(settings.runtime.health_file) if settings.runtime.health_file else None
+        self._health_once = OnceLog(log, logging.WARNING)
 
     def heartbeat(self, force: bool = False) -> bool:
         """Write this worker's heartbeat if one is due (or ``force``); True when it was written."""
@@ -156,11 +160,23 @@ class Runtime:
             stalled=self.liveness.stalled(),
         )
         self.bus.heartbeat(self.stage, self.worker, beat.encode(), interval * 3 + 1)
+        self.report_health(redis=True)
         return True
+
+    def report_health(self, redis: bool, error: str = "") -> None:
+        """Rewrite the local health file, if there is one; a full or read-only disk is logged once."""
+        if self.health_file is None:
+            return
+        state = Health(self.stage, self.worker, time.time(), redis, self.liveness.stalled(), error)
+        try:
+            health.write(self.health_file, state)
+        except OSError as exc:
+            self._health_once(f"{type(exc).__name__}", "cannot write %s: %s", self.health_file, exc)
 
     def on_connection_error(self, exc: BaseException) -> None:
         self.connected = False
         self.counters.inc("errors")
+        self.report_health(redis=False, error=type(exc).__name__)
         delay = self.backoff.next()
         log.warning("Redis unavailable (%s: %s); retrying in %.1fs", exc.__class__.__name__, exc, delay)
         self.stopper.wait(delay)

@@ -174,6 +174,9 @@ class RuntimeSettings(_Section):
     # A loop (a worker's, the dashboard's bridge, frames and stats) that has not completed a pass this long
     # is stalled: its heartbeat says so, and the dashboard's /healthz answers 503.
     loop_stall_s: float = Field(default=10.0, ge=1, le=600)
+    # A local file each worker rewrites on every heartbeat and every failed attempt to reach Redis, for
+    # `moodstream health` (a container's readiness and liveness probe). Empty: none is written.
+    health_file: str = ""
 
 
 class DashboardSettings(_Section):

@@ -3,7 +3,7 @@
 | module | contracts |
 |---|---|
 | messages | the pipeline's messages (Frame, Detections, Classified) and public events |
-| heartbeat | worker heartbeats and the per-kind detail they carry |
+| heartbeat | worker heartbeats and the per-kind detail they carry; a worker's local health file |
 | overlay | the boxes and labels drawn over a camera's video |
 | state | the smoother's and recommender's per-camera state, the dashboard bridge's cursor |
 | spotify | cached Spotify search results |
@@ -20,6 +20,7 @@ from .heartbeat import (
     CaptureStatus,
     ClassifierStatus,
     DashboardStatus,
+    Health,
     Heartbeat,
     MusicStatus,
     RecommenderStatus,
@@ -62,6 +63,7 @@ __all__ = [
     "Face",
     "FoundTrack",
     "Frame",
+    "Health",
     "Heartbeat",
     "Message",
     "MusicStatus",

@@ -91,3 +91,22 @@ class Heartbeat(Record):
     # The process's loops that have not completed a pass for [runtime] loop_stall_s (e.g. "main",
     # "bridge"): a process that beats but does no work says so, rather than looking healthy.
     stalled: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Health(Record):
+    """A worker's own view of itself, in a local file that an orchestrator's probe reads.
+
+    The Redis heartbeat cannot tell a probe apart "Redis is down" (the pod is fine: restarting it helps
+    nothing) from "this process is stuck" (restart it). The worker rewrites this file on every heartbeat
+    and on every failed attempt to reach Redis, so its age says whether the process loops, and ``redis``
+    and ``stalled`` say whether it can do its work.
+    """
+
+    KIND = "health"
+    stage: str
+    worker: str
+    ts: float
+    redis: bool  # its last attempt to reach Redis succeeded
+    stalled: list[str] = field(default_factory=list)
+    error: str = ""  # the kind of the last Redis error while ``redis`` is false
