@@ -1,7 +1,7 @@
 """The whole pipeline on a real 3-master Redis Cluster (started here from the redis-server binary), with
 4 partitions and 4 cameras, one per partition: every frame classified exactly once, each camera's
 messages and state in its partition's slot, classifiers that own different partitions, and the CLI
-(status, watch, dead, reset) against the cluster."""
+(up, up --join, status, watch, dead, down, reset) against the cluster."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from moodstream.services import launcher
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.keys import Keys, partition_of
 from moodstream.services.common.schemas import Classified, EmotionEvent, RecommendationEvent
 from moodstream.services.common.settings import settings_from_dict
 from moodstream.services.devcluster import ClusterError, DevCluster
 from moodstream.services.stack import free_port
-from tests.helpers import Process, WorkerProcess, moodstream, wait_for, write_config
+from tests.helpers import moodstream, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 PARTITIONS = 4
@@ -84,18 +83,37 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
             for c in cameras
         ],
     }
-    config = write_config(tmp_path / "moodstream.toml", data)
+    # `up` against the external cluster runs the cameras and every stage but the classifier; two more
+    # hosts' shares (`up --join`, each with its own run dir) run one classifier each, owning partitions
+    # 0,1 and 2,3.
+    config = write_config(tmp_path / "moodstream.toml", {**data, "classifier": {"instances": 0}})
+    joined = [
+        write_config(
+            tmp_path / f"classifier-{owned[0]}{owned[1]}.toml",
+            {
+                **data,
+                "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / f"run-{owned[0]}{owned[1]}")},
+                "streams": {**data["streams"], "read_partitions": owned},
+                **{stage: {"instances": 0} for stage in ("detector", "smoother", "recommender")},
+                "classifier": {"instances": 1},
+                "cameras": [],
+            },
+        )
+        for owned in ([0, 1], [2, 3])
+    ]
     settings = settings_from_dict(data)
     bus = Bus.for_settings(settings, cluster.url)
     assert bus.cluster
-    procs: list[Process] = [WorkerProcess(config, "capture", c, log_dir=tmp_path) for c in cameras]
-    procs += [WorkerProcess(config, s, log_dir=tmp_path) for s in ("detector", "smoother", "recommender")]
-    for owned in ("0,1", "2,3"):  # two classifiers, each owning two partitions
-        command = [*launcher.worker(config, "classifier"), "--partitions", owned]
-        procs.append(Process(command, tmp_path, f"classifier-{owned.replace(',', '')}"))
+    started = [moodstream("up", "--config", str(config))]
+    started += [moodstream("up", "--join", "--config", str(conf)) for conf in joined]
     try:
-        total = FRAMES * len(cameras)
-        wait_for(lambda: len(classified(bus)) >= total, 240, interval=0.5, what=f"{total} frames classified")
+        assert all(r.returncode == 0 for r in started), [r.stdout + r.stderr for r in started]
+
+        def each_camera_done() -> bool:
+            got = classified(bus)
+            return all(sum(c.camera == camera for c in got) >= FRAMES for camera in cameras)
+
+        wait_for(each_camera_done, 240, interval=0.5, what=f"{FRAMES} frames of each camera classified")
         got = classified(bus)
         for camera in cameras:  # the video loops, and its frames keep counting up
             seqs = sorted(c.seq for c in got if c.camera == camera)
@@ -116,11 +134,11 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
             }
             raise AssertionError(f"no events for every camera: {lengths} {beats}") from None
         _cli_on_the_cluster(config, cameras)
-        assert all(p.alive() for p in procs), [p.output()[-2000:] for p in procs if not p.alive()]
         assert bus.dead_count() == 0, bus.dead_letters(5)
     finally:
-        for p in procs:
-            p.stop()
+        for conf in (*joined, config):
+            down = moodstream("down", "--config", str(conf))
+            assert down.returncode == 0, down.stdout + down.stderr
     reset = moodstream("reset", "--config", str(config))
     assert reset.returncode == 0, reset.stderr
     assert bus.delete_all() == 0  # every node's keys are gone
