@@ -1,11 +1,14 @@
 """The whole pipeline on a real 3-master Redis Cluster (started here from the redis-server binary), with
 4 partitions and 4 cameras, one per partition: every frame classified exactly once, each camera's
 messages and state in its partition's slot, classifiers that own different partitions, and the CLI
-(up, up --join, status, watch, dead, down, reset) against the cluster."""
+(up, up --join, status, watch, dead, down, reset) and two dashboards sharing events through the message
+queue, all against the cluster."""
 
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +20,9 @@ from moodstream.services.common.schemas import Classified, EmotionEvent, Recomme
 from moodstream.services.common.settings import settings_from_dict
 from moodstream.services.devcluster import ClusterError, DevCluster
 from moodstream.services.stack import free_port
-from tests.helpers import moodstream, wait_for, write_config
+from tests.dashboard.conftest import TOKEN
+from tests.dashboard.test_feed import FeedClient
+from tests.helpers import CliProcess, moodstream, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 PARTITIONS = 4
@@ -86,7 +91,13 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
     # `up` against the external cluster runs the cameras and every stage but the classifier; two more
     # hosts' shares (`up --join`, each with its own run dir) run one classifier each, owning partitions
     # 0,1 and 2,3.
-    config = write_config(tmp_path / "moodstream.toml", {**data, "classifier": {"instances": 0}})
+    board = {"enabled": True, "token": TOKEN, "message_queue": "redis", "stats_interval_s": 0.5}
+    config = write_config(
+        tmp_path / "moodstream.toml",
+        {**data, "classifier": {"instances": 0}, "dashboard": {**board, "port": free_port()}},
+    )
+    # A second dashboard: the two share events through the message queue on the cluster.
+    other = write_config(tmp_path / "dashboard-2.toml", {**data, "dashboard": {**board, "port": free_port()}})
     joined = [
         write_config(
             tmp_path / f"classifier-{owned[0]}{owned[1]}.toml",
@@ -106,8 +117,11 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
     assert bus.cluster
     started = [moodstream("up", "--config", str(config))]
     started += [moodstream("up", "--join", "--config", str(conf)) for conf in joined]
+    second = CliProcess(other, "dashboard", log_dir=tmp_path, name="dashboard-2")
+    viewer: FeedClient | None = None
     try:
         assert all(r.returncode == 0 for r in started), [r.stdout + r.stderr for r in started]
+        viewer = _viewer(other, second)
 
         def each_camera_done() -> bool:
             got = classified(bus)
@@ -133,9 +147,17 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
                 s: bus.stream_length(s) for n in ("emotions", "recommendations") for s in bus.keys.streams(n)
             }
             raise AssertionError(f"no events for every camera: {lengths} {beats}") from None
-        _cli_on_the_cluster(config, cameras)
+        _cli_on_the_cluster(bus, config, cameras)
         assert bus.dead_count() == 0, bus.dead_letters(5)
+        wait_for(
+            lambda: {e["camera"] for e in viewer.events["emotion"]} == set(cameras),
+            30,
+            what="the second dashboard's viewer to get every partition's events",
+        )
     finally:
+        if viewer is not None:
+            viewer.close()
+        second.stop()
         for conf in (*joined, config):
             down = moodstream("down", "--config", str(conf))
             assert down.returncode == 0, down.stdout + down.stderr
@@ -143,6 +165,24 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
     assert reset.returncode == 0, reset.stderr
     assert bus.delete_all() == 0  # every node's keys are gone
     bus.close()
+
+
+def _viewer(config: Path, proc: CliProcess) -> FeedClient:
+    """A feed client of the second dashboard, once it answers."""
+    port = int(re.search(r"port = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        assert proc.alive(), proc.output()[-3000:]
+        try:
+            return urllib.request.urlopen(f"{url}/healthz", timeout=2).status == 200
+        except OSError:
+            return False
+
+    wait_for(answers, 60, what="the second dashboard")
+    viewer = FeedClient(url)
+    assert viewer.subscribe(cameras="*")["ok"]
+    return viewer
 
 
 def _each_camera_in_its_partition(bus: Bus, cameras: list[str]) -> None:
@@ -175,21 +215,24 @@ def _events_for(bus: Bus, cameras: list[str]) -> bool:
     return emo == rec == set(cameras)
 
 
-def _cli_on_the_cluster(config: Path, cameras: list[str]) -> None:
+def _cli_on_the_cluster(bus: Bus, config: Path, cameras: list[str]) -> None:
     status = moodstream("status", "--config", str(config), "--json")
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["stages"]["classifier"]["workers"] == 2, report["stages"]
     assert report["stages"]["detector"]["workers"] == 1 and report["stages"]["detector"]["pending"] >= 0
+    # Everything in the public streams now: watch prints that backlog, merged over the partitions, and exits.
+    backlog = sum(bus.stream_length(s) for n in ("emotions", "recommendations") for s in bus.keys.streams(n))
     watch = moodstream(
-        "watch", "--config", str(config), "--json", "--from-start", "--count", "40", "--seconds", "60"
+        "watch", "--config", str(config), "--json", "--from-start", "--count", str(backlog), "--seconds", "60"
     )
     assert watch.returncode == 0, watch.stderr
     seen = [json.loads(line) for line in watch.stdout.splitlines()]
     assert {e["camera"] for e in seen} == set(cameras), "watch merges every partition"
-    assert [e["ts"] for e in seen if e["camera"] == cameras[0]] == sorted(
-        e["ts"] for e in seen if e["camera"] == cameras[0]
-    )
+    # The merge keeps each partition's own order: the first camera's emotions, as partition 0 holds them.
+    printed = [e["ts"] for e in seen if e["camera"] == cameras[0] and e["type"] == "emotion"]
+    stored = [EmotionEvent.decode(e.payload).ts for e in bus.history(bus.keys.stream("emotions", 0))]
+    assert printed and printed == stored[: len(printed)]
     dead = moodstream("dead", "--config", str(config))
     assert dead.returncode == 0, dead.stderr
 
