@@ -17,7 +17,12 @@ dashboard/node_modules/.package-lock.json: dashboard/package.json dashboard/pack
 	cd dashboard && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(BIN)/moodstream dashboard/node_modules/.package-lock.json
+# The Node.js example feed client's socket.io-client (tests run it).
+examples/node/node_modules/.package-lock.json: examples/node/package.json examples/node/package-lock.json
+	cd examples/node && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(BIN)/moodstream dashboard/node_modules/.package-lock.json examples/node/node_modules/.package-lock.json
 
 # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
 browser:
@@ -72,4 +77,4 @@ bench: assets
 	$(BIN)/moodstream bench --cameras 4 --seconds 30 --fps 15
 
 clean:
-	rm -rf $(VENV) .moodstream build *.egg-info dashboard/node_modules deploy/node_modules test-artifacts
+	rm -rf $(VENV) .moodstream build *.egg-info dashboard/node_modules deploy/node_modules examples/node/node_modules test-artifacts

@@ -129,7 +129,7 @@ def _camera_api(
         for cam in stats["cameras"]:
             reco = _latest_reco(bus, cam["camera"])
             out.append(
-                {**cam, "emotion": reco.emotion if reco else None, "mood": reco.mood if reco else None}
+                {**cam, "emotion": reco["emotion"] if reco else None, "mood": reco["mood"] if reco else None}
             )
         return jsonify(cameras=out)
 
@@ -151,7 +151,7 @@ def _camera_api(
         reco = _latest_reco(bus, _camera(camera))
         if reco is None:
             return jsonify(error=f"no suggestion yet for camera {camera}"), 404
-        return jsonify(reco.public())
+        return jsonify(reco)
 
 
 def _operations(bp: Blueprint, bus: Bus, info: Info, liveness: Liveness) -> None:
@@ -187,11 +187,12 @@ def _security_headers(resp: Response) -> Response:
     return resp
 
 
-def _latest_reco(bus: Bus, camera: str) -> RecommendationEvent | None:
-    raw = bus.latest_recommendation(camera)
-    if not raw:
+def _latest_reco(bus: Bus, camera: str) -> dict[str, Any] | None:
+    """The camera's current suggestion as the feed sends it, with the stream id it was published under."""
+    found = bus.retained(bus.keys.latest_recommendation(camera))
+    if found is None:
         return None
     try:
-        return RecommendationEvent.decode(raw)
+        return {**RecommendationEvent.decode(found[1]).public(), "id": found[0] or "0-0"}
     except SchemaError:
         return None

@@ -31,6 +31,7 @@ from .bridge import EventBridge, LatestStats, StatsPublisher
 from .clients import Clients
 from .feed import FEED, FeedNamespace
 from .frames import FramePump
+from .history import FeedHistory
 
 Loop = Callable[[Callable[[], bool], Callable[[float], Any]], None]
 
@@ -125,7 +126,13 @@ def create_app(
         for name, run in (("bridge", bridge.run), ("frames", pump.run), ("stats", stats.run))
     ]
     app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info, liveness))
-    socketio.on_namespace(FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get, cfg.host))
+    configured = [camera.id for camera in settings.cameras]
+
+    def known_cameras() -> list[str]:
+        return sorted({*configured, *latest.cameras()})
+
+    history = FeedHistory(rt.bus, known_cameras, settings.smoother.track_ttl_s, cfg.resume_max)
+    socketio.on_namespace(FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get, history, cfg.host))
 
     @app.errorhandler(RedisError)
     def _redis_down(exc: Exception) -> Any:

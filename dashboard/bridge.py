@@ -88,7 +88,7 @@ class EventBridge:
         saved = self._saved_positions() if self.shared else None
         return saved or {stream: self.bus.last_id(stream) for stream in self._decoders}
 
-    def forward(self, stream: str, payload: bytes | None) -> None:
+    def forward(self, stream: str, entry_id: str, payload: bytes | None) -> None:
         if payload is None:
             self.counters["bad_events"] += 1
             return
@@ -98,7 +98,7 @@ class EventBridge:
             self.counters["bad_events"] += 1
             log.warning("skipping an undecodable event on %s: %s", stream, exc)
             return
-        body = event.public()
+        body = {**event.public(), "id": entry_id}  # what a client resumes from after a disconnection
         self.emit(body["type"], body, [ALL_ROOM, camera_room(event.camera)])
         self.counters["events"] += 1
 
@@ -125,7 +125,7 @@ class EventBridge:
                         log.info("bridging events from %s", self.positions)
                     for entry in self.bus.tail(self.positions, block_ms=500):
                         self.positions[entry.stream] = entry.id
-                        self.forward(entry.stream, entry.payload)
+                        self.forward(entry.stream, entry.id, entry.payload)
                     if self.shared and time.monotonic() - last_saved >= CURSOR_EVERY_S:
                         self._save(self.positions)
                         last_saved = time.monotonic()

@@ -8,6 +8,7 @@ camera, so this registry also holds each client's frame slots.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from moodstream.services.common.settings import CAMERA_ID_RE
 
 ALL_ROOM = "all"
 MAX_CAMERAS_PER_SUBSCRIPTION = 256
+STREAM_ID_RE = re.compile(r"^\d{1,19}(-\d{1,19})?$")
 
 
 def camera_room(camera: str) -> str:
@@ -35,6 +37,8 @@ class Subscription:
     # JPEG as a Socket.IO binary attachment (browsers) or as a base64 string (any client: python-socketio's
     # client can mis-assemble attachments that arrive while its handler threads are busy).
     binary: bool = False
+    # The id of the last event the client saw: the events after it are replayed before live ones.
+    since: str | None = None
 
     def wants(self, camera: str) -> bool:
         return self.all or camera in self.cameras
@@ -55,13 +59,16 @@ class Subscription:
         """``{"cameras": "*" | [ids], "frames": bool, "max_fps": number}``; errors name the field."""
         if not isinstance(data, dict):
             raise SubscriptionError("subscribe takes an object: {cameras: '*' or [ids], frames?, max_fps?}")
-        unknown = set(data) - {"cameras", "frames", "max_fps", "binary"}
+        unknown = set(data) - {"cameras", "frames", "max_fps", "binary", "since"}
         if unknown:
             raise SubscriptionError(f"unknown field(s): {', '.join(sorted(unknown))}")
         cameras = data.get("cameras", "*")
         frames = data.get("frames", False)
         binary = data.get("binary", False)
         max_fps = data.get("max_fps", fps_cap)
+        since = data.get("since")
+        if since is not None and not (isinstance(since, str) and STREAM_ID_RE.match(since)):
+            raise SubscriptionError("since must be an event's id, e.g. '1732450000000-0'")
         if not isinstance(frames, bool):
             raise SubscriptionError("frames must be true or false")
         if not isinstance(binary, bool):
@@ -70,7 +77,7 @@ class Subscription:
             raise SubscriptionError("max_fps must be a positive number")
         max_fps = min(float(max_fps), fps_cap)
         if cameras == "*":
-            return cls(all=True, frames=frames, max_fps=max_fps, binary=binary)
+            return cls(all=True, frames=frames, max_fps=max_fps, binary=binary, since=since)
         if not isinstance(cameras, list) or len(cameras) > MAX_CAMERAS_PER_SUBSCRIPTION:
             raise SubscriptionError(
                 f"cameras must be '*' or a list of at most {MAX_CAMERAS_PER_SUBSCRIPTION} ids"
@@ -78,7 +85,7 @@ class Subscription:
         for camera in cameras:
             if not isinstance(camera, str) or not CAMERA_ID_RE.match(camera):
                 raise SubscriptionError(f"bad camera id {camera!r}")
-        return cls(cameras=frozenset(cameras), frames=frames, max_fps=max_fps, binary=binary)
+        return cls(cameras=frozenset(cameras), frames=frames, max_fps=max_fps, binary=binary, since=since)
 
 
 # Frames a client may hold unacknowledged per camera: two hide one round trip of jitter, and keep the bound.

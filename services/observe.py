@@ -221,4 +221,4 @@ def follow(
                 continue
             if camera and event.camera != camera:
                 continue
-            yield event.public()
+            yield {**event.public(), "id": entry.id}  # the id to resume from (the feed's `since`)

@@ -143,9 +143,6 @@
         this.root.dataset.history = data.points.length;
         this.timeline.draw();
       });
-      api(`/api/cameras/${cam}/recommendation`).then((data) => {
-        if (data && !this.root.dataset.suggested) this.showSuggestion(data);
-      });
     }
 
     setState(cam) {
@@ -205,7 +202,8 @@
     }
 
     addEmotion(ev) {
-      this.timeline.addPoint(ev.ts, ev.probs, 1);
+      // A retained emotion is the track's current state, already in the history the tile loaded.
+      if (!ev.retained) this.timeline.addPoint(ev.ts, ev.probs, 1);
       this.root.dataset.points = this.timeline.size;
       const label = this.root.querySelector(".emotion");
       label.textContent = ev.label;
@@ -287,6 +285,7 @@
       if (!tile) {
         tile = new Tile(cam.camera);
         tiles.set(cam.camera, tile);
+        for (const ev of early.take(cam.camera)) deliver(tile, ev);
         const after = [...tiles.keys()].sort().find((id) => id > cam.camera && tiles.get(id).root.isConnected);
         grid.insertBefore(tile.root, after ? tiles.get(after).root : null);
         const wanted = new URLSearchParams(window.location.hash.slice(1)).get("camera");
@@ -310,6 +309,43 @@
     if (v === null || v === undefined) return "–";
     return typeof v === "number" && digits !== undefined ? v.toFixed(digits) : String(v);
   }
+
+  function deliver(tile, ev) {
+    if (ev.type === "emotion") tile.addEmotion(ev);
+    else tile.showSuggestion(ev);
+  }
+
+  // Events are told apart by (type, camera, id): two streams can give two events the same id.
+  const seen = {
+    last: null,
+    keys: new Set(),
+    order: (id) => id.split("-").map(Number),
+    add(ev) {
+      const key = `${ev.type}/${ev.camera}/${ev.id}`;
+      if (this.keys.has(key)) return false;
+      this.keys.add(key);
+      if (this.keys.size > 5000) this.keys.delete(this.keys.values().next().value);
+      const [ms, seq] = this.order(ev.id);
+      const [lastMs, lastSeq] = this.last ? this.order(this.last) : [-1, -1];
+      if (ms > lastMs || (ms === lastMs && seq > lastSeq)) this.last = ev.id;
+      return true;
+    },
+  };
+
+  // Events for a camera whose tile the stats have not created yet (the state sent on subscribe).
+  const early = {
+    byCamera: new Map(),
+    keep(ev) {
+      const list = this.byCamera.get(ev.camera) || [];
+      list.push(ev);
+      this.byCamera.set(ev.camera, list.slice(-50));
+    },
+    take(camera) {
+      const list = this.byCamera.get(camera) || [];
+      this.byCamera.delete(camera);
+      return list;
+    },
+  };
 
   function showStats(stats) {
     const body = document.getElementById("stages");
@@ -356,8 +392,12 @@
     socket.on("connect", () => {
       setConnection("connected", "live");
       banner("");
-      socket.emit("subscribe", { cameras: "*", frames: true, binary: true, max_fps: CONFIG.maxFps }, (reply) => {
+      // The first time: the current state (retained). After a disconnection: what was missed (since).
+      const request = { cameras: "*", frames: true, binary: true, max_fps: CONFIG.maxFps };
+      if (seen.last) request.since = seen.last;
+      socket.emit("subscribe", request, (reply) => {
         if (!reply || !reply.ok) banner("subscription refused: " + (reply && reply.error));
+        else if (reply.gap) banner("Some events were missed while disconnected; showing the current state.");
       });
     });
     socket.on("disconnect", (reason) => setConnection("disconnected", "reconnecting… (" + reason + ")"));
@@ -370,14 +410,14 @@
       }
     });
     socket.on("stats", showStats);
-    socket.on("emotion", (ev) => {
-      const tile = tiles.get(ev.camera);
-      if (tile) tile.addEmotion(ev);
-    });
-    socket.on("recommendation", (reco) => {
-      const tile = tiles.get(reco.camera);
-      if (tile) tile.showSuggestion(reco);
-    });
+    for (const name of ["emotion", "recommendation"]) {
+      socket.on(name, (ev) => {
+        if (!seen.add(ev)) return; // the same event again, where replay meets live
+        const tile = tiles.get(ev.camera);
+        if (tile) deliver(tile, ev);
+        else early.keep(ev);
+      });
+    }
     socket.on("frame", (frame, ack) => {
       const tile = tiles.get(frame.camera);
       if (tile) tile.showFrame(frame, ack);

@@ -91,6 +91,40 @@ end
 return n
 """
 
+# A stateful stage's commit: its state, its outputs, its extra keys and the acks of its inputs, all or
+# nothing. An extra key is either SET to a value, or "retained": a hash of one output's payload and the
+# stream id XADD gave it, so a late subscriber gets the current value with the id it can resume from.
+# KEYS: state, ack stream, n output streams, m extra keys. ARGV: state, state ttl, group, n, then
+# (maxlen, payload) per output, m, then (kind, value or output index, ttl) per extra key, then the ids.
+_COMMIT = """
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local n = tonumber(ARGV[4])
+local at = 5
+local added = {}
+for i = 1, n do
+  added[i] = redis.call('xadd', KEYS[2 + i], 'MAXLEN', '~', ARGV[at], '*', 'd', ARGV[at + 1])
+  at = at + 2
+end
+local m = tonumber(ARGV[at])
+at = at + 1
+for j = 1, m do
+  local key, kind, value, ttl = KEYS[2 + n + j], ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  if kind == 'retain' then
+    local i = tonumber(value)
+    if redis.call('type', key).ok ~= 'hash' then redis.call('del', key) end
+    redis.call('hset', key, 'id', added[i], 'd', ARGV[4 + 2 * i])
+    redis.call('expire', key, ttl)
+  else
+    redis.call('set', key, value, 'EX', ttl)
+  end
+  at = at + 3
+end
+for i = at, #ARGV do
+  redis.call('xack', KEYS[2], ARGV[3], ARGV[i])
+end
+return added
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
@@ -169,6 +203,7 @@ class Bus:
         self._hold = client.register_script(_HOLD_LEASE)
         self._publish_ack_tracks = client.register_script(_PUBLISH_ACK_TRACKS)
         self._publish_kept = client.register_script(_PUBLISH_KEPT)
+        self._commit = client.register_script(_COMMIT)
         self._turn = 0  # which partition a cluster read blocks on next
 
     @classmethod
@@ -481,17 +516,35 @@ class Bus:
         extra_keys: Sequence[tuple[str, bytes]] = (),
         state_ttl_s: int = 24 * 3600,
         extra_ttl_s: int | None = None,
-    ) -> None:
-        """Save a camera's state, publish what it produced and ack the inputs, all or nothing."""
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(self.keys.state(stage, camera), state, ex=state_ttl_s)
+        retain: Sequence[tuple[str, int]] = (),
+    ) -> list[str]:
+        """Save a camera's state, publish what it produced and ack the inputs, all or nothing; each
+        ``retain`` (key, i) keeps output ``i`` with its new stream id (``retained``). The new ids."""
+        ttl = extra_ttl_s or state_ttl_s
+        keys = [self.keys.state(stage, camera), ack_stream, *(stream for stream, _ in outputs)]
+        args: list[Any] = [state, state_ttl_s, group, len(outputs)]
         for stream, payload in outputs:
-            pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
+            args += [self.maxlen(stream), payload]
+        args.append(len(extra_keys) + len(retain))
         for key, value in extra_keys:
-            pipe.set(key, value, ex=extra_ttl_s or state_ttl_s)
-        if ids:
-            pipe.xack(ack_stream, group, *ids)
-        pipe.execute()
+            keys.append(key)
+            args += ["set", value, ttl]
+        for key, index in retain:
+            keys.append(key)
+            args += ["retain", index + 1, ttl]
+        return [_s(i) for i in self._commit(keys=keys, args=[*args, *ids])]
+
+    def retained(self, key: str) -> tuple[str | None, bytes] | None:
+        """A retained output: its stream id and payload (the id is None for a value an older version
+        stored as a plain string)."""
+        try:
+            found = self._client.hmget(key, ["id", "d"])
+        except redis.ResponseError:  # WRONGTYPE: a plain value from before ids were kept
+            value = self._client.get(key)
+            return None if value is None else (None, value)
+        if found[1] is None:
+            return None
+        return (_s(found[0]) if found[0] is not None else None), found[1]
 
     # ----- observing ---------------------------------------------------------------------------------
     def group_info(self, stream: str, group: str) -> dict[str, Any]:
@@ -576,7 +629,32 @@ class Bus:
         return _s(newest[0][0]) if newest else "0-0"
 
     def history(self, stream: str, since_id: str = "-", count: int = 10_000) -> list[Entry]:
+        """Entries from ``since_id`` on (``(id`` excludes it), oldest first."""
         return self._entries(stream, self._client.xrange(stream, min=since_id, count=count))
+
+    def server_time_ms(self) -> int:
+        """Redis's clock, which stream ids come from."""
+        seconds, micros = self._client.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    def recent(self, stream: str, min_id: str, count: int) -> list[Entry]:
+        """The newest entries down to ``min_id``, newest first: at most ``count``."""
+        return self._entries(stream, self._client.xrevrange(stream, min=min_id, count=count))
+
+    def trimmed_after(self, stream: str, entry_id: str) -> bool:
+        """Whether entries newer than ``entry_id`` may have been trimmed away: the stream lost entries,
+        and its oldest one left is newer than ``entry_id`` (XINFO STREAM, Redis 7)."""
+        try:
+            info = self._client.xinfo_stream(stream)
+        except redis.ResponseError:  # no such stream: nothing was ever there to miss
+            return False
+        first = info.get("first-entry")
+        if not first:
+            return int(info.get("entries-added", 0)) > 0 and _id(_s(info["last-generated-id"])) > _id(
+                entry_id
+            )
+        lost = int(info.get("entries-added", info["length"])) > int(info["length"])
+        return lost and _id(_s(first[0])) > _id(entry_id)
 
     # ----- worker liveness ---------------------------------------------------------------------------
     def heartbeat(self, stage: str, worker: str, payload: bytes, ttl_s: float) -> None:
@@ -626,10 +704,19 @@ class Bus:
         return int(value) if value is not None else None
 
     def latest_recommendation(self, camera: str) -> bytes | None:
-        return self._client.get(self.keys.latest_recommendation(camera))
+        found = self.retained(self.keys.latest_recommendation(camera))
+        return None if found is None else found[1]
 
-    def set_latest_recommendation(self, camera: str, payload: bytes, ttl_s: int = 24 * 3600) -> None:
-        self._client.set(self.keys.latest_recommendation(camera), payload, ex=ttl_s)
+    def set_latest_recommendation(
+        self, camera: str, payload: bytes, entry_id: str, ttl_s: int = 24 * 3600
+    ) -> None:
+        """What the recommender's commit retains, for tools that seed a camera's suggestion."""
+        key = self.keys.latest_recommendation(camera)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(key)
+        pipe.hset(key, mapping={"id": entry_id, "d": payload})
+        pipe.expire(key, ttl_s)
+        pipe.execute()
 
     def dashboard_cursor(self) -> bytes | None:
         return self._client.get(self.keys.dashboard_cursor())

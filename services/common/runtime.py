@@ -337,9 +337,10 @@ class StreamWorker:
         entries: list[Entry],
         extra_keys: Sequence[tuple[str, bytes]] = (),
         extra_ttl_s: int | None = None,
+        retain: Sequence[tuple[str, int]] = (),
     ) -> None:
         """Save the camera's state, publish its outputs and ack its entries, in one transaction (a camera's
-        entries all come from its one partition)."""
+        entries all come from its one partition); ``retain`` keeps (key, output index) with its id."""
         stream = entries[0].stream if entries else self.keys.camera_stream(self._reads, camera)
         self.bus.commit(
             self.stage,
@@ -351,6 +352,7 @@ class StreamWorker:
             [e.id for e in entries],
             extra_keys=extra_keys,
             extra_ttl_s=extra_ttl_s,
+            retain=retain,
         )
         self.counters.inc("published", len(outputs))
 

@@ -195,6 +195,8 @@ class DashboardSettings(_Section):
     stats_interval_s: float = Field(default=2.0, ge=0.2, le=60)
     # A frame not acknowledged by the client within this time no longer holds back the next one.
     frame_ack_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # The most missed events a feed client that resubscribes with `since` gets replayed (older: `gap`).
+    resume_max: int = Field(default=1000, ge=0, le=100_000)
     # Browser origins other than the dashboard's own allowed to open the feed (e.g. "https://app.example").
     cors_origins: list[str] = []
     # Niceness under `moodstream up`: on a busy host the pipeline comes before the viewers.

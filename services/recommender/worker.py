@@ -90,16 +90,16 @@ class RecommenderWorker(StreamWorker):
         for camera, items, saved in self.per_camera(entries, EmotionEvent):
             state = self.camera_state(camera, saved, RecommenderState)
             outputs: list[bytes] = []
-            latest: list[tuple[str, bytes]] = []
             for _, event in sorted(items, key=lambda item: item[1].ts):
                 observe(state, event)
                 if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
                     reco = self._suggest(camera, state, event.ts)
                     payload = reco.encode()
                     outputs.append(payload)
-                    latest = [(self.keys.latest_recommendation(camera), payload)]
                     log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
-            self.commit_camera(camera, state.encode(), outputs, [e for e, _ in items], extra_keys=latest)
+            # The camera's newest suggestion stays retained, with its stream id, for late subscribers.
+            retain = [(self.keys.latest_recommendation(camera), len(outputs) - 1)] if outputs else []
+            self.commit_camera(camera, state.encode(), outputs, [e for e, _ in items], retain=retain)
             self.counters.inc("processed", len(items))
             for _, event in items:
                 self.counters.observe_latency((time.time() - event.ts) * 1000.0)

@@ -19,7 +19,8 @@ def writes(client) -> int:
 def test_reading_the_api_writes_nothing(make_settings, bus: Bus, client) -> None:
     settings = make_settings(dashboard={"enabled": True, "token": TOKEN})
     dash = create_app(settings, client=client, stopper=Stopper())  # background loops not started
-    bus.set_latest_recommendation("lobby", recommendation("lobby").encode())
+    payload = recommendation("lobby").encode()
+    bus.set_latest_recommendation("lobby", payload, bus.publish(bus.keys.recommendations, payload))
     bus.publish(bus.keys.emotions, emotion("lobby", ts=time.time() - 5).encode())
     web = dash.app.test_client()
     auth = {"Authorization": f"Bearer {TOKEN}"}

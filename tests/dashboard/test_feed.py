@@ -109,6 +109,9 @@ def test_subscribers_get_their_cameras_only(start_dashboard, bus: Bus, schemas) 
             "frames": False,
             "max_fps": 10.0,
             "binary": False,
+            "retained": 0,
+            "replayed": 0,
+            "gap": False,
         }
         assert everyone.subscribe(cameras="*")["ok"]
         for camera in ("lobby", "desk", "lobby", "hall"):
@@ -133,13 +136,20 @@ def test_subscribers_get_their_cameras_only(start_dashboard, bus: Bus, schemas) 
         wait_for(lambda: one.events["stats"], 10, what="a stats event")
         validate(schemas, "stats", one.events["stats"][-1])
 
-        # A new subscription replaces the old one.
-        assert one.subscribe(cameras=["desk"])["cameras"] == ["desk"]
+        # A new subscription replaces the old one, and starts with the desk's current state (its live
+        # track's newest emotion, retained).
+        reply = one.subscribe(cameras=["desk"])
+        assert reply["cameras"] == ["desk"] and reply["retained"] == 1  # its one track (no recommender ran)
         bus.publish(bus.keys.emotions, emotion("lobby").encode())
         bus.publish(bus.keys.emotions, emotion("desk").encode())
         bus.publish(bus.keys.emotions, emotion("desk", track=1000).encode())
         wait_for(lambda: one.events["emotion"][-1]["track"] == 1000, 10, what="the closing event")
-        assert [e["camera"] for e in one.events["emotion"][3:]] == ["desk", "desk"]
+        after = one.events["emotion"][3:]
+        assert [(e["camera"], e.get("retained", False)) for e in after] == [
+            ("desk", True),
+            ("desk", False),
+            ("desk", False),
+        ]
     finally:
         one.close()
         everyone.close()
@@ -202,10 +212,12 @@ def test_rest_api(start_dashboard, bus: Bus, schemas) -> None:
     assert dash.get("/api/cameras/bad%20id/timeline", TOKEN)[0] == 400
 
     assert dash.get("/api/cameras/lobby/recommendation", TOKEN)[0] == 404
-    reco = recommendation("lobby")
-    bus.set_latest_recommendation("lobby", reco.encode())
+    reco = recommendation("lobby").encode()
+    entry_id = bus.publish(bus.keys.recommendations, reco)
+    bus.set_latest_recommendation("lobby", reco, entry_id)
     got = dash.json("/api/cameras/lobby/recommendation")
     validate(schemas, "recommendation", got)
+    assert got["id"] == entry_id
     assert got["tracks"][0]["url"].startswith("https://open.spotify.com/track/")
 
     assert dash.json("/api/cameras") == {"cameras": []}
@@ -361,6 +373,33 @@ def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
     assert len(lines) == 3, err
     assert {e["camera"] for e in lines} == {"desk"}  # never lobby: it follows only --camera desk
     assert {e["type"] for e in lines} == {"emotion", "recommendation"}
+    # A client that disconnects leaves no traceback in the dashboard's log.
+    wait_for(lambda: dash.json("/healthz")["clients"] == 0, 30, what="the example to be gone")
+    assert "Traceback" not in dash.proc.output(), dash.proc.output()[-3000:]
+
+
+def test_the_example_feed_client_says_why_it_is_refused(start_dashboard) -> None:
+    """A wrong token and a refused subscription: one clear line, exit status 1, no traceback anywhere."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    dash = start_dashboard()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "examples/feed_client.py", "--seconds", "30", *args]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    wrong = run("--url", f"{dash.url}/?token=not-the-token")
+    assert wrong.returncode == 1 and wrong.stderr.strip() == "unauthorized: wrong or missing token", (
+        wrong.stderr
+    )
+    refused = run("--url", f"{dash.url}/?token={TOKEN}", "--camera", "no such camera")
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.strip().splitlines() == ["subscription refused: bad camera id 'no such camera'"]
+    wait_for(lambda: dash.json("/healthz")["clients"] == 0, 30, what="the clients to be gone")
+    assert "Traceback" not in dash.proc.output(), dash.proc.output()[-3000:]
 
 
 def test_malformed_events_are_skipped_and_counted(start_dashboard, bus: Bus, client) -> None:

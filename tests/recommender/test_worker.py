@@ -29,11 +29,17 @@ def test_cooldown_and_suggestions(make_settings, bus: Bus, client) -> None:
         events += [emotion("cam", t0 + 4.5 + i * 0.5, "happy") for i in range(7)]
         bus.publish_many(bus.keys.emotions, events)
         wait_for(lambda: worker.counters.values["processed"] >= len(events), 30, what="recommender to drain")
-        recos = [RecommendationEvent.decode(e.payload) for e in bus.history(bus.keys.recommendations)]
+        published = bus.history(bus.keys.recommendations)
+        recos = [RecommendationEvent.decode(e.payload) for e in published]
         assert [(r.emotion, r.mood) for r in recos] == [("sad", "Happy"), ("happy", "Happy")]
         assert not {t.spotify_id for t in recos[0].tracks} & {t.spotify_id for t in recos[1].tracks}
         latest = RecommendationEvent.decode(bus.latest_recommendation("cam"))
         assert latest.emotion == "happy"
+        # Retained with the stream id it was published under, in the same transaction.
+        assert bus.retained(bus.keys.latest_recommendation("cam")) == (
+            published[-1].id,
+            published[-1].payload,
+        )
     finally:
         stopper.event.set()
         thread.join(10)

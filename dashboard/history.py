@@ -1,0 +1,120 @@
+"""What a feed subscriber arrived too late for, or missed while it was away, read back from Redis.
+
+Live events reach a client only while it is subscribed. A client that subscribes while a camera's
+emotion holds steady would otherwise see no suggestion until the emotion changes, and one that
+reconnects would never learn what happened in between. So, as MQTT brokers do with retained messages:
+
+- ``retained`` is the current state: each camera's newest suggestion (the recommender keeps it with its
+  stream id) and the newest emotion of each track still alive (the last ``recent_s`` of the stream);
+- ``replay`` is every event from the ``since`` id the client last saw on, in order, up to
+  ``resume_max``, and whether some may be lost (``gap``: trimmed away, or more than ``resume_max``).
+
+Both come out as the feed's own event bodies, with their stream ``id``. Ids come from one clock but
+from several streams (emotions, recommendations, each partition's), so two events can share an id: the
+replay includes ``since`` itself, and a client drops what it already has by (type, camera, id).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from moodstream.services.common.bus import Bus, Entry
+from moodstream.services.common.schemas import EmotionEvent, RecommendationEvent, SchemaError
+
+from .clients import Subscription
+
+Decoder = type[EmotionEvent] | type[RecommendationEvent]
+PAGE = 500  # entries per read while replaying
+RECENT_MAX = 2000  # entries per partition looked at for the live tracks' newest emotions
+
+
+def order(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def event_key(body: dict[str, Any]) -> tuple[str, str, str]:
+    """What tells two events apart: their id alone may be shared by two streams."""
+    return body["type"], body["camera"], body["id"]
+
+
+def _body(entry: Entry, decoder: Decoder, **extra: Any) -> dict[str, Any] | None:
+    if entry.payload is None:
+        return None
+    try:
+        event = decoder.decode(entry.payload)
+    except SchemaError:
+        return None
+    return {**event.public(), "id": entry.id, **extra}
+
+
+class FeedHistory:
+    def __init__(self, bus: Bus, cameras: Callable[[], list[str]], recent_s: float, resume_max: int) -> None:
+        self.bus = bus
+        self.cameras = cameras  # the cameras a "*" subscription means now
+        self.recent_s = recent_s
+        self.resume_max = resume_max
+
+    def _wanted(self, sub: Subscription) -> list[str]:
+        return sorted(self.cameras()) if sub.all else sorted(sub.cameras)
+
+    def _streams(self, sub: Subscription, name: str) -> list[str]:
+        keys = self.bus.keys
+        if sub.all:
+            return keys.streams(name)
+        return sorted({keys.camera_stream(name, camera) for camera in sub.cameras})
+
+    def retained(self, sub: Subscription) -> list[dict[str, Any]]:
+        """Each wanted camera's current suggestion and its live tracks' newest emotions, oldest first."""
+        out = []
+        for camera in self._wanted(sub):
+            found = self.bus.retained(self.bus.keys.latest_recommendation(camera))
+            if found is not None:
+                entry = Entry("", found[0] or "0-0", found[1])
+                body = _body(entry, RecommendationEvent, retained=True)
+                if body is not None:
+                    out.append(body)
+        newest: dict[tuple[str, int], dict[str, Any]] = {}
+        min_id = str(int((time.time() - self.recent_s) * 1000))
+        for stream in self._streams(sub, "emotions"):
+            for entry in self.bus.recent(stream, min_id, RECENT_MAX):
+                body = _body(entry, EmotionEvent, retained=True)
+                if body is not None and sub.wants(body["camera"]):
+                    newest.setdefault((body["camera"], body["track"]), body)  # newest first
+        return sorted([*out, *newest.values()], key=lambda b: order(b["id"]))
+
+    def now(self) -> str:
+        """An id just before Redis's current time: every event published from now on comes after it."""
+        return f"{self.bus.server_time_ms() - 1}-{2**64 - 1}"
+
+    def after(self, sub: Subscription, since: str) -> list[dict[str, Any]]:
+        """The wanted cameras' events from ``since`` on (inclusive), oldest first."""
+        events: list[dict[str, Any]] = []
+        for name, decoder in (("emotions", EmotionEvent), ("recommendations", RecommendationEvent)):
+            for stream in self._streams(sub, name):
+                events += self._after(stream, decoder, since, sub)
+        return sorted(events, key=lambda b: (order(b["id"]), *event_key(b)))
+
+    def replay(self, sub: Subscription, since: str) -> tuple[list[dict[str, Any]], bool]:
+        """The events from ``since`` on (the newest ``resume_max``), and whether some may be missing."""
+        streams = [*self._streams(sub, "emotions"), *self._streams(sub, "recommendations")]
+        gap = any(self.bus.trimmed_after(stream, since) for stream in streams)
+        events = self.after(sub, since)
+        if len(events) > self.resume_max:
+            return events[len(events) - self.resume_max :], True
+        return events, gap
+
+    def _after(self, stream: str, decoder: Decoder, since: str, sub: Subscription) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        position = since
+        while True:
+            page = self.bus.history(stream, position, PAGE)
+            for entry in page:
+                body = _body(entry, decoder)
+                if body is not None and sub.wants(body["camera"]):
+                    out.append(body)
+            if len(page) < PAGE:
+                return out
+            position = f"({page[-1].id}"
