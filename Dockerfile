@@ -9,23 +9,16 @@
 ARG PYTHON_VERSION=3.11
 ARG DEBIAN_RELEASE=bookworm
 
-# ----- the dashboard's Socket.IO client, at the npm lockfile's exact version -------------------------
-FROM node:20-${DEBIAN_RELEASE}-slim AS frontend
-WORKDIR /src/dashboard
-COPY dashboard/package.json dashboard/package-lock.json ./
-RUN npm ci --no-audit --no-fund --omit=dev
-
-# ----- the wheel, with the page's front-end files and the trained models inside -----------------------
+# ----- the wheel, with the trained models and the page's front-end files inside (its build fetches
+# socket.io-client from the npm registry at the lockfile's version, checked against its integrity hash)
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS wheel
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY moodstream moodstream
 COPY services services
 COPY dashboard dashboard
 COPY training training
 COPY models models
-COPY --from=frontend /src/dashboard/node_modules/socket.io-client/dist/socket.io.min.js \
-     dashboard/node_modules/socket.io-client/dist/socket.io.min.js
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # ----- GPU: a CUDA base; the classifier's Keras runs on JAX (its CUDA wheels bring cuDNN and cuBLAS) --

@@ -21,14 +21,13 @@ from moodstream.services.common.schemas import DashboardStatus, RecommendationEv
 from moodstream.services.common.settings import CAMERA_ID_RE, DashboardSettings
 from moodstream.services.observe import collect_status
 
-from . import prometheus
+from . import prometheus, vendoring
 from .auth import host_allowed, token_from_request, token_matches
 from .bridge import stats_payload
 from .timeline import timeline
 
 HERE = Path(__file__).resolve().parent
 SCHEMAS = HERE / "schemas"
-VENDOR = {"socket.io.min.js": HERE / "node_modules" / "socket.io-client" / "dist"}
 MAX_TIMELINE_S = 24 * 3600
 OPEN_ENDPOINTS = ("dashboard.healthz", "dashboard.vendor", "dashboard.favicon", "static")
 
@@ -99,14 +98,14 @@ def _pages(bp: Blueprint, cfg: DashboardSettings) -> None:
 
     @bp.get("/vendor/<path:name>")
     def vendor(name: str) -> Any:
-        folder = VENDOR.get(name)
-        if folder is None or not (folder / name).exists():
+        path = vendoring.locate(name)
+        if path is None:  # the page says so itself: it finds no `io`
             return Response(
                 f"{name} is missing: run `make install` (npm ci in dashboard/)\n",
                 status=404,
                 mimetype="text/plain",
             )
-        return send_from_directory(folder, name, max_age=3600)
+        return send_from_directory(path.parent, path.name, max_age=3600)
 
     @bp.get("/favicon.ico")
     def favicon() -> Any:

@@ -16,7 +16,7 @@ from moodstream.services.common.bus import CONNECTION_ERRORS
 from moodstream.services.common.runtime import Stopper, setup_logging
 from moodstream.services.common.settings import ConfigError, DashboardSettings, Settings
 
-from .api import VENDOR
+from . import vendoring
 from .app import DashboardApp, create_app
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 def serve(dash: DashboardApp, cfg: DashboardSettings) -> int:
     from gevent import pywsgi
 
-    if not (next(iter(VENDOR.values())) / "socket.io.min.js").exists():
-        log.error("dashboard/node_modules is missing: the page will not load; run `make install`")
+    missing = [name for name in vendoring.FILES if vendoring.locate(name) is None]
+    if missing:
+        log.error(
+            "%s missing: the page cannot connect (it says so); run `make install` in a source checkout, "
+            "or reinstall moodstream",
+            ", ".join(missing),
+        )
     stopper = dash.runtime.stopper
     tasks = [dash.socketio.start_background_task(loop, stopper.is_set, stopper.wait) for loop in dash.loops]
     server = pywsgi.WSGIServer((cfg.host, cfg.port), dash.app, log=None, error_log=log)

@@ -384,8 +384,12 @@
 
   function start() {
     if (typeof io !== "function") {
-      banner("socket.io-client is missing on the server: run `make install` there.");
+      banner(
+        "The dashboard cannot serve its Socket.IO client (/vendor/socket.io.min.js), so nothing can show: " +
+          "run `make install` in a source checkout, or reinstall the moodstream package.",
+      );
       setConnection("error", "no client library");
+      document.getElementById("empty").hidden = true; // not "no cameras": the page cannot know
       return;
     }
     const socket = io(CONFIG.feed, { auth: { token }, reconnectionDelayMax: 5000 });

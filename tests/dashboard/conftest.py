@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ from moodstream.services.stack import free_port
 from tests.helpers import CliProcess, wait_for, write_config
 
 TOKEN = "test-token-0123456789abcdef"
+CHROMIUM = os.environ.get("MOODSTREAM_CHROMIUM", "/usr/bin/chromium")
 
 
 class Dashboard:
@@ -93,3 +96,20 @@ def validate(schemas: dict[str, dict], name: str, payload: dict) -> None:
     if name == "frame" and isinstance(payload["jpeg"], bytes):
         payload = {**payload, "jpeg": "<binary attachment>"}
     jsonschema.validate(payload, schemas[name])
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package (`make browser`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()

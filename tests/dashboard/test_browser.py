@@ -6,7 +6,6 @@ Screenshots go to test-artifacts/ (or $MOODSTREAM_TEST_ARTIFACTS).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,28 +15,10 @@ import pytest
 from moodstream.services.stack import free_port
 from tests.helpers import ROOT, moodstream, pipeline_config, wait_for
 
-CHROMIUM = os.environ.get("MOODSTREAM_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("MOODSTREAM_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 CAMERAS = ("desk", "lobby")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package (`make browser`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
