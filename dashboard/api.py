@@ -15,15 +15,16 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
 
-from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
+from moodstream.services.common.bus import CONNECTION_ERRORS, Bus, Entry
 from moodstream.services.common.liveness import Liveness
-from moodstream.services.common.schemas import DashboardStatus, RecommendationEvent, SchemaError
+from moodstream.services.common.schemas import AlertEvent, DashboardStatus, RecommendationEvent, SchemaError
 from moodstream.services.common.settings import CAMERA_ID_RE, DashboardSettings
 from moodstream.services.observe import collect_status
 
 from . import prometheus, vendoring
 from .auth import host_allowed, token_from_request, token_matches
 from .bridge import stats_payload
+from .history import order
 from .timeline import timeline
 
 HERE = Path(__file__).resolve().parent
@@ -113,7 +114,7 @@ def _pages(bp: Blueprint, cfg: DashboardSettings) -> None:
 
     @bp.get("/api/schemas/<name>.json")
     def schema(name: str) -> Any:
-        if name not in ("emotion", "recommendation", "stats", "frame"):
+        if name not in ("emotion", "recommendation", "alert", "stats", "frame"):
             abort(404)
         return send_from_directory(SCHEMAS, f"{name}.json", mimetype="application/schema+json")
 
@@ -144,6 +145,25 @@ def _camera_api(
             abort(400, description="since is after until")
         since = max(since, until - MAX_TIMELINE_S)
         return jsonify(timeline(bus, camera, since, until, bucket))
+
+    @bp.get("/api/alerts")
+    def alerts() -> Any:
+        """Alerts fired since ``since`` (epoch seconds; default the last 24 h), of one ``camera`` or all,
+        oldest first, at most ``limit`` (the newest)."""
+        since = _float_arg("since", time.time() - MAX_TIMELINE_S)
+        camera = request.args.get("camera")
+        limit = int(min(max(_float_arg("limit", 100), 1), 1000))
+        streams = (
+            [bus.keys.camera_stream("alerts", _camera(camera))] if camera else bus.keys.streams("alerts")
+        )
+        found = []
+        for stream in streams:
+            for entry in bus.recent(stream, str(int(since * 1000)), limit):
+                body = _alert(entry)
+                if body is not None and (camera is None or body["camera"] == camera):
+                    found.append(body)
+        found.sort(key=lambda b: (order(b["id"]), b["camera"]))
+        return jsonify(alerts=found[-limit:])
 
     @bp.get("/api/cameras/<camera>/recommendation")
     def camera_recommendation(camera: str) -> Any:
@@ -193,5 +213,12 @@ def _latest_reco(bus: Bus, camera: str) -> dict[str, Any] | None:
         return None
     try:
         return {**RecommendationEvent.decode(found[1]).public(), "id": found[0] or "0-0"}
+    except SchemaError:
+        return None
+
+
+def _alert(entry: Entry) -> dict[str, Any] | None:
+    try:
+        return {**AlertEvent.decode(entry.payload or b"").public(), "id": entry.id}
     except SchemaError:
         return None

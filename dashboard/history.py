@@ -10,8 +10,10 @@ reconnects would never learn what happened in between. So, as MQTT brokers do wi
   ``resume_max``, and whether some may be lost (``gap``: trimmed away, or more than ``resume_max``).
 
 Both come out as the feed's own event bodies, with their stream ``id``. Ids come from one clock but
-from several streams (emotions, recommendations, each partition's), so two events can share an id: the
-replay includes ``since`` itself, and a client drops what it already has by (type, camera, id).
+from several streams (emotions, recommendations, alerts, each partition's), each numbering its own
+events within a millisecond: two events can share an id, and one published later can carry a lower
+one. So the replay starts at the beginning of ``since``'s millisecond, and a client drops what it
+already has by (type, camera, id).
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ from collections.abc import Callable
 from typing import Any
 
 from moodstream.services.common.bus import Bus, Entry
-from moodstream.services.common.schemas import EmotionEvent, RecommendationEvent, SchemaError
+from moodstream.services.common.schemas import AlertEvent, EmotionEvent, RecommendationEvent, SchemaError
 
 from .clients import Subscription
 
-Decoder = type[EmotionEvent] | type[RecommendationEvent]
+Decoder = type[EmotionEvent] | type[RecommendationEvent] | type[AlertEvent]
+# The public streams a subscriber's events come from, and how each is read.
+PUBLIC: tuple[tuple[str, Decoder], ...] = (
+    ("emotions", EmotionEvent),
+    ("recommendations", RecommendationEvent),
+    ("alerts", AlertEvent),
+)
 PAGE = 500  # entries per read while replaying
 RECENT_MAX = 2000  # entries per partition looked at for the live tracks' newest emotions
 
@@ -92,14 +100,14 @@ class FeedHistory:
     def after(self, sub: Subscription, since: str) -> list[dict[str, Any]]:
         """The wanted cameras' events from ``since`` on (inclusive), oldest first."""
         events: list[dict[str, Any]] = []
-        for name, decoder in (("emotions", EmotionEvent), ("recommendations", RecommendationEvent)):
+        for name, decoder in PUBLIC:
             for stream in self._streams(sub, name):
                 events += self._after(stream, decoder, since, sub)
         return sorted(events, key=lambda b: (order(b["id"]), *event_key(b)))
 
     def replay(self, sub: Subscription, since: str) -> tuple[list[dict[str, Any]], bool]:
         """The events from ``since`` on (the newest ``resume_max``), and whether some may be missing."""
-        streams = [*self._streams(sub, "emotions"), *self._streams(sub, "recommendations")]
+        streams = [stream for name, _ in PUBLIC for stream in self._streams(sub, name)]
         gap = any(self.bus.trimmed_after(stream, since) for stream in streams)
         events = self.after(sub, since)
         if len(events) > self.resume_max:
@@ -108,7 +116,9 @@ class FeedHistory:
 
     def _after(self, stream: str, decoder: Decoder, since: str, sub: Subscription) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        position = since
+        # From the start of since's millisecond: another stream's event published after it in the same
+        # millisecond can carry a lower sequence number.
+        position = f"{order(since)[0]}-0"
         while True:
             page = self.bus.history(stream, position, PAGE)
             for entry in page:

@@ -168,6 +168,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 f"{event['camera']} track {event['track']}: {event['label']} ({event['confidence']:.2f})",
                 flush=True,
             )
+        elif event["type"] == "alert":
+            print(
+                f"{event['camera']} ALERT {event['rule']}: {event['emotion']} on track {event['track']} "
+                f"for {event['held_s']:.0f} s",
+                flush=True,
+            )
         else:
             tracks = ", ".join(f"{t['title']} - {t['artist']}" for t in event["tracks"])
             print(f"{event['camera']}: {event['emotion']} -> {event['mood']}: {tracks}", flush=True)
@@ -518,7 +524,7 @@ def _observing_commands(sub: Subparsers, common: argparse.ArgumentParser) -> Non
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_status)
-    p = sub.add_parser("watch", parents=[common], help="print emotion and recommendation events")
+    p = sub.add_parser("watch", parents=[common], help="print emotion, recommendation and alert events")
     p.add_argument("--camera")
     p.add_argument("--json", action="store_true")
     p.add_argument("--count", type=int, default=0, help="exit after this many events")

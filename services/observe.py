@@ -20,6 +20,7 @@ from .common.backoff import OnceLog
 from .common.bus import Bus
 from .common.metrics import Histogram
 from .common.schemas import (
+    AlertEvent,
     CaptureStatus,
     DashboardStatus,
     EmotionEvent,
@@ -201,10 +202,11 @@ def follow(
     """Yield public events as dicts; yields None on each idle second so callers can check a deadline."""
     keys = bus.keys
     # Every partition's public streams (a camera's only, when one is asked for), merged in time order.
-    decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent]] = {}
+    decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent] | type[AlertEvent]] = {}
     for partition in [keys.partition_of(camera)] if camera else range(keys.partitions):
         decoders[keys.stream("emotions", partition)] = EmotionEvent
         decoders[keys.stream("recommendations", partition)] = RecommendationEvent
+        decoders[keys.stream("alerts", partition)] = AlertEvent
     streams = {s: "0-0" if from_start else bus.last_id(s) for s in decoders}
     while stop is None or not stop():
         entries = bus.tail(streams, block_ms)

@@ -4,7 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from moodstream.services.common.settings import CameraSettings, Settings, settings_from_dict
+from moodstream.services.common.settings import AlertRule, CameraSettings, Settings, settings_from_dict
 from moodstream.services.common.stages import NAMES as STAGE_NAMES
 from moodstream.services.common.stages import STAGES
 from moodstream.services.recommender.strategies import STRATEGIES
@@ -29,7 +29,7 @@ def test_configuration_reference_lists_every_key() -> None:
     for name, field in Settings.model_fields.items():
         if name == "source_path":
             continue
-        model = CameraSettings if name == "cameras" else field.annotation
+        model = {"cameras": CameraSettings, "alerts": AlertRule}.get(name, field.annotation)
         for key in model.model_fields:
             assert f"| `{key}` |" in doc, f"{name}.{key} missing from docs/configuration.md"
 

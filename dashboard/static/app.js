@@ -211,6 +211,20 @@
       this.timeline.schedule();
     }
 
+    showAlert(alert) {
+      const badge = this.root.querySelector(".alert-badge");
+      badge.textContent = `⚠ ${alert.emotion}`;
+      badge.title = `${alert.rule}: ${alert.emotion} for ${Math.round(alert.held_s)} s (face ${alert.track})`;
+      badge.hidden = false;
+      this.root.classList.add("alerting");
+      this.root.dataset.alert = alert.id;
+      clearTimeout(this.alertTimer); // the badge fades after a minute; the alerts panel keeps the record
+      this.alertTimer = setTimeout(() => {
+        badge.hidden = true;
+        this.root.classList.remove("alerting");
+      }, 60000);
+    }
+
     showSuggestion(reco) {
       this.root.dataset.suggested = "1";
       const section = this.root.querySelector(".suggestion");
@@ -312,7 +326,22 @@
 
   function deliver(tile, ev) {
     if (ev.type === "emotion") tile.addEmotion(ev);
+    else if (ev.type === "alert") tile.showAlert(ev);
     else tile.showSuggestion(ev);
+  }
+
+  // The alerts panel: newest first, the last 50; filled from the REST API on load, then by the feed.
+  function listAlert(alert) {
+    const list = document.getElementById("alert-list");
+    if (list.querySelector(`[data-id="${alert.camera}/${alert.id}"]`)) return;
+    const li = el("li", "alert");
+    li.dataset.id = `${alert.camera}/${alert.id}`;
+    li.dataset.alertCamera = alert.camera; // not data-camera: that names a tile
+    const when = el("time", "", new Date(alert.ts * 1000).toLocaleTimeString());
+    li.append(when, `${alert.camera}: ${alert.emotion} for ${Math.round(alert.held_s)} s (${alert.rule})`);
+    list.prepend(li);
+    while (list.children.length > 50) list.lastChild.remove();
+    document.getElementById("alerts").hidden = false;
   }
 
   // Events are told apart by (type, camera, id): two streams can give two events the same id.
@@ -414,9 +443,13 @@
       }
     });
     socket.on("stats", showStats);
-    for (const name of ["emotion", "recommendation"]) {
+    api(`/api/alerts?since=${(Date.now() / 1000 - 3600).toFixed(0)}`).then((data) => {
+      if (data) for (const alert of data.alerts) listAlert(alert);
+    });
+    for (const name of ["emotion", "recommendation", "alert"]) {
       socket.on(name, (ev) => {
         if (!seen.add(ev)) return; // the same event again, where replay meets live
+        if (ev.type === "alert") listAlert(ev);
         const tile = tiles.get(ev.camera);
         if (tile) deliver(tile, ev);
         else early.keep(ev);

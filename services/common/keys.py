@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from .stages import stage as stage_def
 
 # The pipeline's streams, in order, and the dead letters: the names stages.py uses.
-STREAMS = ("frames", "detections", "classified", "emotions", "recommendations", "dead")
+STREAMS = ("frames", "detections", "classified", "emotions", "recommendations", "alerts", "dead")
 _STREAM_SUFFIX = {
     "frames": "frames",
     "detections": "detections",
     "classified": "classified",
     "emotions": "events:emotion",
     "recommendations": "events:recommendation",
+    "alerts": "events:alert",
     "dead": "dead",
 }
 
@@ -107,6 +108,11 @@ class Keys:
     def recommendations(self) -> str:
         """Public: recommendation events."""
         return self.stream("recommendations")
+
+    @property
+    def alerts(self) -> str:
+        """Public: alert events, published by the recommender when an `[[alerts]]` rule fires."""
+        return self.stream("alerts")
 
     @property
     def dead(self) -> str:

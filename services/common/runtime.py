@@ -338,15 +338,17 @@ class StreamWorker:
         extra_keys: Sequence[tuple[str, bytes]] = (),
         extra_ttl_s: int | None = None,
         retain: Sequence[tuple[str, int]] = (),
+        more: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        """Save the camera's state, publish its outputs and ack its entries, in one transaction (a camera's
-        entries all come from its one partition); ``retain`` keeps (key, output index) with its id."""
+        """Save the camera's state, publish its outputs (and ``more``: (stream, payload) on other streams of
+        its partition) and ack its entries, in one transaction (a camera's entries all come from its one
+        partition); ``retain`` keeps (key, output index) with its id."""
         stream = entries[0].stream if entries else self.keys.camera_stream(self._reads, camera)
         self.bus.commit(
             self.stage,
             camera,
             state,
-            [(self._outputs[stream], payload) for payload in outputs],
+            [*((self._outputs[stream], payload) for payload in outputs), *more],
             stream,
             self.group,
             [e.id for e in entries],
@@ -354,7 +356,7 @@ class StreamWorker:
             extra_ttl_s=extra_ttl_s,
             retain=retain,
         )
-        self.counters.inc("published", len(outputs))
+        self.counters.inc("published", len(outputs) + len(more))
 
     # ----- the loop ----------------------------------------------------------------------------------
     def _ensure_groups(self) -> None:

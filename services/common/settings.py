@@ -136,6 +136,51 @@ class RecommenderSettings(_Section):
     provider: Literal["catalog", "spotify"] = "catalog"
 
 
+Emotion = Literal["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+
+class AlertRule(_Section):
+    """One `[[alerts]]` rule: fire when a face on a camera shows one of `emotions` at `min_confidence` or
+    more for `for_s` seconds, then stay quiet on that camera for `cooldown_s`."""
+
+    name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")  # empty: made from the emotions
+    cameras: Literal["*"] | list[str] = "*"
+    emotions: list[Emotion] = Field(min_length=1)
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
+    for_s: float = Field(default=10.0, ge=0, le=24 * 3600)
+    cooldown_s: float = Field(default=300.0, ge=0, le=7 * 24 * 3600)
+    # Where each firing is POSTed as JSON. It may hold a secret: better name an environment variable
+    # that holds it (webhook_url_env); it is never logged or shown.
+    webhook_url: str = ""
+    webhook_url_env: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")
+
+    @model_validator(mode="after")
+    def _defaults(self) -> AlertRule:
+        if not self.name:
+            self.name = "-".join(self.emotions) + f"-{self.for_s:g}s"
+        if isinstance(self.cameras, list):
+            bad = [c for c in self.cameras if not CAMERA_ID_RE.match(c)]
+            if bad:
+                raise ValueError(f"bad camera id(s) {bad}: letters, digits, '_' and '-', at most 64")
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be an http:// or https:// URL")
+        return self
+
+    def applies_to(self, camera: str) -> bool:
+        return self.cameras == "*" or camera in self.cameras
+
+    def webhook(self) -> str:
+        """The URL firings are POSTed to ("" for none), from the environment where it is named there."""
+        return os.environ.get(self.webhook_url_env, "") if self.webhook_url_env else self.webhook_url
+
+
+class WebhookSettings(_Section):
+    # Each POST's timeout, and how many tries before an alert's delivery is given up (and logged).
+    timeout_s: float = Field(default=5.0, gt=0, le=120)
+    attempts: int = Field(default=5, ge=1, le=100)
+    backoff_s: float = Field(default=1.0, gt=0, le=300)  # doubles after each failure, up to 60 s
+
+
 class StreamSettings(_Section):
     # Approximate MAXLEN per stream, so no stream grows without bound.
     frames_maxlen: int = Field(default=600, ge=10)
@@ -287,6 +332,8 @@ class Settings(_Section):
     runtime: RuntimeSettings = RuntimeSettings()
     dashboard: DashboardSettings = DashboardSettings()
     spotify: SpotifySettings = SpotifySettings()
+    alerts: list[AlertRule] = []
+    webhook: WebhookSettings = WebhookSettings()
     # Where the settings came from, for messages and for relative paths.
     source_path: str | None = Field(default=None, exclude=True)
 
@@ -297,6 +344,10 @@ class Settings(_Section):
             if camera.id in seen:
                 raise ValueError(f"camera id {camera.id!r} appears twice")
             seen.add(camera.id)
+        names = [rule.name for rule in self.alerts]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"alert rule name(s) {twice} appear twice: give each rule its own name")
         return self
 
     def run_path(self) -> Path:
@@ -311,6 +362,7 @@ class Settings(_Section):
         from urllib.parse import urlsplit
 
         values = [self.dashboard.token, self.redis.password, os.environ.get("SPOTIPY_CLIENT_SECRET", "")]
+        values += [rule.webhook() for rule in self.alerts]  # a webhook URL often carries its own token
         with contextlib.suppress(ValueError):
             values.append(urlsplit(self.redis.url).password or "")
         return [v for v in values if v]
@@ -326,6 +378,9 @@ class Settings(_Section):
         data["redis"]["url"] = redact(data["redis"]["url"])
         for camera in data["cameras"]:
             camera["source"] = redact(camera["source"])
+        for rule in data["alerts"]:
+            if rule["webhook_url"]:
+                rule["webhook_url"] = MASK
         return data
 
     def camera(self, camera_id: str) -> CameraSettings:
@@ -369,8 +424,8 @@ def apply_env_overrides(data: dict[str, Any], environ: dict[str, str]) -> dict[s
         if len(parts) != 2:
             raise ConfigError(f"environment override {name}: expected MOODSTREAM__SECTION__KEY")
         section, key = parts
-        if section == "cameras":
-            raise ConfigError(f"environment override {name}: cameras are set in the config file")
+        if section in ("cameras", "alerts"):
+            raise ConfigError(f"environment override {name}: {section} are set in the config file")
         target = data.setdefault(section, {})
         if not isinstance(target, dict):
             raise ConfigError(f"environment override {name}: [{section}] is not a section")

@@ -1,7 +1,7 @@
 """Write a config dict back as TOML (the standard library only reads it).
 
 Enough for moodstream's own configs: sections of scalars and lists, plus the
-``[[cameras]]`` array of tables. Used by ``bench`` and the tests to start
+``[[cameras]]`` and ``[[alerts]]`` arrays of tables. Used by ``bench`` and the tests to start
 real workers from generated configs.
 """
 
@@ -22,16 +22,20 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
+ARRAYS = ("cameras", "alerts")  # arrays of tables, written after the sections
+
+
 def dump_toml(data: dict[str, Any]) -> str:
     lines: list[str] = []
     for section, body in data.items():
-        if section == "cameras":
+        if section in ARRAYS:
             continue
         lines.append(f"[{section}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
         lines.append("")
-    for cam in data.get("cameras", []):
-        lines.append("[[cameras]]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in cam.items()]
-        lines.append("")
+    for name in ARRAYS:
+        for table in data.get(name, []):
+            lines.append(f"[[{name}]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+            lines.append("")
     return "\n".join(lines)

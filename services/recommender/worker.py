@@ -10,9 +10,11 @@ State is per camera in Redis, committed with the outputs and acks.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from ..common.bus import Client, Entry
+from ..common.liveness import guarded
 from ..common.runtime import Stopper, StreamWorker, setup_logging
 from ..common.schemas import (
     EMOTIONS,
@@ -23,8 +25,10 @@ from ..common.schemas import (
     TrackMood,
 )
 from ..common.settings import Settings
+from .alerts import evaluate
 from .provider import MusicProvider, build_provider
 from .strategies import mood_for
+from .webhook import WebhookSender
 
 log = logging.getLogger(__name__)
 TRACK_WINDOW_S = 3.0
@@ -62,9 +66,30 @@ class RecommenderWorker(StreamWorker):
     def setup(self) -> None:
         if self.provider is None:
             self.provider = build_provider(self.settings, self.bus)
+        if any(rule.webhook() for rule in self.settings.alerts):
+            self._start_webhooks()
         self.rt.detail = RecommenderStatus(
             provider=self.provider.name, strategy=self.cfg.strategy, music=None
         )
+
+    def _start_webhooks(self) -> None:
+        """Alert webhooks in a thread of their own: a slow receiver never holds up the pipeline."""
+        streams = [self.keys.stream("alerts", self.keys.partition_of_key(s)) for s in self.streams]
+        sender = WebhookSender(
+            self.bus,
+            streams,
+            self.rt.worker,
+            self.settings.alerts,
+            self.settings.webhook,
+            self.counters,
+            self.settings.streams.claim_idle_ms,
+        )
+        sender.prepare()
+        loop = guarded("webhook", sender.run, self.rt.liveness)
+        stopper = self.rt.stopper
+        threading.Thread(
+            target=loop, args=(stopper.is_set, stopper.wait), name="webhook", daemon=True
+        ).start()
 
     def idle(self) -> None:
         # The Spotify provider's circuit state and counters travel in the heartbeat (status --json).
@@ -90,7 +115,17 @@ class RecommenderWorker(StreamWorker):
         for camera, items, saved in self.per_camera(entries, EmotionEvent):
             state = self.camera_state(camera, saved, RecommenderState)
             outputs: list[bytes] = []
+            alerts: list[bytes] = []
             for _, event in sorted(items, key=lambda item: item[1].ts):
+                for alert in evaluate(self.settings.alerts, state.alerts, event):
+                    alerts.append(alert.encode())
+                    log.warning(
+                        "camera %s: alert %s (%s for %.1f s)",
+                        camera,
+                        alert.rule,
+                        alert.emotion,
+                        alert.ts - alert.since,
+                    )
                 observe(state, event)
                 if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
                     reco = self._suggest(camera, state, event.ts)
@@ -99,7 +134,16 @@ class RecommenderWorker(StreamWorker):
                     log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
             # The camera's newest suggestion stays retained, with its stream id, for late subscribers.
             retain = [(self.keys.latest_recommendation(camera), len(outputs) - 1)] if outputs else []
-            self.commit_camera(camera, state.encode(), outputs, [e for e, _ in items], retain=retain)
+            stream = self.keys.camera_stream("alerts", camera)
+            self.commit_camera(
+                camera,
+                state.encode(),
+                outputs,
+                [e for e, _ in items],
+                retain=retain,
+                more=[(stream, payload) for payload in alerts],
+            )
+            self.counters.inc("alerts", len(alerts))
             self.counters.inc("processed", len(items))
             for _, event in items:
                 self.counters.observe_latency((time.time() - event.ts) * 1000.0)

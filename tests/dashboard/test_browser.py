@@ -29,6 +29,16 @@ def stack(tmp_path: Path, redis_base_url: str, prefix: str, assets) -> Iterator[
         prefix,
         assets["samples"],
         dashboard={"enabled": True, "port": free_port(), "stats_interval_s": 0.5},
+        # Any face on the lobby camera for 2 s: the sample video fires it within seconds.
+        alerts=[
+            {
+                "name": "lobby-watch",
+                "cameras": ["lobby"],
+                "emotions": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+                "min_confidence": 0.0,
+                "for_s": 2.0,
+            }
+        ],
     )
     up = moodstream("up", "--config", str(config))
     assert up.returncode == 0, up.stdout + up.stderr
@@ -70,13 +80,19 @@ def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
         assert page.locator(f'[data-camera="{camera}"] .video').screenshot() != shot
     # Boxes, a growing timeline and a suggestion on both tiles.
     for camera in CAMERAS:
-        wait_for(lambda c=camera: num(page, c, "boxes") > 0, 90, what=f"face boxes on {camera}")
+        wait_for(lambda c=camera: num(page, c, "boxes") > 0, 90, what=f"face boxes on {camera} ({errors})")
         wait_for(lambda c=camera: num(page, c, "tracks") > 0, 90, what=f"a suggestion on {camera}")
         points = wait_for(lambda c=camera: num(page, c, "points"), 90, what=f"a timeline on {camera}")
         wait_for(
             lambda c=camera, p=points: num(page, c, "points") > p, 30, what=f"{camera}'s timeline to grow"
         )
     page.screenshot(path=str(ARTIFACTS / "dashboard-grid.png"))
+    # The alert rule fires on the lobby: in the alerts panel and on its tile, not on the desk's.
+    page.wait_for_selector('#alert-list li[data-alert-camera="lobby"]', timeout=60_000)
+    page.wait_for_selector('[data-camera="lobby"].alerting .alert-badge:not([hidden])', timeout=10_000)
+    assert page.locator('[data-camera="desk"].alerting').count() == 0
+    assert "lobby-watch" in page.locator("#alert-list li").first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-alert.png"))
 
     lobby = page.locator('[data-camera="lobby"]')
     link = lobby.locator(".tracks a.open").first

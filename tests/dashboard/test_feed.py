@@ -27,11 +27,11 @@ class FeedClient:
 
     def __init__(self, url: str, token: str = TOKEN, *, ack_frames: bool = True) -> None:
         self.events: dict[str, list[dict[str, Any]]] = {
-            n: [] for n in ("emotion", "recommendation", "stats", "frame")
+            n: [] for n in ("emotion", "recommendation", "alert", "stats", "frame")
         }
         self.release = threading.Event()
         self.sio = socketio.Client(reconnection=False)
-        for name in ("emotion", "recommendation", "stats"):
+        for name in ("emotion", "recommendation", "alert", "stats"):
             self.sio.on(name, self._collector(name), namespace=FEED)
 
         def on_frame(frame: dict[str, Any]) -> None:

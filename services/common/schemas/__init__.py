@@ -2,7 +2,7 @@
 
 | module | contracts |
 |---|---|
-| messages | the pipeline's messages (Frame, Detections, Classified) and public events |
+| messages | the pipeline's messages (Frame, Detections, Classified) and public events (emotion, recommendation, alert) |
 | heartbeat | worker heartbeats and the per-kind detail they carry; a worker's local health file |
 | overlay | the boxes and labels drawn over a camera's video |
 | state | the smoother's and recommender's per-camera state, the dashboard bridge's cursor |
@@ -31,6 +31,7 @@ from .messages import (
     MAX_CAMERA_LEN,
     MAX_FACES,
     SCHEMA_VERSION,
+    AlertEvent,
     Classified,
     Detections,
     EmotionEvent,
@@ -43,7 +44,15 @@ from .messages import (
 from .overlay import Overlay, OverlayFace
 from .recording import RecordedFrame, RecordingHeader, read_frames, read_header
 from .spotify import FoundTrack, SearchResults
-from .state import BridgeCursor, DetectorState, RecommenderState, SmootherState, TrackMood, TrackState
+from .state import (
+    AlertHold,
+    BridgeCursor,
+    DetectorState,
+    RecommenderState,
+    SmootherState,
+    TrackMood,
+    TrackState,
+)
 
 __all__ = [
     "EMOTIONS",
@@ -51,6 +60,8 @@ __all__ = [
     "MAX_FACES",
     "MAX_PAYLOAD_BYTES",
     "SCHEMA_VERSION",
+    "AlertEvent",
+    "AlertHold",
     "BridgeCursor",
     "CaptureStatus",
     "Classified",

@@ -412,3 +412,53 @@ class RecommendationEvent(Message):
 
     def public(self) -> dict[str, Any]:
         return {"type": "recommendation", **self.to_dict()}
+
+
+@dataclass
+class AlertEvent(Message):
+    """An alert rule fired for one camera: the public ``alert`` event (and the webhook's body).
+
+    ``emotion`` held on face track ``track`` from ``since`` until ``ts``, at or above the rule's
+    confidence; the rule then stays quiet on that camera for its cooldown."""
+
+    TYPE: ClassVar[str] = "alert"
+    camera: str
+    ts: float  # when it fired: the time of the emotion event that completed the hold
+    rule: str
+    emotion: str
+    track: int
+    since: float
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "ts": self.ts,
+            "rule": self.rule,
+            "emotion": self.emotion,
+            "track": self.track,
+            "since": self.since,
+            "held_s": round(self.ts - self.since, 3),
+            "confidence": round(self.confidence, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertEvent:
+        what = "alert"
+        emotion = _req(data, "emotion", str, what)
+        if emotion not in EMOTIONS:
+            raise SchemaError(f"{what}: unknown emotion {emotion!r}")
+        confidence = _req(data, "confidence", float, what)
+        _in_range(confidence, 0.0, 1.0, "confidence", what)
+        return cls(
+            camera=_camera(data, what),
+            ts=_req(data, "ts", float, what),
+            rule=_req(data, "rule", str, what),
+            emotion=emotion,
+            track=_req(data, "track", int, what),
+            since=_req(data, "since", float, what),
+            confidence=confidence,
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {"type": "alert", **self.to_dict()}

@@ -46,6 +46,15 @@ class TrackMood(Record):
 
 
 @dataclass
+class AlertHold(Record):
+    """One alert rule on one camera: since when each face track has held a matching emotion (and when it
+    was last heard of), and when the rule last fired there."""
+
+    tracks: dict[str, list[float]] = field(default_factory=dict)  # track -> [since, last seen]
+    fired: float = 0.0
+
+
+@dataclass
 class RecommenderState(Record):
     KIND = "recommender-state"
     tracks: dict[str, TrackMood] = field(default_factory=dict)  # live tracks by id
@@ -53,6 +62,7 @@ class RecommenderState(Record):
     since: float = 0.0  # ... held since
     suggested: str = ""  # the emotion last suggested for
     history: list[list[str]] = field(default_factory=list)  # Spotify ids of recent suggestions
+    alerts: dict[str, AlertHold] = field(default_factory=dict)  # by alert rule name
 
 
 @dataclass
