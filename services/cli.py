@@ -5,24 +5,41 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .clierrors import Parser, UsageError, report
 from .common.redact import redact_log_handlers
 from .common.settings import ConfigError, Settings, config_path, load_settings
 from .common.stages import NAMES as STAGE_NAMES
 
 if TYPE_CHECKING:
+    from .common.bus import Bus
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 log = logging.getLogger("moodstream")
+NOTHING_RUNS = "moodstream: nothing is running (no worker reports to this Redis and prefix): start it with `moodstream up`"
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "config", None))
+def _settings(args: argparse.Namespace, required: bool = True) -> Settings:
+    """The deployment's settings; says which file they come from. Commands that act on a deployment
+    (``required``) refuse to run on defaults when no config file is there: that is rarely what was meant."""
+    explicit = getattr(args, "config", None)
+    path = config_path(explicit)
+    if required and explicit is None and not path.exists():
+        raise ConfigError(
+            f"no config file {path} here: run where your moodstream.toml is, pass --config FILE, or set "
+            "$MOODSTREAM_CONFIG (docs/configuration.md lists every key)"
+        )
+    settings = load_settings(explicit)
+    if required and not getattr(args, "json", False):  # --json output is for scripts: nothing else
+        print(f"moodstream: config {path}", file=sys.stderr)
+    return settings
 
 
 def _redis_url(settings: Settings) -> str:
@@ -65,7 +82,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     from .common import health
 
-    settings = _settings(args)
+    settings = _settings(args, required=False)
     file = args.file or settings.runtime.health_file
     if not file:
         raise ConfigError(
@@ -75,6 +92,53 @@ def cmd_health(args: argparse.Namespace) -> int:
     verdict = health.check(Path(file), max_age, live_only=args.live)
     print(verdict.line, file=sys.stdout if verdict.ok else sys.stderr)
     return 0 if verdict.ok else 1
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def _camera_id(text: str) -> str:
+    from .common.settings import CAMERA_ID_RE
+
+    if not CAMERA_ID_RE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"bad camera id {text!r}: 1 to 64 letters, digits, '_' or '-' (as in [[cameras]] id)"
+        )
+    return text
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
+def _count_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _count(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value
 
 
 def _partition_list(text: str) -> list[int]:
@@ -106,8 +170,21 @@ def cmd_url(args: argparse.Namespace) -> int:
     if url is None:
         print("moodstream: the dashboard is disabled ([dashboard] enabled = false)", file=sys.stderr)
         return 1
+    if not _reporting(_bus(settings), "dashboard"):
+        print("moodstream: the dashboard is not running: start it with `moodstream up`", file=sys.stderr)
+        return 1
     print(url)
     return 0
+
+
+def _reporting(bus: Bus, stage: str, within_s: float = 15.0) -> bool:
+    """A process of ``stage`` ("*": any) beats; right after `up`, give them a few seconds to start."""
+    deadline = time.monotonic() + within_s
+    while not bus.heartbeats(stage):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)  # polling a condition, with a deadline
+    return True
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -115,7 +192,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     path = config_path(getattr(args, "config", None))
-    url = stack.up(settings, path, join=args.join)
+    url = stack.up(
+        settings,
+        path,
+        join=args.join,
+        progress=lambda message: print(f"moodstream: {message}…", file=sys.stderr),
+    )
     from .common.redact import redact
 
     print(f"moodstream is up: {len(settings.cameras)} camera(s), Redis at {redact(url)}")
@@ -144,9 +226,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .observe import collect_status, format_status
 
     settings = _settings(args)
-    status = collect_status(_bus(settings))
+    bus = _bus(settings)
+    status = collect_status(bus)
     status.processes = stack.describe(settings)
     print(json.dumps(status.to_json()) if args.json else format_status(status))
+    if not bus.heartbeats():
+        print(NOTHING_RUNS, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -154,6 +240,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from .observe import follow
 
     bus = _bus(_settings(args))
+    if not _reporting(bus, "*"):
+        print(f"{NOTHING_RUNS}: no events will come", file=sys.stderr)
+        return 1
     deadline = time.monotonic() + args.seconds if args.seconds else None
     count = 0
     for event in follow(bus, camera=args.camera, from_start=args.from_start):
@@ -188,23 +277,46 @@ def cmd_record(args: argparse.Namespace) -> int:
     from .recordtool import record
 
     bus = _bus(_settings(args))
-    n = record(bus, args.camera, Path(args.out), args.seconds, Stopper().install())
-    print(f"recorded {n} frames of camera {args.camera} to {args.out}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a folder: name the .msrec file to write, e.g. {out / 'lobby.msrec'}"
+        )
+    n = record(bus, args.camera, out, args.seconds, Stopper().install())
+    if n == 0:
+        print(
+            f"moodstream: recorded no frames: camera {args.camera} published none (is its capture running? "
+            "`moodstream status` lists the cameras)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"recorded {n} frames of camera {args.camera} to {out}")
     return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from .common.bus import connect
     from .common.runtime import Runtime, Stopper, setup_logging
-    from .recordtool import replay
+    from .recordtool import RecordingReader, replay
 
     settings = _settings(args)
+    camera = args.camera or RecordingReader(Path(args.file)).camera  # a missing or foreign file fails here
     setup_logging(settings.runtime.log_level)
     client = connect(_redis_url(settings), settings.redis.socket_timeout_s, settings.redis.cluster)
-    rt = Runtime("capture", settings, client, Stopper().install(), name_suffix=args.camera or "replay")
-    return replay(
-        rt, Path(args.file), args.camera, speed=args.speed, loop=args.loop, every_frame=not args.live
-    )
+    rt = Runtime("capture", settings, client, Stopper().install(), name_suffix=camera)
+    if not args.force and camera in _live_cameras(rt.bus):
+        raise UsageError(
+            f"camera {camera} is live (its capture is running): the recording's frames would mix with its "
+            "own. Replay as another camera (--camera ID), or pass --force"
+        )
+    return replay(rt, Path(args.file), camera, speed=args.speed, loop=args.loop, every_frame=not args.live)
+
+
+def _live_cameras(bus: Bus) -> set[str]:
+    """Cameras whose capture worker is running now (it beats)."""
+    from .observe import heartbeats
+
+    return {b.detail.camera for b in heartbeats(bus) if b.stage == "capture" and b.detail is not None}
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
@@ -224,9 +336,12 @@ def cmd_dead(args: argparse.Namespace) -> int:
         replayed, left = bus.replay_dead_letters(args.count)
         print(f"replayed {replayed} dead letter(s); {left} left (kept in part, or unreadable)")
         return 0
-    for letter in bus.dead_letters(args.count):
+    letters = bus.dead_letters(args.count)
+    for letter in letters:
         item = {k: v for k, v in asdict(letter).items() if k != "payload"}
         print(json.dumps({**item, "payload_bytes": len(letter.payload)}))
+    if not letters:
+        print("moodstream: no dead letters", file=sys.stderr)
     return 0
 
 
@@ -237,7 +352,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _settings(args, required=False)
     data = settings.model_dump() if args.show_secrets else settings.redacted_dump()
     print(json.dumps(data, indent=2))
     return 0
@@ -265,7 +380,7 @@ def cmd_bench_recall(args: argparse.Namespace) -> int:
     from .common.assets import fetch_samples
     from .detector.recall import RECALL_VIDEOS, detector_recall, format_recall
 
-    cfg = _settings(args).detector
+    cfg = _settings(args, required=False).detector
     samples = fetch_samples()
     result = detector_recall(cfg, [samples / name for name in RECALL_VIDEOS])
     print(json.dumps(result) if args.json else format_recall(result, cfg.full_scan_every))
@@ -276,7 +391,7 @@ def cmd_bench_endurance(args: argparse.Namespace) -> int:
     from . import endurance
 
     if args.soak:
-        result = endurance.run_soak(_settings(args), args.soak, args.cameras, args.fps)
+        result = endurance.run_soak(_settings(args, required=False), args.soak, args.cameras, args.fps)
         print(json.dumps(result) if args.json else endurance.format_soak(result))
     else:
         result = endurance.run_fuzz(_settings(args), args.fuzz)
@@ -295,7 +410,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     viewers = args.dashboard_clients
     result: dict[str, Any] = run_bench(
-        _settings(args),
+        _settings(args, required=False),
         cameras=args.cameras,
         seconds=args.seconds,
         fps=args.fps,
@@ -461,13 +576,16 @@ def cmd_spotify_save(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--config",
         default=argparse.SUPPRESS,
-        help="config file (default ./moodstream.toml or $MOODSTREAM_CONFIG)",
+        help="config file (default: ./moodstream.toml, or $MOODSTREAM_CONFIG)",
     )
-    parser = argparse.ArgumentParser(prog="moodstream", description=__doc__, parents=[common])
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of a failure"
+    )
+    parser = Parser(prog="moodstream", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_stack_commands, _observing_commands, _recording_commands, _bench_command):
         add(sub, common)
@@ -488,13 +606,15 @@ def _stack_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(fn=cmd_down)
     p = sub.add_parser("dashboard", parents=[common], help="run the web dashboard and Socket.IO feed alone")
     p.add_argument("--host", help="override [dashboard] host")
-    p.add_argument("--port", type=int, help="override [dashboard] port")
+    p.add_argument("--port", type=_port, help="override [dashboard] port")
     p.set_defaults(fn=cmd_dashboard)
     p = sub.add_parser("url", parents=[common], help="print the dashboard URL, with its token")
     p.set_defaults(fn=cmd_url)
     p = sub.add_parser("worker", parents=[common], help="run one pipeline worker (what supervisor runs)")
-    p.add_argument("stage", choices=STAGE_NAMES)
-    p.add_argument("--camera", help="the camera, for stages that run one process per camera (capture)")
+    p.add_argument("stage", choices=STAGE_NAMES, help="the stage this process runs")
+    p.add_argument(
+        "--camera", type=_camera_id, help="the camera, for stages that run one process per camera (capture)"
+    )
     p.add_argument(
         "--partitions",
         type=_partition_list,
@@ -522,17 +642,19 @@ def _observing_commands(sub: Subparsers, common: argparse.ArgumentParser) -> Non
     p = sub.add_parser(
         "status", parents=[common], help="per-stage rates, pending/lag, skipped and dead letters"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
     p.set_defaults(fn=cmd_status)
     p = sub.add_parser("watch", parents=[common], help="print emotion, recommendation and alert events")
-    p.add_argument("--camera")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--count", type=int, default=0, help="exit after this many events")
-    p.add_argument("--seconds", type=float, default=0, help="exit after this many seconds")
+    p.add_argument("--camera", type=_camera_id, help="only this camera's events (default: every camera)")
+    p.add_argument("--json", action="store_true", help="one JSON object per event, as the feed sends it")
+    p.add_argument("--count", type=_count, default=0, help="exit after this many events (0: never)")
+    p.add_argument(
+        "--seconds", type=_count_seconds, default=0, help="exit after this many seconds (0: never)"
+    )
     p.add_argument("--from-start", action="store_true", help="begin with the events still in the stream")
     p.set_defaults(fn=cmd_watch)
     p = sub.add_parser("dead", parents=[common], help="list dead-lettered messages with their reasons")
-    p.add_argument("--count", type=int, default=20, help="how many letters to list or replay (default 20)")
+    p.add_argument("--count", type=_positive_int, default=20, help="how many letters to list or replay")
     p.add_argument(
         "--replay",
         action="store_true",
@@ -543,15 +665,24 @@ def _observing_commands(sub: Subparsers, common: argparse.ArgumentParser) -> Non
 
 def _recording_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("record", parents=[common], help="record a camera's frames to a file")
-    p.add_argument("--camera", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--seconds", type=float, default=0)
+    p.add_argument("--camera", type=_camera_id, required=True, help="the camera to record")
+    p.add_argument("--out", required=True, help="the .msrec file to write")
+    p.add_argument(
+        "--seconds", type=_count_seconds, default=0, help="stop after this many seconds (0: at Ctrl-C)"
+    )
     p.set_defaults(fn=cmd_record)
     p = sub.add_parser("replay", parents=[common], help="publish a recording with its original timing")
-    p.add_argument("file")
-    p.add_argument("--camera")
-    p.add_argument("--speed", type=float, default=1.0)
-    p.add_argument("--loop", action="store_true")
+    p.add_argument("file", help="a .msrec recording (from `moodstream record`)")
+    p.add_argument(
+        "--camera", type=_camera_id, help="publish as this camera (default: the recording's own camera id)"
+    )
+    p.add_argument("--speed", type=_positive_number, default=1.0, help="playback speed: 2 is twice as fast")
+    p.add_argument("--loop", action="store_true", help="start again at the end, until Ctrl-C")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="publish even if that camera's live capture is running (mixes both)",
+    )
     p.add_argument(
         "--live", action="store_true", help="let the detector skip stale frames, as for a live camera"
     )
@@ -560,11 +691,11 @@ def _recording_commands(sub: Subparsers, common: argparse.ArgumentParser) -> Non
 
 def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("bench", parents=[common], help="benchmark the pipeline on replayed sample video")
-    p.add_argument("--cameras", type=int, default=4)
-    p.add_argument("--seconds", type=float, default=30)
-    p.add_argument("--fps", type=float, default=15)
+    p.add_argument("--cameras", type=_positive_int, default=4, help="replayed cameras")
+    p.add_argument("--seconds", type=_positive_seconds, default=30, help="how long to measure")
+    p.add_argument("--fps", type=_positive_number, default=15, help="frames per second per camera")
     p.add_argument("--detectors", type=int, default=0, help="detector instances (0: one per core)")
-    p.add_argument("--classifiers", type=int, default=1)
+    p.add_argument("--classifiers", type=_positive_int, default=1, help="classifier instances")
     p.add_argument("--no-micro", action="store_true", help="skip the classifier micro-benchmark")
     p.add_argument(
         "--classifier-only",
@@ -602,7 +733,7 @@ def _bench_command(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         help="with --dashboard-clients: how many pairs of --seconds windows (without, then with viewers)",
     )
     _bench_modes(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(fn=cmd_bench)
 
 
@@ -640,11 +771,16 @@ def _training_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None
         "--model", help="vgg_fer, baseline_cnn, resemotenet, mini_xception, resnet50, resnet50v2, hybrid"
     )
     p.add_argument("--data", help="FER2013 CSV or image folder (default ../shared/data/fer2013)")
-    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--input-size", int)):
-        p.add_argument(flag, type=kind)
-    p.add_argument("--max-train", type=int, help="train on the first N images only (smoke runs)")
-    p.add_argument("--max-val", type=int)
-    p.add_argument("--seed", type=int)
+    for flag, kind, what in (
+        ("--epochs", _positive_int, "epochs"),
+        ("--batch-size", _positive_int, "images per batch"),
+        ("--lr", _positive_number, "peak learning rate"),
+        ("--input-size", _positive_int, "input side in pixels (48 for FER2013)"),
+    ):
+        p.add_argument(flag, type=kind, help=f"{what} (default: the training config's)")
+    p.add_argument("--max-train", type=_positive_int, help="train on the first N images only (smoke runs)")
+    p.add_argument("--max-val", type=_positive_int, help="validate on the first N images only (smoke runs)")
+    p.add_argument("--seed", type=int, help="random seed (default: the training config's)")
     p.add_argument(
         "--init-from", help="start from this exported model's weights (folder, name or .keras file)"
     )
@@ -668,8 +804,12 @@ def _model_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         nargs="+",
         help="a model folder (with model.json) or a name under models/; several: evaluated as an ensemble",
     )
-    p.add_argument("--data", default="../shared/data/fer2013")
-    p.add_argument("--split", default="val", choices=["train", "val", "test"])
+    p.add_argument(
+        "--data", default="../shared/data/fer2013", help="FER2013 CSV, image folder or packed .npz"
+    )
+    p.add_argument(
+        "--split", default="val", choices=["train", "val", "test"], help="which split (val is PublicTest)"
+    )
     p.add_argument("--tta", action="store_true", help="average with horizontally flipped faces")
     p.add_argument(
         "--runtime",
@@ -691,7 +831,7 @@ def _model_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(fn=cmd_quantize)
     p = sub.add_parser("export", parents=[common], help="export a finished run for the classifier")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a finished training run (from `moodstream train --run-dir`)")
     p.add_argument("--out", required=True, help="the model folder to write (e.g. models/fer-resnet)")
     p.add_argument("--name", help="the model's name in model.json (default: the folder's name)")
     p.add_argument(
@@ -710,13 +850,13 @@ def _model_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def _maintenance_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("assets", parents=[common], help="download and verify the model and sample videos")
-    p.add_argument("action", choices=["fetch"])
+    p.add_argument("action", choices=["fetch"], help="fetch: download what is missing and check every file")
     p.set_defaults(fn=cmd_assets)
     p = sub.add_parser(
         "spotify-save", parents=[common], help="save a camera's current suggestion to your Spotify playlist"
     )
-    p.add_argument("--camera", required=True)
-    p.add_argument("--playlist", default="moodstream suggestions")
+    p.add_argument("--camera", type=_camera_id, required=True, help="whose current suggestion to save")
+    p.add_argument("--playlist", default="moodstream suggestions", help="your Spotify playlist's name")
     p.set_defaults(fn=cmd_spotify_save)
     p = sub.add_parser("reset", parents=[common], help="delete all of this deployment's keys from Redis")
     p.set_defaults(fn=cmd_reset)
@@ -744,6 +884,7 @@ def _command(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notes are not ours to print
     if _command(argv) == "dashboard":
         # gevent must patch the standard library before redis, flask or socket are imported.
         from gevent import monkey
@@ -752,9 +893,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except ConfigError as exc:
-        print(f"moodstream: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -762,14 +900,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.close()  # `moodstream watch | head`
         return 0
-    except Exception as exc:
-        from .common.assets import AssetError
-        from .common.modelspec import ModelError
-
-        if isinstance(exc, AssetError | ModelError) or exc.__class__.__name__ == "StackError":
-            print(f"moodstream: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except Exception as exc:  # noqa: BLE001 - one line for every failure; --debug shows the traceback
+        return report(exc, debug=getattr(args, "debug", False))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import launcher
 from .common.connection import answers, embedded_url_file, resolve_url, with_password
+from .common.redact import redact
 from .common.settings import ConfigError, Settings
 from .common.stages import STAGES
 
@@ -275,10 +277,17 @@ def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
         )
 
 
-def up(settings: Settings, config_file: Path, wait_s: float = 60.0, join: bool = False) -> str:
+def up(
+    settings: Settings,
+    config_file: Path,
+    wait_s: float = 60.0,
+    join: bool = False,
+    progress: Callable[[str], None] = lambda _message: None,
+) -> str:
     """Start this host's programs under supervisord. With ``join``, this host adds workers to a
     deployment that already runs elsewhere on the same Redis and prefix: its live workers are expected
-    (not refused), and the host may run no camera."""
+    (not refused), and the host may run no camera. If what it started does not come up, it is stopped
+    again: a failed `up` leaves nothing running."""
     if not settings.cameras and not join:
         raise ConfigError("no [[cameras]] configured; add at least one camera to the config")
     if is_running(settings):
@@ -294,6 +303,11 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0, join: bool =
     redis_url = resolve_url(settings)
     if join and redis_url is None:
         raise ConfigError("up --join needs the deployment's Redis: set [redis] url (no Redis answers)")
+    if redis_url is not None and not answers(redis_url):
+        raise StackError(
+            f"Redis at {redact(redis_url)} does not answer: start it, or fix [redis] url "
+            '(leave it empty, or "embedded", to have `up` start one)'
+        )
     if redis_url is not None and not join:
         refuse_a_live_prefix(settings, redis_url)
     programs, redis_url = plan(settings, config_file.resolve(), redis_url)
@@ -304,6 +318,7 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0, join: bool =
     embedded = any(p.name == "redis" for p in programs)
     if embedded:
         private_file(marker, redis_url)  # it carries the password
+    progress(f"starting {len(programs)} program(s) under supervisord (logs: {rd / 'logs'})")
     proc = subprocess.run(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
         capture_output=True,
@@ -311,18 +326,31 @@ def up(settings: Settings, config_file: Path, wait_s: float = 60.0, join: bool =
         timeout=60,
     )
     if proc.returncode != 0:
-        raise StackError(f"supervisord failed to start:\n{proc.stdout}{proc.stderr}")
-    deadline = time.monotonic() + wait_s
+        raise StackError(f"supervisord failed to start: {(proc.stdout + proc.stderr).strip()}")
+    try:
+        _wait_until_up(settings, redis_url, time.monotonic() + wait_s, progress)
+    except StackError as exc:
+        progress("stopping what started")
+        down(settings)
+        raise StackError(f"{exc}; stopped what had started") from None
+    return redis_url
+
+
+def _wait_until_up(
+    settings: Settings, redis_url: str, deadline: float, progress: Callable[[str], None]
+) -> None:
+    logs = run_dir(settings) / "logs"
+    progress("waiting for Redis")
     while time.monotonic() < deadline and not answers(redis_url):
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling a condition, with a deadline
     if not answers(redis_url):
-        raise StackError(f"Redis at {redis_url} does not answer; see {rd / 'logs'}")
+        raise StackError(f"Redis at {redact(redis_url)} does not answer; see {logs}")
     if settings.dashboard.enabled:
+        progress("waiting for the dashboard")
         while time.monotonic() < deadline and not dashboard_answers(settings):
             time.sleep(0.2)
         if not dashboard_answers(settings):
-            raise StackError(f"the dashboard does not answer; see {rd / 'logs' / 'dashboard.log'}")
-    return redis_url
+            raise StackError(f"the dashboard does not answer; see {logs / 'dashboard.log'}")
 
 
 def dashboard_answers(settings: Settings) -> bool:

@@ -88,7 +88,7 @@ def test_up_status_watch_down(tmp_path: Path, redis_base_url: str, prefix: str, 
         assert {c["camera"] for c in status["cameras"]} == {"lobby", "desk"}
         assert any("capture-lobby" in p and "RUNNING" in p for p in status["processes"])
         again = moodstream("up", "--config", config)
-        assert again.returncode == 1 and "already running" in again.stderr
+        assert again.returncode == 2 and "already running" in again.stderr
     finally:
         down = moodstream("down", "--config", config)
     assert "stopped" in down.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -74,8 +75,9 @@ def test_the_password_reaches_every_tool_and_is_never_printed(tmp_path: Path, lo
         )
 
     assert cli("status", "--json", password=None).returncode != 0
-    ok = cli("status", "--json", password=PASSWORD)
-    assert ok.returncode == 0, ok.stderr[-2000:]
+    ok = cli("status", "--json", password=PASSWORD)  # let in: it reports, and that nothing runs there
+    assert ok.returncode == 1 and json.loads(ok.stdout)["stages"], ok.stderr[-2000:]
+    assert "nothing is running" in ok.stderr and "refused" not in ok.stderr
     shown = cli("config", password=PASSWORD).stdout
     assert PASSWORD not in shown and '"password": "***"' in shown
 
