@@ -34,7 +34,13 @@ def serve(dash: DashboardApp, cfg: DashboardSettings) -> int:
         )
     stopper = dash.runtime.stopper
     tasks = [dash.socketio.start_background_task(loop, stopper.is_set, stopper.wait) for loop in dash.loops]
-    server = pywsgi.WSGIServer((cfg.host, cfg.port), dash.app, log=None, error_log=log)
+    # gevent-websocket's handler owns a WebSocket's connection to its end. Without it, pywsgi read the
+    # closing WebSocket frame as a new HTTP request and logged a traceback on every client that left.
+    from geventwebsocket.handler import WebSocketHandler
+
+    server = pywsgi.WSGIServer(
+        (cfg.host, cfg.port), dash.app, log=None, error_log=log, handler_class=WebSocketHandler
+    )
     try:
         server.start()
     except OSError as exc:

@@ -23,6 +23,8 @@
   const grid = document.getElementById("grid");
   const tiles = new Map();
 
+  const ALERT_BADGE_S = 60; // how long a camera's tile shows its newest alert
+
   function el(tag, cls, text) {
     const node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -219,10 +221,11 @@
       this.root.classList.add("alerting");
       this.root.dataset.alert = alert.id;
       clearTimeout(this.alertTimer); // the badge fades after a minute; the alerts panel keeps the record
+      const left = ALERT_BADGE_S - Math.max(0, Date.now() / 1000 - alert.ts);
       this.alertTimer = setTimeout(() => {
         badge.hidden = true;
         this.root.classList.remove("alerting");
-      }, 60000);
+      }, Math.max(left, 5) * 1000);
     }
 
     showSuggestion(reco) {
@@ -444,7 +447,14 @@
     });
     socket.on("stats", showStats);
     api(`/api/alerts?since=${(Date.now() / 1000 - 3600).toFixed(0)}`).then((data) => {
-      if (data) for (const alert of data.alerts) listAlert(alert);
+      if (!data) return;
+      for (const alert of data.alerts) {
+        listAlert(alert);
+        if (Date.now() / 1000 - alert.ts > ALERT_BADGE_S || !seen.add(alert)) continue;
+        const tile = tiles.get(alert.camera); // a recent one also marks its camera's tile
+        if (tile) tile.showAlert(alert);
+        else early.keep(alert);
+      }
     });
     for (const name of ["emotion", "recommendation", "alert"]) {
       socket.on(name, (ev) => {
