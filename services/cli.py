@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,14 +95,33 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
+def _number(
+    kind: type[int] | type[float], minimum: float, inclusive: bool, expected: str
+) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` at least (``inclusive``) or above ``minimum``, finite, said plainly."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        ok = (
+            value is not None
+            and value < float("inf")
+            and (value >= minimum if inclusive else value > minimum)
+        )
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, 0, False, "a whole number above 0")
+_count = _number(int, 0, True, "a whole number, 0 or more")
+_positive_seconds = _number(float, 0, False, "a number of seconds above 0")
+_count_seconds = _number(float, 0, True, "a number of seconds, 0 or more")
+_positive_number = _number(float, 0, False, "a number above 0")
 
 
 def _camera_id(text: str) -> str:
@@ -112,26 +132,6 @@ def _camera_id(text: str) -> str:
             f"bad camera id {text!r}: 1 to 64 letters, digits, '_' or '-' (as in [[cameras]] id)"
         )
     return text
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
-    return value
-
-
-def _count_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {text!r}")
-    return value
 
 
 def _port(text: str) -> int:
@@ -472,26 +472,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"stopped at the time limit: run the same command again to resume {args.run_dir}")
     print(f"run: {args.run_dir}  (export it with `moodstream export {args.run_dir} --out models/NAME`)")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
-    return value
 
 
 def cmd_pack_data(args: argparse.Namespace) -> int:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -113,3 +116,19 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+def follow_until_done(
+    proc: subprocess.Popen[str], dash: Dashboard, publish: Callable[[], None], seconds: float = 60
+) -> tuple[str, str]:
+    """An example client that exits after N events: once it is connected, publish rounds until it has."""
+    try:
+        wait_for(lambda: dash.json("/healthz")["clients"] == 1, 30, what="the client to connect")
+        deadline = time.monotonic() + seconds
+        while proc.poll() is None and time.monotonic() < deadline:
+            publish()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.3)  # until it has printed its events and exited
+        return proc.communicate(timeout=30)
+    finally:
+        proc.kill()

@@ -16,7 +16,7 @@ import socketio
 
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
-from tests.dashboard.conftest import TOKEN, validate
+from tests.dashboard.conftest import TOKEN, follow_until_done, validate
 from tests.helpers import wait_for
 
 FEED = "/feed"
@@ -330,7 +330,6 @@ def test_dashboard_refuses_to_expose_cameras_without_a_token(start_dashboard, tm
 
 def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
     """examples/feed_client.py, as the README and docs/dashboard.md run it."""
-    import contextlib
     import json
     import subprocess
     import sys
@@ -356,19 +355,13 @@ def test_the_example_feed_client(start_dashboard, bus: Bus) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        wait_for(lambda: dash.json("/healthz")["clients"] == 1, 30, what="the example to connect")
-        # Its subscription follows the connection: publish rounds until it has printed three events.
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            bus.publish(bus.keys.emotions, emotion("lobby").encode())
-            bus.publish(bus.keys.emotions, emotion("desk").encode())
-            bus.publish(bus.keys.recommendations, recommendation("desk").encode())
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0.3)  # until it has printed its three events and exited
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
+
+    def publish() -> None:  # its subscription follows the connection: rounds until it has printed three
+        bus.publish(bus.keys.emotions, emotion("lobby").encode())
+        bus.publish(bus.keys.emotions, emotion("desk").encode())
+        bus.publish(bus.keys.recommendations, recommendation("desk").encode())
+
+    out, err = follow_until_done(proc, dash, publish)
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 3, err
     assert {e["camera"] for e in lines} == {"desk"}  # never lobby: it follows only --camera desk

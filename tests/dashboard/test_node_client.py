@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
-import time
 
 from moodstream.services.common.bus import Bus
-from tests.dashboard.conftest import TOKEN
+from tests.dashboard.conftest import TOKEN, follow_until_done
 from tests.dashboard.test_feed import emotion, recommendation
-from tests.helpers import ROOT, wait_for
+from tests.helpers import ROOT
 
 EXAMPLE = ROOT / "examples" / "node"
 
@@ -33,17 +31,12 @@ def test_the_node_client_gets_the_current_state_then_live_events(start_dashboard
         "--url", f"{dash.url}/?token={TOKEN}", "--camera", "desk", "--count", "4", "--seconds", "60"
     )
     proc = subprocess.Popen(command, cwd=EXAMPLE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: dash.json("/healthz")["clients"] == 1, 30, what="the Node client to connect")
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            bus.publish(bus.keys.emotions, emotion("lobby").encode())
-            bus.publish(bus.keys.emotions, emotion("desk").encode())
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0.3)  # until it has printed its four events and exited
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
+
+    def publish() -> None:
+        bus.publish(bus.keys.emotions, emotion("lobby").encode())
+        bus.publish(bus.keys.emotions, emotion("desk").encode())
+
+    out, err = follow_until_done(proc, dash, publish)
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 4, err
