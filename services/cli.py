@@ -38,7 +38,9 @@ def _settings(args: argparse.Namespace, required: bool = True) -> Settings:
             "$MOODSTREAM_CONFIG (docs/configuration.md lists every key)"
         )
     settings = load_settings(explicit)
-    if required and not getattr(args, "json", False):  # --json output is for scripts: nothing else
+    # Said to people: not with --json (for scripts), nor by the processes supervisor or a pod runs.
+    quiet = getattr(args, "json", False) or getattr(args, "command", "") in ("worker", "dashboard")
+    if required and not quiet:
         print(f"moodstream: config {path}", file=sys.stderr)
     return settings
 
