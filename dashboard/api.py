@@ -15,16 +15,15 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
 
-from moodstream.services.common.bus import CONNECTION_ERRORS, Bus, Entry
+from moodstream.services.common.bus import CONNECTION_ERRORS, Bus, id_order
 from moodstream.services.common.liveness import Liveness
 from moodstream.services.common.schemas import AlertEvent, DashboardStatus, RecommendationEvent, SchemaError
 from moodstream.services.common.settings import CAMERA_ID_RE, DashboardSettings
-from moodstream.services.observe import collect_status
+from moodstream.services.observe import collect_status, public_body
 
 from . import prometheus, vendoring
 from .auth import host_allowed, token_from_request, token_matches
 from .bridge import stats_payload
-from .history import order
 from .timeline import timeline
 
 HERE = Path(__file__).resolve().parent
@@ -159,10 +158,10 @@ def _camera_api(
         found = []
         for stream in streams:
             for entry in bus.recent(stream, str(int(since * 1000)), limit):
-                body = _alert(entry)
+                body = public_body(entry, AlertEvent)
                 if body is not None and (camera is None or body["camera"] == camera):
                     found.append(body)
-        found.sort(key=lambda b: (order(b["id"]), b["camera"]))
+        found.sort(key=lambda b: (id_order(b["id"]), b["camera"]))
         return jsonify(alerts=found[-limit:])
 
     @bp.get("/api/cameras/<camera>/recommendation")
@@ -213,12 +212,5 @@ def _latest_reco(bus: Bus, camera: str) -> dict[str, Any] | None:
         return None
     try:
         return {**RecommendationEvent.decode(found[1]).public(), "id": found[0] or "0-0"}
-    except SchemaError:
-        return None
-
-
-def _alert(entry: Entry) -> dict[str, Any] | None:
-    try:
-        return {**AlertEvent.decode(entry.payload or b"").public(), "id": entry.id}
     except SchemaError:
         return None

@@ -26,14 +26,11 @@ from moodstream.services.common.backoff import Backoff, OnceLog
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus
 from moodstream.services.common.metrics import Counters
 from moodstream.services.common.schemas import (
-    AlertEvent,
     BridgeCursor,
     DashboardStatus,
-    EmotionEvent,
-    RecommendationEvent,
     SchemaError,
 )
-from moodstream.services.observe import Status, collect_status
+from moodstream.services.observe import Status, collect_status, public_decoders
 
 from .clients import ALL_ROOM, camera_room
 
@@ -62,11 +59,7 @@ class EventBridge:
         self.positions: dict[str, str] | None = None  # where bridging got to in each stream
         self._bad_cursor = OnceLog(log, logging.ERROR)
         # Every partition's public streams, merged in time order by ``tail``.
-        self._decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent] | type[AlertEvent]] = {
-            **dict.fromkeys(bus.keys.streams("emotions"), EmotionEvent),
-            **dict.fromkeys(bus.keys.streams("recommendations"), RecommendationEvent),
-            **dict.fromkeys(bus.keys.streams("alerts"), AlertEvent),
-        }
+        self._decoders = public_decoders(bus.keys)
 
     def _saved_positions(self) -> dict[str, str] | None:
         raw = self.bus.dashboard_cursor()

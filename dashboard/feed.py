@@ -23,9 +23,11 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room
 
+from moodstream.services.common.bus import id_order
+
 from .auth import host_allowed, token_from_auth, token_matches
 from .clients import Clients, Subscription, SubscriptionError
-from .history import FeedHistory, event_key, order
+from .history import FeedHistory, event_key
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ class FeedNamespace(Namespace):
             join_room(room)
         # What was published while it caught up. From here live events flow too: one published during this
         # last read may come twice, with the same id.
-        newest = max([mark, *(body["id"] for body in caught_up.events)], key=order)
+        newest = max([mark, *(body["id"] for body in caught_up.events)], key=id_order)
         sent = {event_key(body) for body in caught_up.events}
         tail = [body for body in self.history.after(sub, newest) if event_key(body) not in sent]
         for body in tail:

@@ -22,40 +22,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from moodstream.services.common.bus import Bus, Entry
-from moodstream.services.common.schemas import AlertEvent, EmotionEvent, RecommendationEvent, SchemaError
+from moodstream.services.common.bus import Bus, Entry, id_order
+from moodstream.services.common.schemas import EmotionEvent, RecommendationEvent
+from moodstream.services.observe import PUBLIC_STREAMS, PublicDecoder, public_body
 
 from .clients import Subscription
 
-Decoder = type[EmotionEvent] | type[RecommendationEvent] | type[AlertEvent]
-# The public streams a subscriber's events come from, and how each is read.
-PUBLIC: tuple[tuple[str, Decoder], ...] = (
-    ("emotions", EmotionEvent),
-    ("recommendations", RecommendationEvent),
-    ("alerts", AlertEvent),
-)
 PAGE = 500  # entries per read while replaying
 RECENT_MAX = 2000  # entries per partition looked at for the live tracks' newest emotions
-
-
-def order(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def event_key(body: dict[str, Any]) -> tuple[str, str, str]:
     """What tells two events apart: their id alone may be shared by two streams."""
     return body["type"], body["camera"], body["id"]
-
-
-def _body(entry: Entry, decoder: Decoder, **extra: Any) -> dict[str, Any] | None:
-    if entry.payload is None:
-        return None
-    try:
-        event = decoder.decode(entry.payload)
-    except SchemaError:
-        return None
-    return {**event.public(), "id": entry.id, **extra}
 
 
 class FeedHistory:
@@ -80,18 +59,19 @@ class FeedHistory:
         for camera in self._wanted(sub):
             found = self.bus.retained(self.bus.keys.latest_recommendation(camera))
             if found is not None:
-                entry = Entry("", found[0] or "0-0", found[1])
-                body = _body(entry, RecommendationEvent, retained=True)
+                body = public_body(Entry("", found[0] or "0-0", found[1]), RecommendationEvent)
                 if body is not None:
-                    out.append(body)
+                    out.append({**body, "retained": True})
         newest: dict[tuple[str, int], dict[str, Any]] = {}
         min_id = str(int((time.time() - self.recent_s) * 1000))
         for stream in self._streams(sub, "emotions"):
             for entry in self.bus.recent(stream, min_id, RECENT_MAX):
-                body = _body(entry, EmotionEvent, retained=True)
+                body = public_body(entry, EmotionEvent)
                 if body is not None and sub.wants(body["camera"]):
-                    newest.setdefault((body["camera"], body["track"]), body)  # newest first
-        return sorted([*out, *newest.values()], key=lambda b: order(b["id"]))
+                    newest.setdefault(
+                        (body["camera"], body["track"]), {**body, "retained": True}
+                    )  # newest first
+        return sorted([*out, *newest.values()], key=lambda b: id_order(b["id"]))
 
     def now(self) -> str:
         """An id just before Redis's current time: every event published from now on comes after it."""
@@ -100,29 +80,31 @@ class FeedHistory:
     def after(self, sub: Subscription, since: str) -> list[dict[str, Any]]:
         """The wanted cameras' events from ``since`` on (inclusive), oldest first."""
         events: list[dict[str, Any]] = []
-        for name, decoder in PUBLIC:
+        for name, decoder in PUBLIC_STREAMS:
             for stream in self._streams(sub, name):
                 events += self._after(stream, decoder, since, sub)
-        return sorted(events, key=lambda b: (order(b["id"]), *event_key(b)))
+        return sorted(events, key=lambda b: (id_order(b["id"]), *event_key(b)))
 
     def replay(self, sub: Subscription, since: str) -> tuple[list[dict[str, Any]], bool]:
         """The events from ``since`` on (the newest ``resume_max``), and whether some may be missing."""
-        streams = [stream for name, _ in PUBLIC for stream in self._streams(sub, name)]
+        streams = [stream for name, _ in PUBLIC_STREAMS for stream in self._streams(sub, name)]
         gap = any(self.bus.trimmed_after(stream, since) for stream in streams)
         events = self.after(sub, since)
         if len(events) > self.resume_max:
             return events[len(events) - self.resume_max :], True
         return events, gap
 
-    def _after(self, stream: str, decoder: Decoder, since: str, sub: Subscription) -> list[dict[str, Any]]:
+    def _after(
+        self, stream: str, decoder: PublicDecoder, since: str, sub: Subscription
+    ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         # From the start of since's millisecond: another stream's event published after it in the same
         # millisecond can carry a lower sequence number.
-        position = f"{order(since)[0]}-0"
+        position = f"{id_order(since)[0]}-0"
         while True:
             page = self.bus.history(stream, position, PAGE)
             for entry in page:
-                body = _body(entry, decoder)
+                body = public_body(entry, decoder)
                 if body is not None and sub.wants(body["camera"]):
                     out.append(body)
             if len(page) < PAGE:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .common.backoff import OnceLog
-from .common.bus import Bus
+from .common.bus import Bus, Entry
+from .common.keys import Keys
 from .common.metrics import Histogram
 from .common.schemas import (
     AlertEvent,
@@ -192,6 +193,32 @@ def format_status(status: Status) -> str:
     return "\n".join(lines)
 
 
+PublicDecoder = type[EmotionEvent] | type[RecommendationEvent] | type[AlertEvent]
+# The public event streams and the record each carries: what `watch`, the dashboard's bridge, its
+# replay and its REST API read.
+PUBLIC_STREAMS: tuple[tuple[str, PublicDecoder], ...] = (
+    ("emotions", EmotionEvent),
+    ("recommendations", RecommendationEvent),
+    ("alerts", AlertEvent),
+)
+
+
+def public_decoders(keys: Keys, partitions: Sequence[int] | None = None) -> dict[str, PublicDecoder]:
+    """Every public stream of these partitions (all, by default), with the record it carries."""
+    return {stream: kind for name, kind in PUBLIC_STREAMS for stream in keys.streams(name, partitions)}
+
+
+def public_body(entry: Entry, decoder: PublicDecoder) -> dict[str, Any] | None:
+    """An entry as the feed and `watch --json` show it, with its stream id (what a client resumes
+    from); None when it cannot be decoded."""
+    if entry.payload is None:
+        return None
+    try:
+        return {**decoder.decode(entry.payload).public(), "id": entry.id}
+    except SchemaError:
+        return None
+
+
 def follow(
     bus: Bus,
     camera: str | None = None,
@@ -202,11 +229,7 @@ def follow(
     """Yield public events as dicts; yields None on each idle second so callers can check a deadline."""
     keys = bus.keys
     # Every partition's public streams (a camera's only, when one is asked for), merged in time order.
-    decoders: dict[str, type[EmotionEvent] | type[RecommendationEvent] | type[AlertEvent]] = {}
-    for partition in [keys.partition_of(camera)] if camera else range(keys.partitions):
-        decoders[keys.stream("emotions", partition)] = EmotionEvent
-        decoders[keys.stream("recommendations", partition)] = RecommendationEvent
-        decoders[keys.stream("alerts", partition)] = AlertEvent
+    decoders = public_decoders(keys, [keys.partition_of(camera)] if camera else None)
     streams = {s: "0-0" if from_start else bus.last_id(s) for s in decoders}
     while stop is None or not stop():
         entries = bus.tail(streams, block_ms)
@@ -215,12 +238,6 @@ def follow(
             continue
         for entry in entries:
             streams[entry.stream] = entry.id
-            if entry.payload is None:
-                continue
-            try:
-                event = decoders[entry.stream].decode(entry.payload)
-            except SchemaError:
-                continue
-            if camera and event.camera != camera:
-                continue
-            yield {**event.public(), "id": entry.id}  # the id to resume from (the feed's `since`)
+            body = public_body(entry, decoders[entry.stream])
+            if body is not None and (camera is None or body["camera"] == camera):
+                yield body

@@ -138,7 +138,8 @@ class Entry:
     deliveries: int = 1
 
 
-def _id(entry_id: str) -> tuple[int, int]:
+def id_order(entry_id: str) -> tuple[int, int]:
+    """A stream entry id as what orders it: (milliseconds, sequence number)."""
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
 
@@ -184,8 +185,7 @@ def consumer_name(stage: str) -> str:
 
 
 def _id_order(entry: Entry) -> tuple[int, int]:
-    ms, _, seq = entry.id.partition("-")
-    return int(ms), int(seq or 0)
+    return id_order(entry.id)
 
 
 def _s(value: Any) -> str:
@@ -426,7 +426,7 @@ class Bus:
                     letter = DeadLetter.from_fields(fields)
                 except SchemaError as exc:
                     letter = DeadLetter(dead, _s(entry_id), "", "", f"unreadable: {exc}", 0.0, b"")
-                found.append((_id(_s(entry_id)), letter))
+                found.append((id_order(_s(entry_id)), letter))
         found.sort(key=lambda pair: pair[0], reverse=True)
         return [letter for _, letter in found[:count]]
 
@@ -591,8 +591,8 @@ class Bus:
             if group not in infos:  # a reader that has not started: it will read from the beginning
                 return int(self._client.xlen(stream))
             pending = self._client.xpending(stream, group)
-            ms, seq = _id(_s(infos[group]["last-delivered-id"]))
-            oldest = _id(_s(pending["min"])) if pending["pending"] else (ms, seq + 1)
+            ms, seq = id_order(_s(infos[group]["last-delivered-id"]))
+            oldest = id_order(_s(pending["min"])) if pending["pending"] else (ms, seq + 1)
             safe = oldest if safe is None else min(safe, oldest)
         if safe is not None:
             self._client.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=False)
@@ -650,11 +650,11 @@ class Bus:
             return False
         first = info.get("first-entry")
         if not first:
-            return int(info.get("entries-added", 0)) > 0 and _id(_s(info["last-generated-id"])) > _id(
-                entry_id
-            )
+            return int(info.get("entries-added", 0)) > 0 and id_order(
+                _s(info["last-generated-id"])
+            ) > id_order(entry_id)
         lost = int(info.get("entries-added", info["length"])) > int(info["length"])
-        return lost and _id(_s(first[0])) > _id(entry_id)
+        return lost and id_order(_s(first[0])) > id_order(entry_id)
 
     # ----- worker liveness ---------------------------------------------------------------------------
     def heartbeat(self, stage: str, worker: str, payload: bytes, ttl_s: float) -> None:

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .schemas.messages import EMOTIONS
+
 ENV_PREFIX = "MOODSTREAM__"
 DEFAULT_CONFIG = "moodstream.toml"
 CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -136,7 +138,8 @@ class RecommenderSettings(_Section):
     provider: Literal["catalog", "spotify"] = "catalog"
 
 
-Emotion = Literal["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+# The classifier's seven classes, as schemas says them (a tuple subscript makes a Literal of each).
+Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]
 
 
 class AlertRule(_Section):

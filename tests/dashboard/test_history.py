@@ -7,8 +7,8 @@ import time
 import redis
 
 from moodstream.dashboard.clients import Subscription
-from moodstream.dashboard.history import FeedHistory, event_key, order
-from moodstream.services.common.bus import Bus
+from moodstream.dashboard.history import FeedHistory, event_key
+from moodstream.services.common.bus import Bus, id_order
 from moodstream.services.common.keys import Keys
 from moodstream.services.common.settings import StreamSettings
 from tests.dashboard.test_feed import emotion, recommendation
@@ -62,7 +62,7 @@ def test_replay_from_an_id_in_order_with_the_subscriptions_cameras(bus: Bus, cli
     assert not gap and not any("retained" in b for b in events)
     # From since's millisecond on: another stream's later event may carry the same or a lower id.
     assert [event_key(b) for b in events] == sorted(
-        [("emotion", "lobby", seen), *missed], key=lambda k: (order(k[2]), *k)
+        [("emotion", "lobby", seen), *missed], key=lambda k: (id_order(k[2]), *k)
     )
     assert old not in {b["id"] for b in events}
     lobby, _ = history(bus).replay(Subscription(cameras=frozenset({"lobby"})), seen)
