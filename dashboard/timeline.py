@@ -1,76 +1,144 @@
 """A camera's emotion history, as the timeline chart draws it.
 
-Emotion events are per face track; the chart shows the camera's mood, so
-events are averaged into fixed time buckets (the page does the same with
-live events). Stream ids are millisecond timestamps, so ``since`` becomes a
-range start and old history is never scanned.
+Emotion events are per face track; the chart shows the camera's mood, so events are averaged into
+fixed time buckets (the page does the same with live events). Two sources feed it:
+
+- the emotion streams hold every event, but only for minutes (``[streams] events_maxlen`` per
+  partition, shared by its cameras);
+- the camera's timeline stream holds the recommender's 10 s rollups (``TimelineBucket``) for days.
+
+A view whose bucket is a multiple of 10 s (the page's 1 h and 24 h) takes the rollups up to the newest
+one, and the raw events after it; a finer view, or a camera no recommender rolls up, reads raw events
+alone. Stream ids are millisecond timestamps, so ``since`` becomes a range start and old history is
+never scanned.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, SchemaError
+from moodstream.services.common.schemas import (
+    EMOTIONS,
+    ROLLUP_S,
+    EmotionEvent,
+    SchemaError,
+    TimelineBucket,
+)
 
 PAGE = 1000
 
 
-def bucket_events(events: list[EmotionEvent], bucket_s: float) -> list[dict[str, Any]]:
-    buckets: dict[int, dict[str, Any]] = {}
-    for ev in events:
-        key = math.floor(ev.ts / bucket_s)
-        b = buckets.setdefault(key, {"sums": [0.0] * len(EMOTIONS), "n": 0, "tracks": set()})
+@dataclass
+class _Sum:
+    sums: list[float] = field(default_factory=lambda: [0.0] * len(EMOTIONS))
+    n: int = 0
+    tracks: set[int] = field(default_factory=set)
+
+
+class Buckets:
+    """Events and rollups summed into buckets of ``bucket_s`` seconds, aligned to multiples of it."""
+
+    def __init__(self, bucket_s: float):
+        self.bucket_s = bucket_s
+        self._by_key: dict[int, _Sum] = {}
+
+    def _at(self, ts: float) -> _Sum:
+        return self._by_key.setdefault(math.floor(ts / self.bucket_s), _Sum())
+
+    def add_event(self, ev: EmotionEvent) -> None:
+        b = self._at(ev.ts)
         for i, e in enumerate(EMOTIONS):
-            b["sums"][i] += ev.probs[e]
-        b["n"] += 1
-        b["tracks"].add(ev.track)
-    points = []
-    for key in sorted(buckets):
-        b = buckets[key]
-        probs = {e: round(s / b["n"], 4) for e, s in zip(EMOTIONS, b["sums"], strict=True)}
-        points.append(
-            {
-                "ts": round(key * bucket_s, 3),
-                "probs": probs,
-                "label": max(probs, key=probs.__getitem__),
-                "faces": len(b["tracks"]),
-                "events": b["n"],
-            }
-        )
-    return points
+            b.sums[i] += ev.probs[e]
+        b.n += 1
+        b.tracks.add(ev.track)
+
+    def add_rollup(self, rollup: TimelineBucket) -> None:
+        b = self._at(rollup.ts)
+        for i, s in enumerate(rollup.sums):
+            b.sums[i] += s
+        b.n += rollup.events
+        b.tracks.update(rollup.tracks)
+
+    def points(self) -> list[dict[str, Any]]:
+        out = []
+        for key in sorted(self._by_key):
+            b = self._by_key[key]
+            if not b.n:
+                continue
+            probs = {e: round(s / b.n, 4) for e, s in zip(EMOTIONS, b.sums, strict=True)}
+            out.append(
+                {
+                    "ts": round(key * self.bucket_s, 3),
+                    "probs": probs,
+                    "label": max(probs, key=probs.__getitem__),
+                    "faces": len(b.tracks),
+                    "events": b.n,
+                }
+            )
+        return out
+
+
+def _scan(bus: Bus, stream: str, since: float, until: float, limit: int) -> list[bytes]:
+    """Payloads of ``stream`` added from ``since`` on, page by page, up to ``until`` or ``limit``."""
+    payloads: list[bytes] = []
+    start = f"{max(0, int(since * 1000))}-0"
+    end_ms = until * 1000
+    while len(payloads) < limit:
+        entries = bus.history(stream, since_id=start, count=PAGE)
+        payloads += [e.payload for e in entries if e.payload is not None]
+        if len(entries) < PAGE or int(entries[-1].id.split("-")[0]) > end_ms:
+            break
+        start = "(" + entries[-1].id
+    return payloads
+
+
+def _rollups(bus: Bus, camera: str, since: float, until: float, limit: int) -> list[TimelineBucket]:
+    """The camera's rollups for buckets that start in [since, until]. A bucket is published once the
+    camera's first event after it arrives, so its entry id is later than its end: the scan starts at
+    ``since`` and runs to the stream's end (rollups are few: 360 an hour)."""
+    out = []
+    for payload in _scan(bus, bus.keys.timeline(camera), since, math.inf, limit):
+        try:
+            rollup = TimelineBucket.decode(payload)
+        except SchemaError:
+            continue
+        if rollup.camera == camera and since <= rollup.ts <= until:
+            out.append(rollup)
+    return out
+
+
+def _events(bus: Bus, camera: str, since: float, until: float, limit: int) -> list[EmotionEvent]:
+    out = []
+    for payload in _scan(bus, bus.keys.camera_stream("emotions", camera), since, until, limit):
+        try:
+            ev = EmotionEvent.decode(payload)
+        except SchemaError:
+            continue
+        if ev.camera == camera and since <= ev.ts <= until:
+            out.append(ev)
+    return out
 
 
 def timeline(
     bus: Bus, camera: str, since: float, until: float, bucket_s: float = 1.0, limit: int = 50_000
 ) -> dict[str, Any]:
-    events: list[EmotionEvent] = []
-    start = f"{max(0, int(since * 1000))}-0"
-    end_ms = int(until * 1000)
-    scanned = 0
-    while scanned < limit:
-        entries = bus.history(bus.keys.camera_stream("emotions", camera), since_id=start, count=PAGE)
-        if not entries:
-            break
-        for entry in entries:
-            if entry.payload is None:
-                continue
-            try:
-                ev = EmotionEvent.decode(entry.payload)
-            except SchemaError:
-                continue
-            if ev.camera == camera and since <= ev.ts <= until:
-                events.append(ev)
-        scanned += len(entries)
-        last = entries[-1].id
-        if int(last.split("-")[0]) > end_ms or len(entries) < PAGE:
-            break
-        start = "(" + last
+    buckets = Buckets(bucket_s)
+    raw_since = since
+    if bucket_s % ROLLUP_S == 0:
+        since = math.floor(since / bucket_s) * bucket_s  # whole buckets, as the rollups have them
+        rollups = _rollups(bus, camera, since, until, limit)
+        for rollup in rollups:
+            buckets.add_rollup(rollup)
+        raw_since = max((r.ts + ROLLUP_S for r in rollups), default=since)
+    for ev in _events(bus, camera, raw_since, until, limit):
+        buckets.add_event(ev)
     return {
         "camera": camera,
         "since": since,
         "until": until,
         "bucket_s": bucket_s,
-        "points": bucket_events(events, bucket_s),
+        "points": buckets.points(),
     }

@@ -23,7 +23,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BUNDLED = HERE / "static" / "vendor"
 # What the page loads from /vendor/<name>: the npm package and the file inside it.
-FILES = {"socket.io.min.js": ("socket.io-client", "dist/socket.io.min.js")}
+FILES = {
+    "socket.io.min.js": ("socket.io-client", "dist/socket.io.min.js"),
+    "uPlot.iife.min.js": ("uplot", "dist/uPlot.iife.min.js"),  # the timeline chart
+    "uPlot.min.css": ("uplot", "dist/uPlot.min.css"),
+}
 # npm itself sets it, in lower case, for builds that run under npm.
 REGISTRY = os.environ.get("npm_config_registry", "https://registry.npmjs.org").rstrip("/")  # noqa: SIM112
 

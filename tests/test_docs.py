@@ -102,6 +102,7 @@ def test_the_contracts_table_matches_keys_the_registry_and_the_schemas() -> None
         "prefix",
     }
     helpers |= {"partitions", "tag", "partition_of", "partition_of_key", "camera_stream", "stream_name"}
+    helpers |= {"is_timeline"}
     public = {n for n in dir(Keys) if not n.startswith("_")} - helpers
     assert set(by_key) == public, "every key in keys.py has its row, and every row its key"
 

@@ -235,6 +235,8 @@ class Bus:
                 raise
 
     def maxlen(self, stream: str) -> int:
+        if self.keys.is_timeline(stream):
+            return self.cfg.timeline_maxlen
         name = self.keys.stream_name(stream)
         if name == "frames":
             return self.cfg.frames_maxlen

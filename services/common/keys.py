@@ -164,6 +164,14 @@ class Keys:
     def latest_recommendation(self, camera: str) -> str:
         return f"{self._camera(camera)}:reco:{camera}"
 
+    def timeline(self, camera: str) -> str:
+        """A camera's emotion history in ROLLUP_S-second buckets (a stream of TimelineBucket), kept for
+        days where the emotion streams keep minutes; the recommender writes it."""
+        return f"{self._camera(camera)}:timeline:{camera}"
+
+    def is_timeline(self, key: str) -> bool:
+        return key.startswith(f"{self.prefix}:{{p") and key.rpartition("}:")[2].startswith("timeline:")
+
     def dashboard_lease(self) -> str:
         """Held by the one dashboard process that bridges streams into a shared Socket.IO message queue."""
         return f"{self.prefix}:lock:dashboard:bridge"

@@ -189,6 +189,9 @@ class StreamSettings(_Section):
     frames_maxlen: int = Field(default=600, ge=10)
     events_maxlen: int = Field(default=20_000, ge=10)
     dead_maxlen: int = Field(default=10_000, ge=10)
+    # Buckets (10 s each) kept per camera in its timeline stream, for the dashboard's 1 h and 24 h
+    # views: the default keeps three days.
+    timeline_maxlen: int = Field(default=25_920, ge=10)
     # A dead letter keeps this much of the message (whole, and replayable, when it fits).
     dead_payload_bytes: int = Field(default=4096, ge=0, le=16 * 1024 * 1024)
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)

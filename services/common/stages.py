@@ -71,7 +71,7 @@ STAGES: tuple[Stage, ...] = (
         "recommendations",
         "recommender.worker:run",
         stateful=True,
-        also_writes=("latest_recommendation", "state", "spotify_search", "alerts"),
+        also_writes=("latest_recommendation", "state", "spotify_search", "alerts", "timeline"),
     ),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)

@@ -4,7 +4,9 @@ A camera's emotion is the average of its live tracks' smoothed
 probabilities. Its suggestion changes only when that emotion has held for
 ``cooldown_s``: music should not switch with every glance. Tracks suggested
 recently to the same camera are not repeated while others are available.
-State is per camera in Redis, committed with the outputs and acks.
+State is per camera in Redis, committed with the outputs and acks. The camera's emotion history is
+folded into 10 s buckets there too, each finished one published to its timeline stream (the
+dashboard's long views).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..common.schemas import (
     RecommenderState,
     RecommenderStatus,
     TrackMood,
+    fold,
 )
 from ..common.settings import Settings
 from .alerts import evaluate
@@ -116,7 +119,11 @@ class RecommenderWorker(StreamWorker):
             state = self.camera_state(camera, saved, RecommenderState)
             outputs: list[bytes] = []
             alerts: list[bytes] = []
+            buckets: list[bytes] = []
             for _, event in sorted(items, key=lambda item: item[1].ts):
+                state.rollup, closed = fold(state.rollup, event)
+                if closed is not None:
+                    buckets.append(closed.encode())
                 for alert in evaluate(self.settings.alerts, state.alerts, event):
                     alerts.append(alert.encode())
                     log.warning(
@@ -135,13 +142,14 @@ class RecommenderWorker(StreamWorker):
             # The camera's newest suggestion stays retained, with its stream id, for late subscribers.
             retain = [(self.keys.latest_recommendation(camera), len(outputs) - 1)] if outputs else []
             stream = self.keys.camera_stream("alerts", camera)
+            history = self.keys.timeline(camera)
             self.commit_camera(
                 camera,
                 state.encode(),
                 outputs,
                 [e for e, _ in items],
                 retain=retain,
-                more=[(stream, payload) for payload in alerts],
+                more=[*((stream, p) for p in alerts), *((history, p) for p in buckets)],
             )
             self.counters.inc("alerts", len(alerts))
             self.counters.inc("processed", len(items))

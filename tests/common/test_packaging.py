@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from moodstream.dashboard import vendoring
+
 ROOT = Path(__file__).resolve().parents[2]
 # The repository's folders and the package each installs as (pyproject's package-dir).
 FOLDERS = {"moodstream": "moodstream", "services": "moodstream/services", "dashboard": "moodstream/dashboard"}
@@ -54,8 +56,9 @@ def test_every_module_and_shipped_model_is_in_the_wheel(wheel: Path) -> None:
         )
     assert "moodstream/services/recommender/data/data_moods.csv" in names
     assert "moodstream/dashboard/templates/index.html" in names
-    # The page's Socket.IO client, copied in by the build (setup.py), and node_modules not at all.
-    assert "moodstream/dashboard/static/vendor/socket.io.min.js" in names
+    # The page's Socket.IO client and chart, copied in by the build (setup.py), and node_modules not at all.
+    for name in vendoring.FILES:
+        assert f"moodstream/dashboard/static/vendor/{name}" in names
     assert not [n for n in names if "node_modules" in n]
 
 

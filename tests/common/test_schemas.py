@@ -10,7 +10,9 @@ from moodstream.services.common.schemas import (
     Frame,
     RecommendationEvent,
     SchemaError,
+    TimelineBucket,
     Track,
+    fold,
 )
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
@@ -132,3 +134,20 @@ def test_boxes_outside_the_frame_and_probabilities_not_summing_to_one_are_refuse
     halves = Classified("c", 1, 2.0, 64, 36, [Face(box=(1, 2, 3, 3), probs=[0.5] * 7)], model="m")
     with pytest.raises(SchemaError, match="probabilities sum to 3.5000, not 1"):
         Classified.decode(halves.encode())
+
+
+def test_fold_closes_a_timeline_bucket_when_a_later_one_starts() -> None:
+    def event(ts: float, track: int = 1) -> EmotionEvent:
+        probs = {e: (0.7 if e == "sad" else 0.05) for e in EMOTIONS}
+        return EmotionEvent("cam", ts, track, "sad", 0.7, probs)
+
+    open_, closed = fold(None, event(100.5))
+    assert closed is None and (open_.ts, open_.events) == (100.0, 1)
+    open_, closed = fold(open_, event(109.9, track=2))
+    assert closed is None and (open_.events, open_.tracks) == (2, [1, 2])
+    open_, closed = fold(open_, event(131.0))  # 20 s without a face: no empty buckets in between
+    assert closed is not None and (closed.ts, closed.events) == (100.0, 2)
+    assert closed.sums[EMOTIONS.index("sad")] == pytest.approx(1.4)
+    open_, closed = fold(open_, event(125.0))  # late: counted in the open bucket, none reopened
+    assert closed is None and (open_.ts, open_.events) == (130.0, 2)
+    assert TimelineBucket.decode(open_.encode()) == open_

@@ -6,12 +6,14 @@ Screenshots go to test-artifacts/ (or $MOODSTREAM_TEST_ARTIFACTS).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from moodstream.services.common.schemas import EMOTIONS
 from moodstream.services.stack import free_port
 from tests.helpers import ROOT, moodstream, pipeline_config, wait_for
 
@@ -87,6 +89,7 @@ def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
             lambda c=camera, p=points: num(page, c, "points") > p, 30, what=f"{camera}'s timeline to grow"
         )
     page.screenshot(path=str(ARTIFACTS / "dashboard-grid.png"))
+    check_timeline(page, "lobby")
     # The alert rule fires on the lobby: in the alerts panel and on its tile, not on the desk's.
     page.wait_for_selector('#alert-list li[data-alert-camera="lobby"]', timeout=60_000)
     page.wait_for_selector('[data-camera="lobby"].alerting .alert-badge:not([hidden])', timeout=10_000)
@@ -130,6 +133,33 @@ def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
     assert num(page, "lobby", "history") > 0
     assert not errors, errors
     page.close()
+
+
+def check_timeline(page: Any, camera: str) -> None:
+    """A time axis over the chosen range, a readout of the newest bucket (or the hovered one), and the
+    range selector asking the timeline endpoint for that range's buckets."""
+    tile = page.locator(f'[data-camera="{camera}"]')
+    readout = tile.locator(".readout")
+    assert attr(page, camera, "range") == "300"
+    assert num(page, camera, "xmax") - num(page, camera, "xmin") == 300
+    wait_for(lambda: readout.inner_text().startswith("now: "), 10, what="the current label")
+    assert readout.get_attribute("data-label") in EMOTIONS
+    box = tile.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)
+    wait_for(lambda: readout.get_attribute("data-hover") == "true", 10, what="a readout on hover")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d( [AP]M)?: \w+ \d+%", readout.inner_text()), readout.inner_text()
+    values = tile.locator(".u-legend .u-value").all_inner_texts()
+    assert len(values) == 1 + len(EMOTIONS) and all(v.endswith("%") for v in values[1:]), values
+    tile.locator(".u-legend").screenshot(path=str(ARTIFACTS / "dashboard-timeline-hover.png"))
+    page.mouse.move(0, 0)
+    for label, span, bucket in (("1 h", 3600, 10), ("24 h", 86400, 300), ("5 min", 300, 1)):
+        with page.expect_response(lambda r, b=bucket: "/timeline?" in r.url and f"bucket={b}" in r.url):
+            tile.locator(".range", has_text=label).click()
+        wait_for(lambda b=bucket: num(page, camera, "bucket") == b, 10, what=f"the {label} view")
+        assert num(page, camera, "xmax") - num(page, camera, "xmin") == span
+        assert tile.locator(f'.range[data-range="{span}"]').get_attribute("aria-pressed") == "true"
+        assert num(page, camera, "points") > 0, label
+    assert page.locator('[data-camera="desk"]').get_attribute("data-range") == "300"  # per tile
 
 
 def test_a_wrong_token_is_refused(stack: str, browser: Any) -> None:

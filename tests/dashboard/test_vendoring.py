@@ -24,5 +24,6 @@ def test_the_registry_copy_is_the_locked_one_and_checked() -> None:
 
 
 def test_the_server_finds_only_what_it_vendors() -> None:
-    assert vendoring.locate("socket.io.min.js") is not None
+    for name in ("socket.io.min.js", "uPlot.iife.min.js", "uPlot.min.css"):
+        assert vendoring.locate(name) is not None
     assert vendoring.locate("../package.json") is None

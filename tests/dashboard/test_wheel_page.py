@@ -82,6 +82,7 @@ def test_the_wheel_serves_the_page_with_a_camera_tile(
         wait_for(lambda: _answers(url), 60, what="the wheel's dashboard")
         page.goto(url)
         page.wait_for_selector('[data-camera="lobby"]', timeout=60_000)
+        page.wait_for_selector('[data-camera="lobby"] .plot .u-over', timeout=30_000)  # the chart library
         assert page.locator("#banner").is_hidden()
         # Without its Socket.IO client the page says why, rather than showing an empty grid.
         board.stop()

@@ -6,6 +6,7 @@
 | heartbeat | worker heartbeats and the per-kind detail they carry; a worker's local health file |
 | overlay | the boxes and labels drawn over a camera's video |
 | state | the smoother's and recommender's per-camera state, the dashboard bridge's cursor |
+| timeline | a camera's emotion history in coarse buckets, kept for days |
 | spotify | cached Spotify search results |
 | recording | the ``.msrec`` file format |
 | deadletter | dead-lettered messages |
@@ -53,12 +54,14 @@ from .state import (
     TrackMood,
     TrackState,
 )
+from .timeline import ROLLUP_S, TimelineBucket, fold
 
 __all__ = [
     "EMOTIONS",
     "MAX_CAMERA_LEN",
     "MAX_FACES",
     "MAX_PAYLOAD_BYTES",
+    "ROLLUP_S",
     "SCHEMA_VERSION",
     "AlertEvent",
     "AlertHold",
@@ -90,9 +93,11 @@ __all__ = [
     "SearchResults",
     "SmootherState",
     "StageDetail",
+    "TimelineBucket",
     "Track",
     "TrackMood",
     "TrackState",
+    "fold",
     "read_frames",
     "read_header",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .codec import Record
 from .messages import EMOTIONS
+from .timeline import TimelineBucket
 
 N_EMOTIONS = len(EMOTIONS)
 
@@ -63,6 +64,7 @@ class RecommenderState(Record):
     suggested: str = ""  # the emotion last suggested for
     history: list[list[str]] = field(default_factory=list)  # Spotify ids of recent suggestions
     alerts: dict[str, AlertHold] = field(default_factory=dict)  # by alert rule name
+    rollup: TimelineBucket | None = None  # the camera's timeline bucket still open
 
 
 @dataclass
