@@ -389,6 +389,15 @@ def cmd_bench_recall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_timeline(args: argparse.Namespace) -> int:
+    from ..dashboard.timelinebench import format_timeline, run_timeline_bench
+
+    settings = _settings(args, required=False)
+    result = run_timeline_bench(settings, _redis_url(settings), rounds=args.rounds)
+    print(json.dumps(result) if args.json else format_timeline(result))
+    return 0
+
+
 def cmd_bench_endurance(args: argparse.Namespace) -> int:
     from . import endurance
 
@@ -408,6 +417,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_endurance(args)
     if args.detector_recall:
         return cmd_bench_recall(args)
+    if args.timeline:
+        return cmd_bench_timeline(args)
     from .bench import format_ab, format_result, run_bench
 
     viewers = args.dashboard_clients
@@ -730,6 +741,11 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
         "--detector-recall",
         action="store_true",
         help="region search against a full scan of every frame, over the sample videos (no Redis)",
+    )
+    p.add_argument(
+        "--timeline",
+        action="store_true",
+        help="time the dashboard's timeline ranges over a day of one camera's history (--rounds each)",
     )
     p.add_argument(
         "--soak",

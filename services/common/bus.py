@@ -248,10 +248,13 @@ class Bus:
     def publish(self, stream: str, payload: bytes) -> str:
         return _s(self._client.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True))
 
-    def publish_many(self, stream: str, payloads: Sequence[bytes]) -> list[str]:
+    def publish_many(
+        self, stream: str, payloads: Sequence[bytes], ids: Sequence[str] | None = None
+    ) -> list[str]:
+        """``ids``: explicit, increasing entry ids (a benchmark laying down hours of history), else ``*``."""
         pipe = self._client.pipeline(transaction=False)
-        for payload in payloads:
-            pipe.xadd(stream, {FIELD: payload}, maxlen=self.maxlen(stream), approximate=True)
+        for payload, entry_id in zip(payloads, ids or ["*"] * len(payloads), strict=True):
+            pipe.xadd(stream, {FIELD: payload}, id=entry_id, maxlen=self.maxlen(stream), approximate=True)
         return [_s(i) for i in pipe.execute()]
 
     def publish_and_ack(

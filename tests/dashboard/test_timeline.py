@@ -1,11 +1,15 @@
 """The timeline endpoint's history against real Redis: the recommender's 10 s rollups for the long
-views, the raw emotion events after the newest rollup, and raw events alone for fine buckets."""
+views, the raw emotion events after the newest rollup, and raw events alone for fine buckets; and its
+benchmark."""
 
+import json
 import time
+from pathlib import Path
 
 from moodstream.dashboard.timeline import timeline
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, TimelineBucket
+from tests.helpers import moodstream
 
 
 def probs(label: str) -> dict[str, float]:
@@ -46,3 +50,20 @@ def test_without_rollups_a_long_view_reads_the_raw_events(bus: Bus) -> None:
     points = timeline(bus, "porch", base, base + 60, bucket_s=10)["points"]
     assert [(p["ts"] - base, p["events"], p["faces"]) for p in points] == [(0.0, 20, 2), (10.0, 20, 2)]
     assert timeline(bus, "nobody", base, base + 60, bucket_s=10)["points"] == []
+
+
+def test_the_timeline_benchmark_times_each_range_and_leaves_nothing(
+    tmp_path: Path, redis_base_url: str, client
+) -> None:
+    config = tmp_path / "moodstream.toml"
+    config.write_text(f'[redis]\nurl = "{redis_base_url}"\n')
+    before = set(client.scan_iter(match="bench-*", count=1000))
+    done = moodstream("bench", "--config", str(config), "--timeline", "--rounds", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["rollups"], result["events"]) == (8640, 19800)
+    views = {v["range_s"]: v for v in result["views"]}
+    assert {span: v["bucket_s"] for span, v in views.items()} == {300: 1.0, 3600: 10.0, 86400: 300.0}
+    assert 300 <= views[300]["points"] <= 301 and 360 <= views[3600]["points"] <= 361
+    assert 288 <= views[86400]["points"] <= 289
+    assert set(client.scan_iter(match="bench-*", count=1000)) == before
