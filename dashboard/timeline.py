@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from moodstream.services.common.bus import Bus
 from moodstream.services.common.schemas import (
@@ -29,6 +29,7 @@ from moodstream.services.common.schemas import (
 )
 
 PAGE = 1000
+T = TypeVar("T", EmotionEvent, TimelineBucket)
 
 
 @dataclass
@@ -95,31 +96,31 @@ def _scan(bus: Bus, stream: str, since: float, until: float, limit: int) -> list
     return payloads
 
 
+def _decoded(payloads: list[bytes], kind: type[T], camera: str, since: float, until: float) -> list[T]:
+    """The camera's records in [since, until]; anything that does not decode is passed over (the
+    pipeline dead-letters it where it is consumed)."""
+    out = []
+    for payload in payloads:
+        try:
+            record = kind.decode(payload)
+        except SchemaError:
+            continue
+        if record.camera == camera and since <= record.ts <= until:
+            out.append(record)
+    return out
+
+
 def _rollups(bus: Bus, camera: str, since: float, until: float, limit: int) -> list[TimelineBucket]:
     """The camera's rollups for buckets that start in [since, until]. A bucket is published once the
     camera's first event after it arrives, so its entry id is later than its end: the scan starts at
     ``since`` and runs to the stream's end (rollups are few: 360 an hour)."""
-    out = []
-    for payload in _scan(bus, bus.keys.timeline(camera), since, math.inf, limit):
-        try:
-            rollup = TimelineBucket.decode(payload)
-        except SchemaError:
-            continue
-        if rollup.camera == camera and since <= rollup.ts <= until:
-            out.append(rollup)
-    return out
+    payloads = _scan(bus, bus.keys.timeline(camera), since, math.inf, limit)
+    return _decoded(payloads, TimelineBucket, camera, since, until)
 
 
 def _events(bus: Bus, camera: str, since: float, until: float, limit: int) -> list[EmotionEvent]:
-    out = []
-    for payload in _scan(bus, bus.keys.camera_stream("emotions", camera), since, until, limit):
-        try:
-            ev = EmotionEvent.decode(payload)
-        except SchemaError:
-            continue
-        if ev.camera == camera and since <= ev.ts <= until:
-            out.append(ev)
-    return out
+    payloads = _scan(bus, bus.keys.camera_stream("emotions", camera), since, until, limit)
+    return _decoded(payloads, EmotionEvent, camera, since, until)
 
 
 def timeline(

@@ -33,7 +33,9 @@
   }
 
   function api(path) {
-    return fetch(path, { headers: authHeaders, cache: "no-store" }).then((r) => (r.ok ? r.json() : null));
+    return fetch(path, { headers: authHeaders, cache: "no-store" })
+      .then((r) => (r.ok ? r.json() : null))
+      .catch(() => null); // the dashboard restarting: callers treat it as no data
   }
 
   // ----- timeline -------------------------------------------------------------------------------
