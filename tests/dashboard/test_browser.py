@@ -150,7 +150,7 @@ def check_timeline(page: Any, camera: str) -> None:
     assert re.fullmatch(r"\d\d:\d\d:\d\d( [AP]M)?: \w+ \d+%", readout.inner_text()), readout.inner_text()
     values = tile.locator(".u-legend .u-value").all_inner_texts()
     assert len(values) == 1 + len(EMOTIONS) and all(v.endswith("%") for v in values[1:]), values
-    tile.locator(".u-legend").screenshot(path=str(ARTIFACTS / "dashboard-timeline-hover.png"))
+    tile.locator(".chart").screenshot(path=str(ARTIFACTS / "dashboard-timeline.png"))
     page.mouse.move(0, 0)
     for label, span, bucket in (("1 h", 3600, 10), ("24 h", 86400, 300), ("5 min", 300, 1)):
         with page.expect_response(lambda r, b=bucket: "/timeline?" in r.url and f"bucket={b}" in r.url):
