@@ -12,21 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .common.errors import UserError
 from .common.redact import redact
 
 USER_ERROR = 2
 BUG = 1
-# Errors of moodstream's own modules that always mean a user's input (named: importing them all here
-# would load the capture and stack code for every command).
-OURS = (
-    "StackError",
-    "UsageError",
-    "RecordingError",
-    "DataError",
-    "CatalogError",
-    "SourceError",
-    "ClusterError",
-)
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -56,13 +46,10 @@ class Parser(argparse.ArgumentParser):
 
 def describe(exc: BaseException) -> str | None:
     """The sentence for a user's mistake; None for what looks like a bug."""
-    from .common.assets import AssetError
     from .common.bus import CONNECTION_ERRORS, ResponseError
-    from .common.modelspec import ModelError
     from .common.schemas import SchemaError
-    from .common.settings import ConfigError
 
-    if isinstance(exc, ConfigError | AssetError | ModelError) or type(exc).__name__ in OURS:
+    if isinstance(exc, UserError):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename is not None:  # a path given on the command line
         return f"{exc.filename}: {exc.strerror or exc}"
@@ -97,5 +84,5 @@ def report(exc: BaseException, debug: bool) -> int:
     return USER_ERROR
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A command's own check of its arguments failed (e.g. `replay` onto a live camera without --force)."""

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .common.errors import UserError
 
-class ClusterError(RuntimeError):
+
+class ClusterError(UserError, RuntimeError):
     pass
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from . import launcher
 from .common.connection import answers, embedded_url_file, resolve_url, with_password
+from .common.errors import UserError
 from .common.redact import redact
 from .common.settings import ConfigError, Settings
 from .common.stages import STAGES
 
 
-class StackError(Exception):
+class StackError(UserError):
     pass
 
 

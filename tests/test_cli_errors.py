@@ -118,3 +118,31 @@ def test_every_flag_has_help() -> None:
     assert missing == []
     shown = subprocess.run(launcher.cli(None, "replay", "--help"), capture_output=True, text=True, cwd=ROOT)
     assert "(default: 1.0)" in shown.stdout  # --speed
+
+
+def test_every_error_that_means_a_users_mistake_is_a_user_error() -> None:
+    """The CLI tells a user's mistake from a bug by one base class, so a new module's error cannot be
+    forgotten in a list: each module's own error class derives from it."""
+    import importlib
+
+    from moodstream.services.clierrors import BUG, USER_ERROR, describe, report
+    from moodstream.services.common.errors import UserError
+
+    where = {
+        "moodstream.services.common.settings": "ConfigError",
+        "moodstream.services.common.assets": "AssetError",
+        "moodstream.services.common.modelspec": "ModelError",
+        "moodstream.services.stack": "StackError",
+        "moodstream.services.clierrors": "UsageError",
+        "moodstream.services.capture.recording": "RecordingError",
+        "moodstream.services.capture.sources": "SourceError",
+        "moodstream.services.recommender.catalog": "CatalogError",
+        "moodstream.services.devcluster": "ClusterError",
+        "moodstream.training.data": "DataError",
+    }
+    for module, name in where.items():
+        cls = getattr(importlib.import_module(module), name)
+        assert issubclass(cls, UserError), f"{module}.{name}"
+        assert describe(cls("what went wrong, and how to fix it")) == "what went wrong, and how to fix it"
+    assert report(UserError("x"), debug=False) == USER_ERROR
+    assert describe(KeyError("x")) is None and report(KeyError("x"), debug=False) == BUG

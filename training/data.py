@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moodstream.services.common.errors import UserError
 from moodstream.services.common.schemas import EMOTIONS
 
 CSV_SPLITS = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
@@ -31,7 +32,7 @@ FOLDER_SPLITS = {
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 
-class DataError(Exception):
+class DataError(UserError):
     pass
 
 

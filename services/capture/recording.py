@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..common.errors import UserError
 from ..common.schemas import RecordedFrame, RecordingHeader, SchemaError, read_frames, read_header
 
 
-class RecordingError(Exception):
+class RecordingError(UserError):
     pass
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..common.errors import UserError
 from ..common.redact import redact
 from .recording import RecordingError, RecordingReader
 
 URL_RE = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp)://", re.I)
 
 
-class SourceError(Exception):
+class SourceError(UserError):
     pass
 
 

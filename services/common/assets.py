@@ -21,12 +21,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import UserError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "fer-mini-xception"
 
 
-class AssetError(Exception):
+class AssetError(UserError):
     pass
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .assets import DEFAULT_MODEL, cache_dir
+from .errors import UserError
 from .schemas import EMOTIONS
 
 SCALINGS = ("minus1_1", "zero_1", "raw")
@@ -24,7 +25,7 @@ PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
 INSTALLED_MODELS = Path(sys.prefix) / "share" / "moodstream" / "models"
 
 
-class ModelError(Exception):
+class ModelError(UserError):
     pass
 
 

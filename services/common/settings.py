@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .errors import UserError
 from .schemas.messages import EMOTIONS
 
 ENV_PREFIX = "MOODSTREAM__"
@@ -24,7 +25,7 @@ DEFAULT_CONFIG = "moodstream.toml"
 CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """Raised for a config file or override that cannot be used; the message names the key."""
 
 

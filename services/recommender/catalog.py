@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..common.errors import UserError
 from ..common.schemas import MusicStatus, Track
 
 DEFAULT_CATALOG = Path(__file__).parent / "data" / "data_moods.csv"
@@ -28,7 +29,7 @@ def embed_url(spotify_id: str) -> str:
     return f"https://open.spotify.com/embed/track/{spotify_id}"
 
 
-class CatalogError(Exception):
+class CatalogError(UserError):
     pass
 
 
