@@ -242,7 +242,8 @@ class DashboardSettings(_Section):
     message_queue: str = ""
     # The most video frames per second sent to a client for one camera.
     max_fps: float = Field(default=10.0, gt=0, le=30)
-    # How much emotion history the timeline endpoint returns by default, and the page shows.
+    # What the timeline endpoint returns by default; the page opens each tile on the shortest of its
+    # ranges (5 min, 1 h, 24 h) that covers it.
     timeline_s: int = Field(default=300, ge=10, le=24 * 3600)
     stats_interval_s: float = Field(default=2.0, ge=0.2, le=60)
     # A frame not acknowledged by the client within this time no longer holds back the next one.
