@@ -160,7 +160,8 @@
     columns() {
       const bucket = this.range.bucket;
       const oldest = Math.floor((Date.now() / 1000 - this.range.s) / bucket);
-      const keys = [...this.buckets.keys()].filter((k) => k >= oldest || !this.buckets.delete(k)).sort((a, b) => a - b);
+      for (const key of this.buckets.keys()) if (key < oldest) this.buckets.delete(key); // out of range
+      const keys = [...this.buckets.keys()].sort((a, b) => a - b);
       const cols = [[], ...EMOTIONS.map(() => [])];
       let prev = null;
       for (const key of keys) {
