@@ -9,6 +9,7 @@ import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,14 +85,25 @@ def test_the_wheel_serves_the_page_with_a_camera_tile(
         page.wait_for_selector('[data-camera="lobby"]', timeout=60_000)
         page.wait_for_selector('[data-camera="lobby"] .plot .u-over', timeout=30_000)  # the chart library
         assert page.locator("#banner").is_hidden()
+
+        def without(name: str) -> Any:
+            """The page from a dashboard whose wheel lost one vendored file, in a fresh browser context."""
+            nonlocal board
+            board.stop()
+            next(installed.rglob(f"dashboard/static/vendor/{name}")).unlink()
+            board = dashboard(installed, tmp_path, config, f"dashboard-without-{name}")
+            wait_for(lambda: _answers(url), 60, what="the dashboard again")
+            fresh = browser.new_context().new_page()  # nothing cached from an earlier visit
+            fresh.goto(url)
+            return fresh
+
+        # Without its chart library, each tile says so where its chart would be; the rest works.
+        fresh = without("uPlot.iife.min.js")
+        fresh.wait_for_selector('[data-camera="lobby"][data-frames]:not([data-frames="0"])', timeout=60_000)
+        assert "chart library" in fresh.locator('[data-camera="lobby"] .plot').inner_text()
+        fresh.close()
         # Without its Socket.IO client the page says why, rather than showing an empty grid.
-        board.stop()
-        vendored = next(installed.rglob("dashboard/static/vendor/socket.io.min.js"))
-        vendored.unlink()
-        board = dashboard(installed, tmp_path, config, "dashboard-without-client")
-        wait_for(lambda: _answers(url), 60, what="the dashboard again")
-        fresh = browser.new_context().new_page()  # nothing cached from the first visit
-        fresh.goto(url)
+        fresh = without("socket.io.min.js")
         fresh.wait_for_selector("#banner:not([hidden])", timeout=30_000)
         assert "cannot serve its Socket.IO client" in fresh.locator("#banner").inner_text()
         assert fresh.locator("#empty").is_hidden()
