@@ -16,7 +16,8 @@ import vendoring  # noqa: E402 - dashboard/vendoring.py, standard library only
 
 
 class BuildPyWithFrontEnd(build_py):
-    """Copies socket.io-client (the lockfile's version) into moodstream/dashboard/static/vendor/."""
+    """Copies the page's front-end files (socket.io-client, uPlot: the lockfile's versions) into
+    moodstream/dashboard/static/vendor/."""
 
     def run(self) -> None:
         super().run()

@@ -17,9 +17,9 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request,
 
 from moodstream.services.common.bus import CONNECTION_ERRORS, Bus, id_order
 from moodstream.services.common.liveness import Liveness
-from moodstream.services.common.schemas import AlertEvent, DashboardStatus, RecommendationEvent, SchemaError
+from moodstream.services.common.schemas import AlertEvent, DashboardStatus
 from moodstream.services.common.settings import CAMERA_ID_RE, DashboardSettings
-from moodstream.services.observe import collect_status, public_body
+from moodstream.services.observe import collect_status, current_suggestion, public_body
 
 from . import prometheus, vendoring
 from .auth import host_allowed, token_from_request, token_matches
@@ -126,7 +126,7 @@ def _camera_api(
         stats = latest_stats() or stats_payload(collect_status(bus), info())
         out = []
         for cam in stats["cameras"]:
-            reco = _latest_reco(bus, cam["camera"])
+            reco = current_suggestion(bus, cam["camera"])
             out.append(
                 {**cam, "emotion": reco["emotion"] if reco else None, "mood": reco["mood"] if reco else None}
             )
@@ -166,7 +166,7 @@ def _camera_api(
 
     @bp.get("/api/cameras/<camera>/recommendation")
     def camera_recommendation(camera: str) -> Any:
-        reco = _latest_reco(bus, _camera(camera))
+        reco = current_suggestion(bus, _camera(camera))
         if reco is None:
             return jsonify(error=f"no suggestion yet for camera {camera}"), 404
         return jsonify(reco)
@@ -203,14 +203,3 @@ def _security_headers(resp: Response) -> Response:
             "frame-src https://open.spotify.com; media-src https:; style-src 'self'; script-src 'self'"
         )
     return resp
-
-
-def _latest_reco(bus: Bus, camera: str) -> dict[str, Any] | None:
-    """The camera's current suggestion as the feed sends it, with the stream id it was published under."""
-    found = bus.retained(bus.keys.latest_recommendation(camera))
-    if found is None:
-        return None
-    try:
-        return {**RecommendationEvent.decode(found[1]).public(), "id": found[0] or "0-0"}
-    except SchemaError:
-        return None

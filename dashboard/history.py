@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from moodstream.services.common.bus import Bus, Entry, id_order
-from moodstream.services.common.schemas import EmotionEvent, RecommendationEvent
-from moodstream.services.observe import PUBLIC_STREAMS, PublicDecoder, public_body
+from moodstream.services.common.bus import Bus, id_order
+from moodstream.services.common.schemas import EmotionEvent
+from moodstream.services.observe import PUBLIC_STREAMS, PublicDecoder, current_suggestion, public_body
 
 from .clients import Subscription
 
@@ -57,11 +57,9 @@ class FeedHistory:
         """Each wanted camera's current suggestion and its live tracks' newest emotions, oldest first."""
         out = []
         for camera in self._wanted(sub):
-            found = self.bus.retained(self.bus.keys.latest_recommendation(camera))
-            if found is not None:
-                body = public_body(Entry("", found[0] or "0-0", found[1]), RecommendationEvent)
-                if body is not None:
-                    out.append({**body, "retained": True})
+            body = current_suggestion(self.bus, camera)
+            if body is not None:
+                out.append({**body, "retained": True})
         newest: dict[tuple[str, int], dict[str, Any]] = {}
         min_id = str(int((time.time() - self.recent_s) * 1000))
         for stream in self._streams(sub, "emotions"):

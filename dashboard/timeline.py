@@ -16,7 +16,6 @@ never scanned.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from moodstream.services.common.bus import Bus
@@ -32,51 +31,41 @@ PAGE = 1000
 T = TypeVar("T", EmotionEvent, TimelineBucket)
 
 
-@dataclass
-class _Sum:
-    sums: list[float] = field(default_factory=lambda: [0.0] * len(EMOTIONS))
-    n: int = 0
-    tracks: set[int] = field(default_factory=set)
-
-
 class Buckets:
-    """Events and rollups summed into buckets of ``bucket_s`` seconds, aligned to multiples of it."""
+    """Events and rollups summed into buckets of ``bucket_s`` seconds, aligned to multiples of it: the
+    rollups' own accumulator, at the view's grain."""
 
-    def __init__(self, bucket_s: float):
+    def __init__(self, camera: str, bucket_s: float):
+        self.camera = camera
         self.bucket_s = bucket_s
-        self._by_key: dict[int, _Sum] = {}
+        self._by_key: dict[int, TimelineBucket] = {}
 
-    def _at(self, ts: float) -> _Sum:
-        return self._by_key.setdefault(math.floor(ts / self.bucket_s), _Sum())
+    def _at(self, ts: float) -> TimelineBucket:
+        key = math.floor(ts / self.bucket_s)
+        if key not in self._by_key:
+            self._by_key[key] = TimelineBucket(self.camera, key * self.bucket_s)
+        return self._by_key[key]
 
     def add_event(self, ev: EmotionEvent) -> None:
-        b = self._at(ev.ts)
-        for i, e in enumerate(EMOTIONS):
-            b.sums[i] += ev.probs[e]
-        b.n += 1
-        b.tracks.add(ev.track)
+        self._at(ev.ts).add(ev)
 
     def add_rollup(self, rollup: TimelineBucket) -> None:
-        b = self._at(rollup.ts)
-        for i, s in enumerate(rollup.sums):
-            b.sums[i] += s
-        b.n += rollup.events
-        b.tracks.update(rollup.tracks)
+        self._at(rollup.ts).merge(rollup)
 
     def points(self) -> list[dict[str, Any]]:
         out = []
         for key in sorted(self._by_key):
             b = self._by_key[key]
-            if not b.n:
+            if not b.events:
                 continue
-            probs = {e: round(s / b.n, 4) for e, s in zip(EMOTIONS, b.sums, strict=True)}
+            probs = {e: round(s / b.events, 4) for e, s in zip(EMOTIONS, b.sums, strict=True)}
             out.append(
                 {
                     "ts": round(key * self.bucket_s, 3),
                     "probs": probs,
                     "label": max(probs, key=probs.__getitem__),
                     "faces": len(b.tracks),
-                    "events": b.n,
+                    "events": b.events,
                 }
             )
         return out
@@ -126,7 +115,7 @@ def _events(bus: Bus, camera: str, since: float, until: float, limit: int) -> li
 def timeline(
     bus: Bus, camera: str, since: float, until: float, bucket_s: float = 1.0, limit: int = 50_000
 ) -> dict[str, Any]:
-    buckets = Buckets(bucket_s)
+    buckets = Buckets(camera, bucket_s)
     raw_since = since
     if bucket_s % ROLLUP_S == 0:
         since = math.floor(since / bucket_s) * bucket_s  # whole buckets, as the rollups have them

@@ -219,6 +219,15 @@ def public_body(entry: Entry, decoder: PublicDecoder) -> dict[str, Any] | None:
         return None
 
 
+def current_suggestion(bus: Bus, camera: str) -> dict[str, Any] | None:
+    """A camera's current suggestion (retained by the recommender's commit) as the feed sends it, with
+    the stream id it was published under; None before the first, or when it cannot be decoded."""
+    found = bus.retained(bus.keys.latest_recommendation(camera))
+    if found is None:
+        return None
+    return public_body(Entry("", found[0] or "0-0", found[1]), RecommendationEvent)
+
+
 def follow(
     bus: Bus,
     camera: str | None = None,

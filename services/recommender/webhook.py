@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from ..common.backoff import OnceLog
+from ..common.backoff import Backoff, OnceLog
 from ..common.bus import Bus, Entry
 from ..common.metrics import Counters
 from ..common.schemas import AlertEvent, SchemaError
@@ -96,7 +96,7 @@ class WebhookSender:
         url = rule.webhook() if rule is not None else ""
         if not url:
             return
-        delay = self.cfg.backoff_s
+        backoff = Backoff(self.cfg.backoff_s, maximum=60.0)
         for attempt in range(1, self.cfg.attempts + 1):
             try:
                 post(url, {**alert.public(), "id": entry.id}, entry.id, self.cfg.timeout_s)
@@ -106,8 +106,7 @@ class WebhookSender:
                 reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
                 log.warning("webhook for alert %s: try %d failed: %s", entry.id, attempt, reason)
             if attempt < self.cfg.attempts and not stopped():
-                wait(delay)
-                delay = min(delay * 2, 60.0)
+                wait(backoff.next())
         self.counters.inc("webhooks_failed")
         self._failed(
             alert.rule,

@@ -38,6 +38,13 @@ class TimelineBucket(Record):
         if event.track not in self.tracks:
             self.tracks.append(event.track)
 
+    def merge(self, other: TimelineBucket) -> None:
+        """Add another bucket's events (a coarser view sums several rollups)."""
+        for i, total in enumerate(other.sums):
+            self.sums[i] += total
+        self.events += other.events
+        self.tracks += [track for track in other.tracks if track not in self.tracks]
+
 
 def fold(current: TimelineBucket | None, event: EmotionEvent) -> tuple[TimelineBucket, TimelineBucket | None]:
     """Add ``event`` to the open bucket; returns the open bucket and the one it closed, if any.
