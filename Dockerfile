@@ -15,9 +15,6 @@ FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS wheel
 WORKDIR /src
 COPY pyproject.toml setup.py README.md ./
 COPY moodstream moodstream
-COPY services services
-COPY dashboard dashboard
-COPY training training
 COPY models models
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 

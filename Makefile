@@ -13,8 +13,8 @@ $(BIN)/moodstream: pyproject.toml
 	touch $@
 
 # The dashboard's front-end libraries, from the npm registry (served by the dashboard itself: no CDN).
-dashboard/node_modules/.package-lock.json: dashboard/package.json dashboard/package-lock.json
-	cd dashboard && npm ci --no-audit --no-fund
+moodstream/dashboard/node_modules/.package-lock.json: moodstream/dashboard/package.json moodstream/dashboard/package-lock.json
+	cd moodstream/dashboard && npm ci --no-audit --no-fund
 	touch $@
 
 # The Node.js example feed client's socket.io-client (tests run it).
@@ -22,7 +22,7 @@ examples/node/node_modules/.package-lock.json: examples/node/package.json exampl
 	cd examples/node && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(BIN)/moodstream dashboard/node_modules/.package-lock.json examples/node/node_modules/.package-lock.json
+install: $(BIN)/moodstream moodstream/dashboard/node_modules/.package-lock.json examples/node/node_modules/.package-lock.json
 
 # Browser tests drive Debian's chromium (Playwright cannot download browsers here).
 browser:
@@ -77,4 +77,4 @@ bench: assets
 	$(BIN)/moodstream bench --cameras 4 --seconds 30 --fps 15
 
 clean:
-	rm -rf $(VENV) .moodstream build *.egg-info dashboard/node_modules deploy/node_modules examples/node/node_modules test-artifacts
+	rm -rf $(VENV) .moodstream build *.egg-info moodstream/dashboard/node_modules deploy/node_modules examples/node/node_modules test-artifacts

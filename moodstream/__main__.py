@@ -2,6 +2,6 @@
 
 import sys
 
-from moodstream.services.cli import main
+from moodstream.cli.main import main
 
 sys.exit(main())

@@ -12,10 +12,10 @@ import pytest
 import redis
 
 import moodstream.training  # noqa: F401 - before any test imports TensorFlow: it turns oneDNN off (see there)
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.connection import answers
-from moodstream.services.common.keys import Keys
-from moodstream.services.common.settings import Settings, settings_from_dict
+from moodstream.config import Settings, settings_from_dict
+from moodstream.streams.bus import Bus
+from moodstream.streams.connection import answers
+from moodstream.streams.keys import Keys
 from tests.helpers import RedisServer
 
 TEST_DB = 9
@@ -75,7 +75,7 @@ def bus(client: redis.Redis, prefix: str) -> Bus:
 
 @pytest.fixture(scope="session")
 def assets() -> dict[str, Path]:
-    from moodstream.services.common import assets as assets_mod
+    from moodstream import assets as assets_mod
 
     return assets_mod.fetch_all()
 
@@ -87,8 +87,8 @@ def sample_video(assets: dict[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def predictor(assets: dict[str, Path]):
-    from moodstream.services.classifier.predictor import Predictor
-    from moodstream.services.common.modelspec import ModelSpec
+    from moodstream.classifier.predictor import Predictor
+    from moodstream.modelspec import ModelSpec
 
     p = Predictor(ModelSpec.load(assets["model"]), max_batch=32)
     p.warmup()

@@ -12,9 +12,9 @@ from typing import Any
 
 import redis
 
-from moodstream.services import launcher
-from moodstream.services.common.tomlwriter import dump_toml
-from moodstream.services.stack import embedded_server_command, free_port
+from moodstream.ops import launcher
+from moodstream.ops.stack import embedded_server_command, free_port
+from moodstream.ops.tomlwriter import dump_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def face_recording(path: Path, video: Path, frames: int) -> Path:
     """``frames`` frames of a real face video (looped), 320 px wide, 25 fps, as a recording."""
     import cv2
 
-    from moodstream.services.capture.recording import RecordingWriter
+    from moodstream.capture.recording import RecordingWriter
 
     cap = cv2.VideoCapture(str(video))
     with RecordingWriter(path, "rec", fps=25.0) as out:

@@ -19,25 +19,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {
-    "moodstream": "moodstream",
-    "services": "moodstream.services",
-    "dashboard": "moodstream.dashboard",
-}
-PACKAGES["training"] = "moodstream.training"
 MAX_FUNCTION_LINES = 60
 
 
 def modules() -> Iterator[tuple[str, Path, ast.Module]]:
-    """(dotted name, path, tree) of every module the wheel installs."""
-    for folder, package in PACKAGES.items():
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            if "node_modules" in path.parts:
-                continue
-            parts = list(path.relative_to(ROOT / folder).with_suffix("").parts)
-            if parts[-1] == "__init__":
-                parts.pop()
-            yield ".".join([package, *parts]), path, ast.parse(path.read_text(), str(path))
+    """(dotted name, path, tree) of every module the wheel installs: a module's folder path is its name."""
+    for path in sorted((ROOT / "moodstream").rglob("*.py")):
+        if "node_modules" in path.parts:
+            continue
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        yield ".".join(parts), path, ast.parse(path.read_text(), str(path))
 
 
 def imported(name: str, path: Path, tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
@@ -65,16 +58,16 @@ def test_only_the_schemas_package_imports_msgpack() -> None:
     offenders = [
         rel(path)
         for name, path, tree in modules()
-        if not name.startswith("moodstream.services.common.schemas")
+        if not name.startswith("moodstream.streams.schemas")
         and any(mod == "msgpack" or mod.startswith("msgpack.") for mod, _ in imported(name, path, tree))
     ]
-    assert offenders == [], "wire formats belong in services/common/schemas/"
+    assert offenders == [], "wire formats belong in moodstream/streams/schemas/"
 
 
 def test_only_bus_touches_the_redis_client() -> None:
     offenders = []
     for name, path, tree in modules():
-        if name == "moodstream.services.common.bus":
+        if name == "moodstream.streams.bus":
             continue
         if any(mod == "redis" or mod.startswith("redis.") for mod, _ in imported(name, path, tree)):
             offenders.append(f"{rel(path)} imports redis")
@@ -87,18 +80,20 @@ def test_only_bus_touches_the_redis_client() -> None:
 def test_only_keys_builds_names_from_the_prefix() -> None:
     offenders = []
     for name, path, tree in modules():
-        if name == "moodstream.services.common.keys":
+        if name == "moodstream.streams.keys":
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr) and any(
                 isinstance(v, ast.FormattedValue) and "prefix" in ast.unparse(v.value) for v in node.values
             ):
                 offenders.append(f"{rel(path)}:{node.lineno}")
-    assert offenders == [], "Redis key names come from services/common/keys.py"
+    assert offenders == [], "Redis key names come from moodstream/streams/keys.py"
 
 
 def test_our_code_is_imported_through_the_moodstream_namespace() -> None:
-    generic = {"services", "dashboard", "training"}
+    generic = {"services", "common"} | {
+        p.stem for p in (ROOT / "moodstream").iterdir() if p.name != "__init__.py"
+    }
     offenders = [
         f"{rel(path)}:{node.lineno} imports {mod}"
         for name, path, tree in modules()
@@ -152,8 +147,8 @@ def test_the_classifier_never_imports_the_training_package() -> None:
     """A classifier worker loads its model (custom layers included) without moodstream.training."""
     code = (
         "import sys\n"
-        "from moodstream.services.classifier.worker import load_predictor\n"
-        "from moodstream.services.common.settings import settings_from_dict\n"
+        "from moodstream.classifier.worker import load_predictor\n"
+        "from moodstream.config import settings_from_dict\n"
         "p = load_predictor(settings_from_dict({'classifier': {'model': sys.argv[1], 'max_batch': 2}}))\n"
         "assert p.predict_crops(__import__('numpy').zeros((1, p.spec.size, p.spec.size), 'uint8')).shape == (1, 7)\n"
         "print(sorted(m for m in sys.modules if m.startswith('moodstream.training')))\n"

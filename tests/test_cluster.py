@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.keys import Keys, partition_of
-from moodstream.services.common.schemas import Classified, EmotionEvent, RecommendationEvent
-from moodstream.services.common.settings import settings_from_dict
-from moodstream.services.devcluster import ClusterError, DevCluster
-from moodstream.services.stack import free_port
+from moodstream.config import settings_from_dict
+from moodstream.ops.devcluster import ClusterError, DevCluster
+from moodstream.ops.stack import free_port
+from moodstream.streams.bus import Bus
+from moodstream.streams.keys import Keys, partition_of
+from moodstream.streams.schemas import Classified, EmotionEvent, RecommendationEvent
 from tests.dashboard.conftest import TOKEN
 from tests.dashboard.test_feed import FeedClient
 from tests.helpers import CliProcess, moodstream, wait_for, write_config
@@ -140,7 +140,7 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
                 lambda: _events_for(bus, cameras), 120, interval=0.5, what="emotions and music for all 4"
             )
         except AssertionError:
-            from moodstream.services.observe import heartbeats
+            from moodstream.ops.observe import heartbeats
 
             beats = {h.worker: h.counters for h in heartbeats(bus)}
             lengths = {

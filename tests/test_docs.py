@@ -4,10 +4,10 @@ import re
 import tomllib
 from pathlib import Path
 
-from moodstream.services.common.settings import AlertRule, CameraSettings, Settings, settings_from_dict
-from moodstream.services.common.stages import NAMES as STAGE_NAMES
-from moodstream.services.common.stages import STAGES
-from moodstream.services.recommender.strategies import STRATEGIES
+from moodstream.config import AlertRule, CameraSettings, Settings, settings_from_dict
+from moodstream.recommender.strategies import STRATEGIES
+from moodstream.streams.stages import NAMES as STAGE_NAMES
+from moodstream.streams.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +72,8 @@ def test_architecture_opens_with_the_picture() -> None:
 def test_the_contracts_table_matches_keys_the_registry_and_the_schemas() -> None:
     import inspect
 
-    from moodstream.services.common import schemas
-    from moodstream.services.common.keys import Keys
+    from moodstream.streams import schemas
+    from moodstream.streams.keys import Keys
 
     rows = contracts_table()
     by_key: dict[str, dict[str, str]] = {}

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from moodstream.services.cli import build_parser
-from moodstream.services.common.modelspec import resolve_model_dir
+from moodstream.cli.main import build_parser
+from moodstream.modelspec import resolve_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-REPO_PATHS = ("training/", "deploy/", "examples/", "dashboard/")
+REPO_PATHS = ("moodstream/", "deploy/", "examples/")
 
 
 def shell_commands() -> Iterator[tuple[str, list[str]]]:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import redis
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.keys import Keys
-from moodstream.services.common.schemas import Classified, SchemaError
-from moodstream.services.common.stages import STAGES
-from moodstream.services.fuzzing import inject
+from moodstream.bench.fuzzing import inject
+from moodstream.streams.bus import Bus
+from moodstream.streams.keys import Keys
+from moodstream.streams.schemas import Classified, SchemaError
+from moodstream.streams.stages import STAGES
 from tests.helpers import WorkerProcess, pipeline_config, wait_for
 
 PER_STREAM = 2000

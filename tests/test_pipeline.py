@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.keys import Keys
-from moodstream.services.common.schemas import EmotionEvent, RecommendationEvent
-from moodstream.services.common.stages import NAMES as STAGE_NAMES
-from moodstream.services.common.stages import STAGES
+from moodstream.streams.bus import Bus
+from moodstream.streams.keys import Keys
+from moodstream.streams.schemas import EmotionEvent, RecommendationEvent
+from moodstream.streams.stages import NAMES as STAGE_NAMES
+from moodstream.streams.stages import STAGES
 from tests.helpers import RedisServer, WorkerProcess, moodstream, pipeline_config, wait_for
 
 pytestmark = pytest.mark.slow

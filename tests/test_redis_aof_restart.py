@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.keys import Keys
-from moodstream.services.common.schemas import Classified
+from moodstream.streams.bus import Bus
+from moodstream.streams.keys import Keys
+from moodstream.streams.schemas import Classified
 from tests.helpers import CliProcess, RedisServer, WorkerProcess, face_recording, wait_for, write_config
 
 pytestmark = pytest.mark.slow

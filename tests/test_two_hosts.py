@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import Classified
-from moodstream.services.common.settings import settings_from_dict
+from moodstream.config import settings_from_dict
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Classified
 from tests.helpers import ROOT, face_recording, wait_for, write_config
 
 pytestmark = pytest.mark.slow
@@ -183,7 +183,7 @@ def _classified(bus: Bus) -> list[int]:
 
 def _by_host(bus: Bus, hosts: Hosts) -> dict[str, int]:
     """Frames each host's classifiers processed, by the namespaces their pids live in."""
-    from moodstream.services.observe import heartbeats
+    from moodstream.ops.observe import heartbeats
 
     where = {pid: name for name, host in (("a", hosts.a), ("b", hosts.b)) for pid in hosts.pids(host)}
     out = {"a": 0, "b": 0}
@@ -270,7 +270,7 @@ def test_two_hosts_share_the_work_and_survive_losing_one(
 def _run_until_half_and_lose_b(bus: Bus, hosts: Hosts, conf_a: Path, conf_cam: Path) -> None:
     """Start host A, then the camera once the classifiers of both hosts wait for work; check that they
     share it, then lose host B mid-run."""
-    from moodstream.services.observe import heartbeats
+    from moodstream.ops.observe import heartbeats
 
     up_a = hosts.run(hosts.a, sys.executable, "-m", "moodstream", "up", "--join", "--config", str(conf_a))
     assert up_a.returncode == 0, up_a.stdout + up_a.stderr

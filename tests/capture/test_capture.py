@@ -7,14 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from moodstream.services.capture.recording import RecordingReader, RecordingWriter
-from moodstream.services.capture.sources import RecordingSource, open_source
-from moodstream.services.capture.worker import CaptureLoop, CaptureOptions
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.runtime import Runtime, Stopper
-from moodstream.services.common.schemas import CaptureStatus, Frame
-from moodstream.services.observe import collect_status, heartbeats
-from moodstream.services.recordtool import record
+from moodstream.capture.recording import RecordingReader, RecordingWriter
+from moodstream.capture.sources import RecordingSource, open_source
+from moodstream.capture.worker import CaptureLoop, CaptureOptions
+from moodstream.ops.observe import collect_status, heartbeats
+from moodstream.ops.recording import record
+from moodstream.runtime.worker import Runtime, Stopper
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import CaptureStatus, Frame
 from tests.helpers import MjpegCamera, WorkerProcess, wait_for, write_config
 
 
@@ -145,7 +145,7 @@ def test_truncated_recording_replays_whole_frames(tmp_path: Path) -> None:
 
 
 def test_not_a_recording(tmp_path: Path) -> None:
-    from moodstream.services.capture.recording import RecordingError
+    from moodstream.capture.recording import RecordingError
 
     bad = tmp_path / "bad.msrec"
     bad.write_bytes(b"\x93hello")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import Classified
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Classified
 from tests.helpers import CliProcess, WorkerProcess, face_recording, wait_for, write_config
 
 FRAMES = 600

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import Classified, Detections, Face
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Classified, Detections, Face
 from tests.helpers import WorkerProcess, wait_for, write_config
 
 
@@ -62,7 +62,7 @@ def test_two_instances_share_the_work(tmp_path: Path, redis_base_url: str, prefi
         seqs = [c.seq for c in got]
         assert sorted(seqs) == list(range(n)), "a frame was lost or classified twice"
         assert all(len(c.faces) == 3 and len(c.faces[0].probs) == 7 for c in got)
-        from moodstream.services.observe import heartbeats
+        from moodstream.ops.observe import heartbeats
 
         def per_worker() -> list[int]:
             return [h.counters.get("processed", 0) for h in heartbeats(bus) if h.stage == "classifier"]

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from moodstream.services.classifier.predictor import Predictor
-from moodstream.services.classifier.runtimes import _dequantize, _quantize, choose
-from moodstream.services.common.modelspec import PROJECT_MODELS, ModelError, ModelSpec
-from moodstream.services.common.settings import DetectorSettings
-from moodstream.services.detector.haar import HaarDetector
+from moodstream.classifier.predictor import Predictor
+from moodstream.classifier.runtimes import _dequantize, _quantize, choose
+from moodstream.config import DetectorSettings
+from moodstream.detector.haar import HaarDetector
+from moodstream.modelspec import PROJECT_MODELS, ModelError, ModelSpec
 
 DEFAULT = PROJECT_MODELS / "fer-vgg32"
 

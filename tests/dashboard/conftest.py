@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from moodstream.dashboard.api import SCHEMAS
-from moodstream.services.stack import free_port
+from moodstream.ops.stack import free_port
 from tests.helpers import CliProcess, wait_for, write_config
 
 TOKEN = "test-token-0123456789abcdef"

@@ -15,9 +15,9 @@ import jsonschema
 import pytest
 
 from moodstream.dashboard.api import SCHEMAS
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import AlertEvent
-from moodstream.services.stack import free_port
+from moodstream.ops.stack import free_port
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import AlertEvent
 from tests.dashboard.test_feed import FeedClient, emotion
 from tests.helpers import WorkerProcess, moodstream, wait_for, write_config
 
@@ -121,7 +121,7 @@ def test_an_alert_fires_once_and_reaches_the_webhook_the_feed_watch_and_the_api(
 
 def _groups_ready(bus: Bus) -> bool:
     """Both recommenders in their loop (they beat after each read)."""
-    from moodstream.services.observe import heartbeats
+    from moodstream.ops.observe import heartbeats
 
     return sum(beat.stage == "recommender" for beat in heartbeats(bus)) >= 2
 

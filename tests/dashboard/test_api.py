@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from moodstream.dashboard.app import create_app
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.runtime import Stopper
+from moodstream.runtime.worker import Stopper
+from moodstream.streams.bus import Bus
 from tests.dashboard.conftest import TOKEN
 from tests.dashboard.test_feed import emotion, recommendation
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from moodstream.services.common.schemas import EMOTIONS
-from moodstream.services.stack import free_port
+from moodstream.ops.stack import free_port
+from moodstream.streams.schemas import EMOTIONS
 from tests.helpers import ROOT, moodstream, pipeline_config, wait_for
 
 ARTIFACTS = Path(os.environ.get("MOODSTREAM_TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -118,8 +118,8 @@ def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / "dashboard-system.png"))
 
     # Tiles follow the cameras.
-    from moodstream.services.common.settings import load_settings
-    from moodstream.services.stack import supervisorctl
+    from moodstream.config import load_settings
+    from moodstream.ops.stack import supervisorctl
 
     settings = load_settings(stack)
     supervisorctl(settings, "stop", "capture-desk")

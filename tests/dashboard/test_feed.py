@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import socketio
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
 from tests.dashboard.conftest import TOKEN, follow_until_done, validate
 from tests.helpers import wait_for
 

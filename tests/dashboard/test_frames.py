@@ -10,8 +10,8 @@ import pytest
 
 from moodstream.dashboard.clients import WINDOW, Clients, Subscription
 from moodstream.dashboard.frames import FramePump, frame_payload
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import Frame, Overlay, OverlayFace
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Frame, Overlay, OverlayFace
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 

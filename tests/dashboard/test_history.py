@@ -6,11 +6,11 @@ import time
 
 import redis
 
+from moodstream.config import StreamSettings
 from moodstream.dashboard.clients import Subscription
 from moodstream.dashboard.history import FeedHistory, event_key
-from moodstream.services.common.bus import Bus, id_order
-from moodstream.services.common.keys import Keys
-from moodstream.services.common.settings import StreamSettings
+from moodstream.streams.bus import Bus, id_order
+from moodstream.streams.keys import Keys
 from tests.dashboard.test_feed import emotion, recommendation
 
 EVERYONE = Subscription(all=True)

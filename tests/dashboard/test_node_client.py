@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 
-from moodstream.services.common.bus import Bus
+from moodstream.streams.bus import Bus
 from tests.dashboard.conftest import TOKEN, follow_until_done
 from tests.dashboard.test_feed import emotion, recommendation
 from tests.helpers import ROOT

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from moodstream.dashboard.history import event_key
-from moodstream.services.common.bus import Bus
+from moodstream.streams.bus import Bus
 from tests.dashboard.test_feed import FeedClient, emotion, recommendation
 from tests.helpers import WorkerProcess, wait_for, write_config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from moodstream.dashboard import prometheus
 from moodstream.dashboard.bridge import LatestStats, stats_payload
-from moodstream.services.common.schemas import DashboardStatus
-from moodstream.services.common.stages import NAMES
-from moodstream.services.observe import CameraStatus, DashboardsStatus, StageStatus, Status
+from moodstream.ops.observe import CameraStatus, DashboardsStatus, StageStatus, Status
+from moodstream.streams.schemas import DashboardStatus
+from moodstream.streams.stages import NAMES
 from tests.dashboard.conftest import validate
 
 

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from moodstream.dashboard.timeline import timeline
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, TimelineBucket
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import EMOTIONS, EmotionEvent, TimelineBucket
 from tests.helpers import moodstream
 
 

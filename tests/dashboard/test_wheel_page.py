@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from moodstream.services.stack import free_port
+from moodstream.ops.stack import free_port
 from tests.helpers import ROOT, Process, wait_for, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

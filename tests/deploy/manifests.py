@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from moodstream.services.common.settings import Settings, load_settings
+from moodstream.config import Settings, load_settings
 from tests.helpers import ROOT
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"

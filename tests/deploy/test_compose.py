@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from moodstream.services.common.settings import load_settings
-from moodstream.services.common.stages import NAMES, consumers
+from moodstream.config import load_settings
+from moodstream.streams.stages import NAMES, consumers
 from tests.helpers import ROOT
 
 SCHEMA = (

@@ -12,8 +12,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from moodstream.services.common.keys import Keys
-from moodstream.services.common.stages import consumers
+from moodstream.streams.keys import Keys
+from moodstream.streams.stages import consumers
 from tests.deploy.manifests import KUBERNETES, KUBERNETES_VERSION, OVERLAYS, Rendered, render
 
 KEDA_SCHEMA = json.loads((KUBERNETES / "schemas" / "keda.sh_v1alpha1.json").read_text())
@@ -146,8 +146,8 @@ def test_only_the_gpu_overlay_asks_for_gpus(overlay: Rendered) -> None:
 def test_the_dashboard_is_exposed_only_with_a_token_and_keeps_a_client_on_one_replica(
     overlay: Rendered,
 ) -> None:
+    from moodstream.config import ConfigError
     from moodstream.dashboard.auth import check_exposure
-    from moodstream.services.common.settings import ConfigError
 
     assert overlay.settings.dashboard.message_queue == "redis"
     with pytest.raises(ConfigError, match="MOODSTREAM_DASHBOARD_TOKEN"):

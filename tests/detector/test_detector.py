@@ -8,11 +8,11 @@ import cv2
 import msgpack
 import numpy as np
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.runtime import Stopper
-from moodstream.services.common.schemas import Detections, Frame
-from moodstream.services.detector.haar import HaarDetector, jpeg_size
-from moodstream.services.detector.worker import DetectorWorker, crop_size_for
+from moodstream.detector.haar import HaarDetector, jpeg_size
+from moodstream.detector.worker import DetectorWorker, crop_size_for
+from moodstream.runtime.worker import Stopper
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Detections, Frame
 from tests.helpers import wait_for
 
 

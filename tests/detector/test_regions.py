@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from moodstream.services.common.schemas import DetectorState
-from moodstream.services.common.settings import DetectorSettings
-from moodstream.services.detector.haar import HaarDetector
-from moodstream.services.detector.recall import compare, video_frames
-from moodstream.services.detector.regions import distinct, iou, needs_full_scan, region
+from moodstream.bench.detector_recall import compare, video_frames
+from moodstream.config import DetectorSettings
+from moodstream.detector.haar import HaarDetector
+from moodstream.detector.regions import distinct, iou, needs_full_scan, region
+from moodstream.streams.schemas import DetectorState
 
 EVERY = DetectorSettings().full_scan_every
 

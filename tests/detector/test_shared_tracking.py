@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import redis
 
-from moodstream.services.capture.recording import RecordingReader
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.runtime import Stopper
-from moodstream.services.common.schemas import Detections, DetectorState, Frame
-from moodstream.services.common.settings import DetectorSettings
-from moodstream.services.detector.haar import HaarDetector
-from moodstream.services.detector.worker import DetectorWorker
+from moodstream.capture.recording import RecordingReader
+from moodstream.config import DetectorSettings
+from moodstream.detector.haar import HaarDetector
+from moodstream.detector.worker import DetectorWorker
+from moodstream.runtime.worker import Stopper
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Detections, DetectorState, Frame
 from tests.helpers import CliProcess, WorkerProcess, face_recording, wait_for, write_config
 
 FRAMES = 240

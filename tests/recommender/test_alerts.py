@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from moodstream.services.common.schemas import AlertHold
-from moodstream.services.common.settings import AlertRule
-from moodstream.services.recommender.alerts import evaluate
+from moodstream.config import AlertRule
+from moodstream.recommender.alerts import evaluate
+from moodstream.streams.schemas import AlertHold
 from tests.dashboard.test_feed import emotion
 
 RULE = AlertRule(emotions=["angry", "fear"], min_confidence=0.6, for_s=10, cooldown_s=60)

@@ -1,6 +1,6 @@
 """The circuit breaker on a clock the test steps by hand: no waiting, no wall clock."""
 
-from moodstream.services.recommender.breaker import Breaker
+from moodstream.recommender.breaker import Breaker
 
 
 class Clock:

@@ -1,5 +1,5 @@
-from moodstream.services.recommender.catalog import Catalog, CatalogProvider
-from moodstream.services.recommender.strategies import STRATEGIES, mood_for
+from moodstream.recommender.catalog import Catalog, CatalogProvider
+from moodstream.recommender.strategies import STRATEGIES, mood_for
 
 
 def test_research_uplift_mapping() -> None:

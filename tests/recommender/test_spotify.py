@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.settings import ConfigError, SpotifySettings, settings_from_dict
-from moodstream.services.recommender.catalog import Catalog
-from moodstream.services.recommender.spotify import SearchCache, SpotifyProvider, make_client
+from moodstream.config import ConfigError, SpotifySettings, settings_from_dict
+from moodstream.recommender.catalog import Catalog
+from moodstream.recommender.spotify import SearchCache, SpotifyProvider, make_client
+from moodstream.streams.bus import Bus
 from tests.helpers import SpotifyStandIn, spotify_track, wait_for
 
 CATALOG = Catalog.load()
@@ -155,7 +155,7 @@ def test_malformed_and_empty_replies_fall_back_with_a_reason(
 ) -> None:
     stand_in.replies = [reply]
     p = provider(stand_in, bus)
-    with caplog.at_level(logging.INFO, logger="moodstream.services.recommender.spotify"):
+    with caplog.at_level(logging.INFO, logger="moodstream.recommender.spotify"):
         p.suggest("Energetic", "surprise", 5, set())
         wait_for(lambda: logged in caplog.text, 10, what=f"the {reply} reply to be logged")
         wait_for(lambda: settled(p), 10, what="every search to be answered")
@@ -194,7 +194,7 @@ def test_recommender_worker_process_suggests_spotify_tracks(
     stand_in: SpotifyStandIn, bus: Bus, tmp_path, redis_base_url: str, prefix: str
 ) -> None:
     """A real recommender process, configured by [spotify], credentials from its environment."""
-    from moodstream.services.common.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
+    from moodstream.streams.schemas import EMOTIONS, EmotionEvent, RecommendationEvent
     from tests.helpers import CliProcess, write_config
 
     config = write_config(
@@ -242,8 +242,8 @@ def test_saving_a_suggestion_to_the_users_playlist(stand_in: SpotifyStandIn, bus
     """The optional user sign-in: a cached user token, the user's own playlists, no duplicates."""
     import json
 
-    from moodstream.services.common.schemas import RecommendationEvent
-    from moodstream.services.recommender.playlist import SCOPES, save_suggestion, user_client
+    from moodstream.recommender.playlist import SCOPES, save_suggestion, user_client
+    from moodstream.streams.schemas import RecommendationEvent
 
     token = tmp_path / "token.json"
     token.write_text(

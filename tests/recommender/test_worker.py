@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.runtime import Stopper
-from moodstream.services.common.schemas import (
+from moodstream.recommender.worker import RecommenderWorker
+from moodstream.runtime.worker import Stopper
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import (
     EMOTIONS,
     ROLLUP_S,
     EmotionEvent,
@@ -17,7 +18,6 @@ from moodstream.services.common.schemas import (
     RecommenderState,
     TimelineBucket,
 )
-from moodstream.services.recommender.worker import RecommenderWorker
 from tests.helpers import wait_for
 
 

@@ -1,8 +1,8 @@
 """The research smoothing method: majority vote over N with a confidence threshold, plus EMA hysteresis."""
 
-from moodstream.services.common.schemas import EMOTIONS, Classified, Face, SmootherState
-from moodstream.services.common.settings import SmootherSettings
-from moodstream.services.smoother.tracking import Smoother
+from moodstream.config import SmootherSettings
+from moodstream.smoother.tracking import Smoother
+from moodstream.streams.schemas import EMOTIONS, Classified, Face, SmootherState
 
 HAPPY = [0.02, 0.0, 0.02, 0.9, 0.02, 0.02, 0.02]
 SAD = [0.02, 0.0, 0.02, 0.02, 0.9, 0.02, 0.02]

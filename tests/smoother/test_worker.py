@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from moodstream.services.common.bus import Bus
-from moodstream.services.common.runtime import Stopper
-from moodstream.services.common.schemas import Classified, Face, Overlay, SmootherState
-from moodstream.services.smoother.worker import SmootherWorker
+from moodstream.runtime.worker import Stopper
+from moodstream.smoother.worker import SmootherWorker
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import Classified, Face, Overlay, SmootherState
 from tests.helpers import wait_for
 
 HAPPY = [0.02, 0.0, 0.02, 0.9, 0.02, 0.02, 0.02]
@@ -29,7 +29,7 @@ def test_undecodable_state_is_logged_counted_then_replaced(
     client.set(key, b"\x93state of another version")
     worker = SmootherWorker(make_settings(), client, Stopper())
     thread = threading.Thread(target=worker.run, daemon=True)
-    with caplog.at_level(logging.ERROR, logger="moodstream.services.common.runtime"):
+    with caplog.at_level(logging.ERROR, logger="moodstream.runtime.worker"):
         thread.start()
         try:
             bus.publish(bus.keys.classified, classified(0))

@@ -1,4 +1,4 @@
-"""training/: every model builds and takes a training step, the weight-decay callback, both data
+"""moodstream/training/: every model builds and takes a training step, the weight-decay callback, both data
 layouts, metrics, and an exported model round-tripping into the classifier."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from moodstream.services.common.schemas import EMOTIONS
+from moodstream.streams.schemas import EMOTIONS
 from moodstream.training import data as fer
 from moodstream.training.callbacks import DynamicAdamW, WeightDecayOnLRDrop
 from moodstream.training.evaluate import evaluate_probs
@@ -190,8 +190,8 @@ def test_metrics_match_hand_computed_values() -> None:
 
 def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     """A tiny run end to end: train, export, and the classifier's Predictor loads and uses it."""
-    from moodstream.services.classifier.predictor import Predictor
-    from moodstream.services.common.modelspec import ModelSpec
+    from moodstream.classifier.predictor import Predictor
+    from moodstream.modelspec import ModelSpec
     from moodstream.training.export import export
     from moodstream.training.train import TrainConfig, train
 
@@ -278,8 +278,8 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
 def test_the_borrowed_model_can_be_trained_further(assets) -> None:
     """`init_from = "fer-mini-xception"` with `input_scaling = "minus1_1"`: the rebuilt graph, fed [0, 1] pixels,
     must give exactly what the borrowed model gives through the classifier (which feeds it [-1, 1])."""
-    from moodstream.services.classifier.predictor import Predictor
-    from moodstream.services.common.modelspec import ModelSpec
+    from moodstream.classifier.predictor import Predictor
+    from moodstream.modelspec import ModelSpec
     from moodstream.training.train import load_initial_weights
 
     spec = ModelSpec.load(assets["model"])
@@ -334,7 +334,7 @@ def test_training_runs_under_the_jax_backend() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((Path(__file__).resolve().parents[2] / "training" / "configs").rglob("*.toml"))
+    "path", sorted((Path(__file__).resolve().parents[2] / "moodstream" / "training" / "configs").rglob("*.toml"))
 )
 def test_shipped_training_configs_are_valid(path: Path) -> None:
     """The recipes docs/training.md points at load as they are (unknown keys would be refused)."""

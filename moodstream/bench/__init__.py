@@ -1,0 +1,1 @@
+"""Every benchmark and load tool behind ``moodstream bench``, in one place."""

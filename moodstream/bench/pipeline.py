@@ -1,0 +1,475 @@
+"""``moodstream bench``: the pipeline on replayed sample video, measured.
+
+It starts real worker processes against a private key prefix, lets them warm
+up, then measures a window: per-stage throughput from heartbeat counters,
+capture-to-smoothed-emotion latency from the smoother's histograms, skipped
+frames, consumer-group lag over time, and the CPU the workers used. A
+classifier micro-benchmark compares one ``model.predict`` per face (the
+research prototypes' way) with the compiled batched call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moodstream.bench.classifier import classifier_micro, format_classifier
+from moodstream.config import Settings
+from moodstream.ops import launcher
+from moodstream.ops.observe import heartbeats
+from moodstream.ops.tomlwriter import dump_toml
+from moodstream.runtime.metrics import Histogram
+from moodstream.streams.bus import Bus, answers
+from moodstream.streams.connection import resolve_url
+from moodstream.streams.schemas import Heartbeat
+from moodstream.streams.stages import NAMES, STAGES
+from moodstream.streams.stages import stage as stage_def
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SAMPLE_VIDEO = "sample:WolfgangLanger_Pexels.mp4"
+Snapshot = dict[str, Heartbeat]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def snapshot(bus: Bus) -> Snapshot:
+    return {h.worker: h for h in heartbeats(bus)}
+
+
+def _diff(a: Snapshot, b: Snapshot, stage: str, counter: str) -> int:
+    total = 0
+    for worker, hb in b.items():
+        if hb.stage != stage:
+            continue
+        before = a[worker].counters.get(counter, 0) if worker in a else 0
+        total += hb.counters.get(counter, 0) - before
+    return total
+
+
+def _latency(a: Snapshot, b: Snapshot, stage: str) -> Histogram:
+    hist = Histogram()
+    for worker, hb in b.items():
+        if hb.stage != stage:
+            continue
+        before = a[worker].latency_hist if worker in a else [0] * len(hb.latency_hist)
+        hist.merge([x - y for x, y in zip(hb.latency_hist, before, strict=False)])
+    return hist
+
+
+@dataclass
+class BenchOptions:
+    cameras: int = 4
+    seconds: float = 30
+    fps: float = 15
+    detectors: int = 0  # 0: one per core
+    classifiers: int = 1
+    micro: bool = True
+    progress: bool = True
+    warmup_s: float = 5.0
+    video: str = SAMPLE_VIDEO
+    dashboard: bool = False
+    dashboard_clients: int = 0
+    ab_rounds: int = 0
+    compare_fer: bool = False  # then run the fer library's own loop on the same video, after the window
+
+
+@dataclass
+class Window:
+    """One measured stretch: heartbeats before and after, the backlog each second, CPU used."""
+
+    a: Snapshot
+    b: Snapshot
+    elapsed: float
+    lags: list[int]
+    cpu_pipeline: float
+    cpu_dashboard: float
+    viewers: dict[str, Any] = field(default_factory=dict)
+
+
+class BenchRun:
+    """One benchmark: a private key prefix, real worker processes, measured windows, then clean-up."""
+
+    def __init__(self, settings: Settings, opts: BenchOptions) -> None:
+        self.settings = settings
+        self.opts = opts
+        self.detectors = opts.detectors or max(1, (os.cpu_count() or 2))
+        self.tmp = Path(tempfile.mkdtemp(prefix="moodstream-bench-"))
+        self.embedded: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.dashboards: list[subprocess.Popen[bytes]] = []
+        self.token = uuid.uuid4().hex
+        self.dashboard_port = 0
+        self.names: dict[int, str] = {}  # pid -> the name its log has
+        url = resolve_url(settings) or self._start_redis()
+        self.bus = Bus.for_settings(settings, url, prefix="bench-" + uuid.uuid4().hex[:8])
+        self.config = self.tmp / "bench.toml"
+        self.config.write_text(dump_toml(self._config(url)))
+
+    def say(self, msg: str) -> None:
+        if self.opts.progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    def _start_redis(self) -> str:
+        from moodstream.ops.stack import embedded_server_command, free_port
+
+        port = free_port()
+        password = uuid.uuid4().hex  # loopback only, but never open to other local users either
+        self.embedded = subprocess.Popen(
+            embedded_server_command(port, self.tmp, password), stdout=subprocess.DEVNULL
+        )
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 10
+        while not answers(url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return url
+
+    def _config(self, url: str) -> dict[str, Any]:
+        s, o = self.settings, self.opts
+        data: dict[str, Any] = {
+            "redis": {"url": url, "prefix": self.bus.keys.prefix, "cluster": s.redis.cluster},
+            "runtime": {"heartbeat_s": 0.5},
+            "streams": {"partitions": s.streams.partitions},
+            "detector": s.detector.model_dump(),
+            "classifier": {**s.classifier.model_dump(), "instances": o.classifiers},
+            "smoother": s.smoother.model_dump(),
+            "recommender": {"cooldown_s": s.recommender.cooldown_s},
+            "cameras": [
+                {"id": f"cam{i}", "source": o.video, "fps": o.fps, "loop": True} for i in range(o.cameras)
+            ],
+        }
+        if o.dashboard:
+            from moodstream.ops.stack import free_port
+
+            self.dashboard_port = free_port()
+            data["dashboard"] = {
+                **s.dashboard.model_dump(),
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": self.dashboard_port,
+                "token": self.token,
+                "message_queue": "",
+            }
+        return data
+
+    def _spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+        log = (self.tmp / f"{name}.log").open("wb")
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.names[proc.pid] = name
+        return proc
+
+    def start_pipeline(self) -> None:
+        o = self.opts
+        self.say(
+            f"starting {self.detectors} detector(s), {o.classifiers} classifier(s), smoother, recommender"
+        )
+        counts = {"detector": self.detectors, "classifier": o.classifiers}
+        for stage in STAGES:
+            for i in range(0 if stage.per_camera else counts.get(stage.name, 1)):
+                self.workers.append(
+                    self._spawn(launcher.worker(self.config, stage.name), f"{stage.name}-{i}")
+                )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            stages = [h.stage for h in heartbeats(self.bus)]
+            if all(stages.count(name) >= n for name, n in counts.items()):
+                break
+            time.sleep(0.5)
+        if o.dashboard:
+            command = launcher.dashboard(self.config, self.settings.dashboard)
+            self.dashboards.append(self._spawn(command, "dashboard"))
+        self.say(f"starting {o.cameras} camera(s) at {o.fps} fps")
+        capture = next(s.name for s in STAGES if s.per_camera)
+        for i in range(o.cameras):
+            self.workers.append(
+                self._spawn(launcher.worker(self.config, capture, f"cam{i}"), f"capture-cam{i}")
+            )
+
+    def close(self) -> None:
+        for p in self.dashboards + self.workers:
+            p.terminate()
+        for p in self.workers + self.dashboards:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.bus.delete_all()
+        self.bus.close()
+        if self.embedded is not None:
+            self.embedded.kill()
+
+
+class Viewers:
+    """Simulated dashboard viewers (moodstream/bench/loadclient.py), counting from "go" until stopped."""
+
+    def __init__(self, run: BenchRun) -> None:
+        port = run.dashboard_port
+        _wait_for_dashboard(port, run.dashboards[0], run.tmp)
+        self.proc = subprocess.Popen(
+            [  # they stand for browsers on other machines: they get only CPU nothing else wants
+                "chrt",
+                "--idle",
+                "0",
+                sys.executable,
+                "-m",
+                "moodstream.bench.loadclient",
+                f"http://127.0.0.1:{port}",
+                run.token,
+                str(run.opts.dashboard_clients),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(run.tmp / "viewers.log").open("a"),
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "connected":
+            raise RuntimeError(f"the simulated viewers did not connect; see {run.tmp / 'viewers.log'}")
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def report(self) -> dict[str, Any]:
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+
+def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], tmp: Path, timeout_s: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the dashboard did not start; see {tmp / 'dashboard.log'}")
+
+
+def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
+    """One window of ``seconds``: heartbeats before and after, the detector's backlog every second."""
+    a = snapshot(run.bus)
+    watched = run.workers + run.dashboards + ([viewers.proc] if viewers is not None else [])
+    cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
+    if viewers is not None:
+        viewers.go()
+    detector = stage_def("detector").name
+    t0 = time.monotonic()
+    lags: list[int] = []
+    while time.monotonic() - t0 < seconds:
+        time.sleep(1.0)
+        info = run.bus.group_totals("frames", detector)
+        lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
+    elapsed = time.monotonic() - t0
+    time.sleep(1.2)  # one more heartbeat from every worker
+    b = snapshot(run.bus)
+    cpu = {p.pid: _cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in watched}
+    window = Window(
+        a,
+        b,
+        elapsed,
+        lags,
+        cpu_pipeline=sum(cpu[p.pid] for p in run.workers),
+        cpu_dashboard=sum(cpu[p.pid] for p in run.dashboards),
+    )
+    if viewers is not None:
+        window.viewers = viewers.report()
+        window.viewers["cpu_cores"] = round(cpu[viewers.proc.pid] / elapsed, 2)
+    return window
+
+
+def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: Any) -> dict[str, Any]:
+    """Start the pipeline on replayed sample video, warm up, measure, clean up; then the micro-benchmark."""
+    from moodstream.assets import fetch_all
+
+    opts = opts or BenchOptions(**options)
+    fetch_all()
+    run = BenchRun(settings, opts)
+    viewers: Viewers | None = None
+    try:
+        run.start_pipeline()
+        run.say(f"warming up {opts.warmup_s:.0f}s")
+        time.sleep(opts.warmup_s)
+        if opts.ab_rounds:
+            return _ab_rounds(run)
+        viewers = Viewers(run) if opts.dashboard and opts.dashboard_clients else None
+        run.say(f"measuring for {opts.seconds:.0f}s")
+        w = measure(run, opts.seconds, viewers)
+        viewers = None
+        result = _window_result(w, opts, run.detectors)
+        result["dead_letters"] = run.bus.dead_count()
+        if opts.dashboard:
+            result["dashboard"] = {"cpu_cores": round(w.cpu_dashboard / w.elapsed, 2), "viewers": w.viewers}
+    finally:
+        if viewers is not None:
+            viewers.kill()
+        run.close()
+    if opts.micro:
+        run.say("classifier micro-benchmark")
+        result["classifier"] = classifier_micro(
+            settings.classifier.model, runtime=settings.classifier.runtime
+        )
+    if opts.compare_fer:
+        result.update(_compare_fer(run, result))
+    return result
+
+
+def _compare_fer(run: BenchRun, result: dict[str, Any]) -> dict[str, Any]:
+    """The peer: ``fer``'s frame-by-frame loop on the same video, on the same (now idle) machine."""
+    from moodstream.assets import sample_video
+    from moodstream.bench.fercompare import run_fer
+
+    video = run.opts.video
+    path = sample_video(video.split(":", 1)[1]) if video.startswith("sample:") else Path(video)
+    run.say(f"the fer library's loop on {path.name} for {min(run.opts.seconds, 30):.0f}s")
+    fer = run_fer(path, min(run.opts.seconds, 30))
+    ours = result["frames_processed"] / result["seconds"]
+    return {"fer": fer, "vs_fer": round(ours / fer["fps"], 2) if fer["fps"] else None}
+
+
+def _ab_rounds(run: BenchRun) -> dict[str, Any]:
+    """Interleaved windows without and with viewers on one running pipeline: drift and warm-up cancel out."""
+    o = run.opts
+    raw: dict[str, list[Window]] = {"without_viewers": [], "with_viewers": []}
+    for r in range(o.ab_rounds):
+        run.say(f"round {r + 1}/{o.ab_rounds}: {o.seconds:.0f}s without viewers, then {o.seconds:.0f}s with")
+        raw["without_viewers"].append(measure(run, o.seconds, None))
+        raw["with_viewers"].append(measure(run, o.seconds, Viewers(run)))
+    return _ab_summary(raw, o, run.detectors)
+
+
+def _window_result(w: Window, opts: BenchOptions, detectors: int) -> dict[str, Any]:
+    a, b, elapsed, lags = w.a, w.b, w.elapsed, w.lags
+    latency = _latency(a, b, "smoother")
+    return {
+        "cameras": opts.cameras,
+        "fps": opts.fps,
+        "seconds": round(elapsed, 1),
+        "detectors": detectors,
+        "classifiers": opts.classifiers,
+        "frames_captured": _diff(a, b, "capture", "published"),
+        "frames_processed": _diff(a, b, "detector", "processed"),
+        "frames_skipped": _diff(a, b, "detector", "skipped") + _diff(a, b, "classifier", "skipped"),
+        "faces_classified": _diff(a, b, "classifier", "faces"),
+        "emotion_events": _diff(a, b, "smoother", "published"),
+        "stage_rates_per_s": {stage: round(_diff(a, b, stage, "processed") / elapsed, 1) for stage in NAMES},
+        "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
+        "detector_backlog": {
+            "first": lags[0] if lags else 0,
+            "last": lags[-1] if lags else 0,
+            "max": max(lags or [0]),
+        },
+        "cpu": {
+            "core_seconds": round(w.cpu_pipeline, 1),
+            "cores_busy": round(w.cpu_pipeline / elapsed, 2),
+            "cores": os.cpu_count(),
+        },
+    }
+
+
+def _ab_summary(raw: dict[str, list[Window]], opts: BenchOptions, detectors: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cameras": opts.cameras,
+        "fps": opts.fps,
+        "clients": opts.dashboard_clients,
+        "rounds": len(raw["with_viewers"]),
+    }
+    for kind in ("without_viewers", "with_viewers"):
+        windows = raw[kind]
+        hist = Histogram()
+        processed = captured = 0
+        seconds = cpu = dash = 0.0
+        for w in windows:
+            hist.merge(_latency(w.a, w.b, "smoother").counts)
+            processed += _diff(w.a, w.b, "detector", "processed")
+            captured += _diff(w.a, w.b, "capture", "published")
+            seconds += w.elapsed
+            cpu += w.cpu_pipeline
+            dash += w.cpu_dashboard
+        out[kind] = {
+            "seconds": round(seconds, 1),
+            "captured_per_s": round(captured / seconds, 1),
+            "processed_per_s": round(processed / seconds, 1),
+            "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in hist.summary().items()},
+            "per_window": [_window_result(w, opts, detectors) for w in windows],
+            "pipeline_cores": round(cpu / seconds, 2),
+            "dashboard_cores": round(dash / seconds, 2),
+        }
+        if kind == "with_viewers":
+            out[kind]["viewers"] = [w.viewers for w in windows]
+
+    def change(key: str, sub: str | None = None) -> float | None:
+        a = out["without_viewers"][key] if sub is None else out["without_viewers"][key][sub]
+        b = out["with_viewers"][key] if sub is None else out["with_viewers"][key][sub]
+        return round((b - a) / a * 100.0, 1) if a and b is not None else None
+
+    out["change_percent"] = {
+        "processed_per_s": change("processed_per_s"),
+        "latency_p50": change("latency_ms", "p50"),
+        "latency_p95": change("latency_ms", "p95"),
+        "latency_p99": change("latency_ms", "p99"),
+    }
+    return out
+
+
+def format_ab(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['cameras']} cameras x {r['fps']} fps, {r['clients']} viewers, {r['rounds']} interleaved rounds"
+    ]
+    for kind in ("without_viewers", "with_viewers"):
+        k = r[kind]
+        lat = k["latency_ms"]
+        lines.append(
+            f"{kind.replace('_', ' '):<16} processed {k['processed_per_s']}/s of {k['captured_per_s']}/s captured; "
+            f"latency p50 {lat['p50']} / p95 {lat['p95']} / p99 {lat['p99']} ms; pipeline {k['pipeline_cores']} "
+            f"cores, dashboard {k['dashboard_cores']} cores"
+        )
+    for v in r["with_viewers"]["viewers"]:
+        lines.append(f"viewers: {v}")
+    lines.append(f"change with viewers (%): {r['change_percent']}")
+    return "\n".join(lines)
+
+
+def format_result(r: dict[str, Any]) -> str:
+    lat = r["latency_ms"]
+    lines = [
+        f"{r['cameras']} cameras x {r['fps']} fps for {r['seconds']} s "
+        f"({r['detectors']} detector(s), {r['classifiers']} classifier(s))",
+        f"frames captured {r['frames_captured']}, processed {r['frames_processed']}, skipped {r['frames_skipped']}",
+        f"faces classified {r['faces_classified']}, emotion events {r['emotion_events']}",
+        f"latency capture->smoothed: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms",
+        f"stage rates /s: {r['stage_rates_per_s']}",
+        f"detector backlog first/last/max: {r['detector_backlog']}",
+        f"CPU: {r['cpu']['cores_busy']} of {r['cpu']['cores']} cores busy",
+    ]
+    if "classifier" in r:
+        c = r["classifier"]
+        lines.append(format_classifier(c))
+    if "fer" in r:
+        f = r["fer"]
+        lines.append(f"the fer library's loop: {f['fps']} frames/s; this pipeline: x{r['vs_fer']} of that")
+    return "\n".join(lines)

@@ -1,0 +1,402 @@
+"""The capture loop: read a source, pace it, JPEG-encode, publish.
+
+Live sources (webcams, network streams) reconnect with backoff when they
+drop, forever; the process keeps running and reports its state in its
+heartbeat. Redis being away costs frames (live video cannot wait), never the
+process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+
+from moodstream.capture.sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
+from moodstream.config import CameraSettings, ConfigError, Settings
+from moodstream.runtime.backoff import OnceLog
+from moodstream.runtime.redact import redact
+from moodstream.runtime.worker import Runtime, Stopper, setup_logging
+from moodstream.streams.bus import CONNECTION_ERRORS, Client
+from moodstream.streams.schemas import CaptureStatus, Frame
+from moodstream.streams.stages import consumers
+
+# Tests only: pretend this host's clock is off by this many seconds (tests/detector: clock skew).
+CLOCK_OFFSET_S = float(os.environ.get("MOODSTREAM_TEST_CLOCK_OFFSET_S") or 0.0)
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CaptureOptions:
+    camera: str
+    fps: float = 0.0
+    loop: bool = False
+    every_frame: bool = False
+    speed: float = 1.0
+    max_width: int = 1280
+    jpeg_quality: int = 80
+    max_frames: int = 0  # stop after this many frames (0: no limit); for tests and benchmarks
+
+    @classmethod
+    def from_camera(cls, cam: CameraSettings) -> CaptureOptions:
+        return cls(
+            camera=cam.id,
+            fps=cam.fps,
+            loop=cam.loop,
+            every_frame=cam.every_frame,
+            max_width=cam.max_width,
+            jpeg_quality=cam.jpeg_quality,
+        )
+
+
+class CaptureLoop:
+    def __init__(self, rt: Runtime, source: Source, opts: CaptureOptions) -> None:
+        if opts.every_frame and source.live:
+            raise ConfigError(
+                f"camera {opts.camera}: every_frame applies to files and recordings, not live sources"
+            )
+        self.rt = rt
+        self.source = source
+        self.opts = opts
+        self.stop = rt.stopper
+        self.seq = 0
+        self.pass_start = 0  # the seq of this pass's first frame (a looping file starts a pass per loop)
+        self.pacer: Pacer | None = None
+        self.cursor: int | None = None  # where this capture's last kept frame left the cursor in Redis
+        self.reconnects = 0
+        self.state = "starting"
+        self.error = ""
+        self._once = OnceLog(log, logging.ERROR)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        self.rt.detail = CaptureStatus(
+            camera=self.opts.camera,
+            source=self.source.describe(),
+            kind=self.source.kind,
+            state=self.state,
+            error=self.error,
+            reconnects=self.reconnects,
+            frames=self.seq,
+        )
+
+    def _beat(self) -> None:
+        self.rt.liveness.passed("main")  # called from every turn of the loop, backing off included
+        self._update_status()
+        try:
+            if self.rt.heartbeat():  # only a heartbeat that reached Redis says it is back
+                self.rt.on_connected()
+        except CONNECTION_ERRORS as exc:
+            self._lost(exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. a key of the wrong type: report, never exit
+            self._unexpected("heartbeat", exc)
+
+    def _unexpected(self, what: str, exc: BaseException) -> None:
+        """Any other error (a Redis ResponseError, a bug): counted, logged once per kind with its traceback."""
+        self.rt.counters.inc("errors")
+        self._once(
+            f"{what}:{type(exc).__name__}:{exc}",
+            "camera %s: %s failed: %s",
+            self.opts.camera,
+            what,
+            exc,
+            exc_info=exc,
+        )
+
+    def _wait_beating(self, seconds: float) -> None:
+        """Wait, writing the heartbeat meanwhile: a camera that backs off for 15 s stays listed."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.stop.wait(min(left, self.rt.settings.runtime.heartbeat_s))
+            self._beat()
+
+    def _lost(self, exc: BaseException) -> None:
+        """Redis went away: say so once, then drop frames quietly until it returns."""
+        if self.rt.connected:
+            log.warning("Redis unavailable (%s); dropping frames until it returns", exc)
+        self.rt.connected = False
+        self.rt.report_health(redis=False, error=type(exc).__name__)
+
+    def _set_state(self, state: str, error: str = "") -> None:
+        error = redact(error)  # it goes into the heartbeat, and from there to every viewer
+        if state != self.state or error != self.error:
+            (log.warning if error else log.info)("camera %s: %s %s", self.opts.camera, state, error)
+        self.state, self.error = state, error
+        self._update_status()
+
+    def _open_with_backoff(self) -> bool:
+        cfg = self.rt.settings.capture
+        delay = cfg.reconnect_initial_s
+        while not self.stop.is_set():
+            try:
+                self.source.open()
+                self._set_state("streaming")
+                return True
+            except SourceError as exc:
+                self._set_state("reconnecting", str(exc))
+                self._beat()
+                self.reconnects += 1
+                self._wait_beating(delay)
+                delay = min(delay * 2, cfg.reconnect_max_s)
+        return False
+
+    def _encode(self, cap: Captured) -> tuple[bytes, int, int] | None:
+        if cap.jpeg is not None:
+            return cap.jpeg, cap.width, cap.height
+        image = cap.image
+        assert image is not None
+        h, w = image.shape[:2]
+        if w > self.opts.max_width:
+            scale = self.opts.max_width / w
+            image = cv2.resize(
+                image, (self.opts.max_width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+            )
+            h, w = image.shape[:2]
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.opts.jpeg_quality])
+        if not ok:
+            return None
+        return buf.tobytes(), w, h
+
+    def _readers_backlog(self) -> int:
+        """Frames not finished by every reader (after deleting those that are), plus any newer ones."""
+        groups = [s.group for s in consumers() if s.reads == "frames" and s.group]
+        frames = self.rt.keys.camera_stream("frames", self.opts.camera)
+        return self.rt.bus.trim_finished(frames, groups)
+
+    def _wait_for_room(self) -> None:
+        """Backpressure for frames that must all be processed (files, recordings, replays): finished frames
+        are deleted, and while half of ``frames_maxlen`` remain, capture waits. MAXLEN trimming therefore
+        never reaches an unread (or pending) frame, whatever the replay speed and however slow the
+        detectors, even while a dead detector's frames wait to be claimed."""
+        bound = max(1, self.rt.settings.streams.frames_maxlen // 2)
+        waiting = False
+        while not self.stop.is_set():
+            try:
+                if self._readers_backlog() < bound:
+                    break
+            except CONNECTION_ERRORS:
+                break  # the publish will meet it, and handle it
+            if not waiting:  # counted in the heartbeat, not logged: at 50x it happens every frame
+                waiting = True
+                self.rt.counters.inc("backpressure_waits")
+            self.stop.wait(0.05)
+            self._beat()
+
+    def _publish(self, jpeg: bytes, w: int, h: int) -> None:
+        if self.opts.every_frame:
+            self._wait_for_room()
+        limit = self.rt.settings.streams.max_frame_bytes
+        if len(jpeg) > limit:
+            self.rt.counters.inc("skipped")
+            self._set_state("streaming", f"frame of {len(jpeg)} bytes over max_frame_bytes {limit}; dropped")
+            self.seq += 1
+            return
+        frame = Frame(
+            camera=self.opts.camera,
+            seq=self.seq,
+            ts=time.time() + CLOCK_OFFSET_S,  # metadata: staleness is judged by Redis's clock
+            width=w,
+            height=h,
+            jpeg=jpeg,
+            live=not self.opts.every_frame,
+        )
+        kept = self.seq if self.opts.every_frame else None
+        try:
+            if kept is None:
+                self.rt.bus.publish_frame(self.opts.camera, frame.encode())
+            elif not self._publish_kept(frame):
+                return  # Redis holds fewer frames than we sent: the source was rewound to its cursor
+            self.rt.counters.inc("processed")
+            self.rt.counters.inc("published")
+            self.rt.on_connected()
+        except CONNECTION_ERRORS as exc:
+            self.rt.counters.inc("errors")
+            self._lost(exc)
+            if kept is not None:  # this frame, and any Redis lost on a restart, are read again
+                self._resume_after_outage()
+                return
+            # Live video cannot wait for Redis: drop the frame, keep reading, back off a little.
+            self.stop.wait(min(self.rt.backoff.next(), 1.0))
+        except Exception as exc:  # noqa: BLE001 - a non-connection Redis error: the next frame may pass
+            self._unexpected("publish", exc)
+            self.stop.wait(min(self.rt.backoff.next(), 1.0))
+        self.seq += 1
+
+    def _publish_kept(self, frame: Frame) -> bool:
+        """Publish a frame that must not be lost, checking that Redis still holds every earlier one."""
+        done, held = self.rt.bus.publish_kept_frame(self.opts.camera, frame.encode(), frame.seq, self.cursor)
+        if not done and held is not None and held < frame.seq:
+            log.warning(
+                "camera %s: Redis holds frames only up to %d of %d; publishing the rest again",
+                self.opts.camera,
+                held - 1,
+                frame.seq - 1,
+            )
+            self._seek(held)
+            return False
+        if not done:  # Redis restarted empty, or another capture wrote: nothing to go back to
+            log.warning(
+                "camera %s: the frame cursor in Redis moved (to %s); going on", self.opts.camera, held
+            )
+            self.rt.bus.publish_kept_frame(self.opts.camera, frame.encode(), frame.seq, None)
+        self.cursor = frame.seq + 1
+        return True
+
+    def _resume_after_outage(self) -> None:
+        """Wait for Redis, then re-read the source from the first frame Redis does not hold.
+
+        A Redis restarted from its AOF (``appendfsync everysec``) may have lost its last second of
+        frames along with the cursor past them; one restarted empty holds no cursor, and we go on
+        from the frame that failed."""
+        cursor: int | None = None
+        while not self.stop.is_set():
+            self.stop.wait(min(self.rt.backoff.next(), 1.0))
+            try:
+                cursor = self.rt.bus.capture_cursor(self.opts.camera)
+                break
+            except CONNECTION_ERRORS:
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. a wrong-type key: report, keep trying
+                self._unexpected("resume", exc)
+        if self.stop.is_set():
+            return
+        self.rt.on_connected()
+        target = self.seq if cursor is None else min(cursor, self.seq)
+        self.cursor = cursor if cursor is not None and cursor <= self.seq else None
+        if target != self.seq:
+            log.warning(
+                "camera %s: Redis came back without frames %d-%d; publishing them again",
+                self.opts.camera,
+                target,
+                self.seq - 1,
+            )
+        self._seek(target)
+
+    def _seek(self, target: int) -> None:
+        """Reopen the source and read past frames until the next one read is frame ``target``."""
+        self.source.close()
+        if not self._open_with_backoff():
+            return
+        skip = max(0, target - self.pass_start)
+        for _ in range(skip):
+            try:
+                self.source.read()
+            except (SourceEnded, SourceError):
+                break  # the source changed under us: go on from where it is
+        self.seq = self.pass_start + skip
+        if self.pacer is not None:
+            self.pacer.restart()
+
+    def run(self) -> int:
+        if not self._open_with_backoff():
+            return 0
+        self.pacer = pacer = Pacer(self.opts, self.source)
+        while not self.stop.is_set():
+            try:
+                cap = self.source.read()
+            except SourceEnded:
+                if not self.opts.loop:
+                    self._set_state("ended")
+                    self._beat()
+                    log.info("camera %s: source ended after %d frames", self.opts.camera, self.seq)
+                    break
+                self.source.close()
+                if not self._open_with_backoff():
+                    break
+                self.pass_start = self.seq
+                pacer.restart()
+                continue
+            except SourceError as exc:
+                self.source.close()
+                self._set_state("reconnecting", str(exc))
+                if not self._open_with_backoff():
+                    break
+                self.pass_start = self.seq
+                pacer.restart()
+                continue
+            if not pacer.due(cap, self.stop.wait):
+                continue
+            encoded = self._encode(cap)
+            if encoded is None:
+                self.rt.counters.inc("errors")
+                continue
+            self._publish(*encoded)
+            self._beat()
+            if self.opts.max_frames and self.seq >= self.opts.max_frames:
+                break
+        self._finish()
+        return 0
+
+    def _finish(self) -> None:
+        self.source.close()
+        self._update_status()
+        with contextlib.suppress(CONNECTION_ERRORS):
+            self.rt.heartbeat(force=True)
+        self.rt.close()
+
+
+class Pacer:
+    """When to publish: live sources at most ``fps``; files and recordings at their own timing.
+
+    A live camera is read as fast as it delivers (so its buffer never lags) and
+    frames are dropped down to ``fps``. Files are paced to ``fps`` (or the
+    file's rate) and recordings to their recorded offsets, both scaled by
+    ``speed``; after a stall they re-anchor rather than burst.
+    """
+
+    def __init__(self, opts: CaptureOptions, source: Source) -> None:
+        self.live = source.live
+        self.use_offsets = opts.fps <= 0
+        self.speed = max(opts.speed, 1e-3)
+        period = 1.0 / opts.fps if opts.fps > 0 else 0.0
+        if period == 0.0 and not source.live and source.kind != "recording":
+            period = 1.0 / (source.native_fps or 25.0)
+        self.period = period / self.speed
+        self.last_pub = 0.0
+        self.restart()
+
+    def restart(self) -> None:
+        self.start, self.start_offset, self.n = time.monotonic(), None, 0
+
+    def due(self, cap: Captured, wait: Callable[[float], object]) -> bool:
+        """Whether to publish this frame (waiting until its time for files); False drops it."""
+        now = time.monotonic()
+        if self.live:
+            if self.period and now - self.last_pub < self.period * 0.95:
+                return False
+            self.last_pub = now
+            return True
+        if cap.offset is not None and self.use_offsets:
+            if self.start_offset is None:
+                self.start_offset = cap.offset
+            due = self.start + (cap.offset - self.start_offset) / self.speed
+        else:
+            due = self.start + self.n * self.period
+        if now - due > 1.0:  # far behind (a stall): re-anchor rather than burst
+            self.start, self.start_offset, self.n = now, cap.offset, 0
+            due = now
+        wait_until(due, wait)
+        self.n += 1
+        return True
+
+
+def run(
+    settings: Settings,
+    camera_id: str,
+    client: Client | None = None,
+    stopper: Stopper | None = None,
+) -> int:
+    setup_logging(settings.runtime.log_level)
+    cam = settings.camera(camera_id)
+    stopper = stopper or Stopper().install()
+    rt = Runtime("capture", settings, client, stopper, name_suffix=camera_id)
+    source = open_source(cam.source, lambda p: settings.resolve_path(p))
+    return CaptureLoop(rt, source, CaptureOptions.from_camera(cam)).run()

@@ -1,0 +1,1 @@
+"""The ``moodstream`` command line."""

@@ -1,0 +1,452 @@
+"""Suggestions from Spotify's live catalogue, merged with the offline catalog, never waiting on Spotify.
+
+Only what the Web API still gives new apps is used: client-credentials
+tokens and track search (plus, for a signed-in user, their own playlists:
+moodstream/recommender/playlist.py). Recommendations, audio features, related
+artists and featured playlists are gone for new apps, so the mood fit of a
+track comes from the offline catalog's valence, energy and tempo when the
+catalog knows the track, and from the search phrase that found it otherwise.
+
+The recommender never blocks on Spotify: ``suggest`` reads search results
+cached in Redis and asks a background thread to fetch what is missing, so a
+camera's first suggestion for a mood may come from the catalog alone. The
+thread honours Retry-After on 429, backs off on timeouts and 5xx replies, and
+a circuit breaker stops calls for a while after repeated failures; in all
+those cases suggestions come from the catalog, and the reason is logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moodstream.config import SpotifySettings
+from moodstream.recommender.breaker import Breaker
+from moodstream.recommender.catalog import Catalog, CatalogTrack, embed_url, track_url
+from moodstream.runtime.backoff import OnceLog
+from moodstream.streams.bus import CONNECTION_ERRORS, Bus
+from moodstream.streams.schemas import FoundTrack, MusicStatus, SchemaError, SearchResults, Track
+
+log = logging.getLogger(__name__)
+
+SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+EMPTY_TTL_S = 300  # an empty result is asked again sooner than a full one
+
+
+class SpotifyReplyError(Exception):
+    """Spotify answered, but not with what the API documents (malformed JSON, missing fields)."""
+
+
+def parse_search(reply: Any) -> list[FoundTrack]:
+    """Tracks from a ``GET /search?type=track`` reply; raises SpotifyReplyError on anything else."""
+    if not isinstance(reply, dict) or not isinstance(reply.get("tracks"), dict):
+        raise SpotifyReplyError("search reply has no 'tracks' object (malformed JSON or an unexpected shape)")
+    items = reply["tracks"].get("items")
+    if not isinstance(items, list):
+        raise SpotifyReplyError("search reply has no 'tracks.items' list")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        sid = item.get("id")
+        if not isinstance(sid, str) or not SPOTIFY_ID.match(sid) or not item.get("name"):
+            continue
+        artists = item.get("artists") or []
+        artist = ", ".join(a.get("name", "") for a in artists if isinstance(a, dict) and a.get("name"))
+        album = item.get("album") if isinstance(item.get("album"), dict) else {}
+        urls = item.get("external_urls") if isinstance(item.get("external_urls"), dict) else {}
+        popularity = item.get("popularity")
+        out.append(
+            FoundTrack(
+                spotify_id=sid,
+                title=str(item["name"]),
+                artist=artist or "unknown artist",
+                album=str(album.get("name", "")),
+                popularity=popularity if isinstance(popularity, int) and 0 <= popularity <= 100 else 0,
+                preview_url=str(item.get("preview_url") or ""),
+                url=str(urls.get("spotify") or track_url(sid)),
+            )
+        )
+    return out
+
+
+def credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+    env = os.environ if environ is None else environ
+    cid, secret = env.get("SPOTIPY_CLIENT_ID", ""), env.get("SPOTIPY_CLIENT_SECRET", "")
+    return (cid, secret) if cid and secret else None
+
+
+def make_client(cfg: SpotifySettings, client_id: str, client_secret: str) -> Any:
+    """spotipy, pointed at ``api_url``/``token_url``, with its own retries off: we decide when to retry."""
+    import requests
+    import spotipy
+    from spotipy.cache_handler import MemoryCacheHandler
+    from spotipy.oauth2 import SpotifyClientCredentials
+
+    auth = SpotifyClientCredentials(
+        client_id=client_id,
+        client_secret=client_secret,
+        cache_handler=MemoryCacheHandler(),
+        requests_timeout=cfg.timeout_s,
+    )
+    auth.OAUTH_TOKEN_URL = cfg.token_url
+    # A plain session: spotipy's own mounts urllib3 retries that sleep through 429s and drop Retry-After.
+    sp = spotipy.Spotify(
+        auth_manager=auth, requests_session=requests.Session(), requests_timeout=cfg.timeout_s
+    )
+    sp.prefix = cfg.api_url.rstrip("/") + "/"
+    return sp
+
+
+def classify_error(exc: BaseException) -> tuple[str, float | None]:
+    """(reason, Retry-After seconds or None) for a failed call."""
+    import requests
+    from spotipy.exceptions import SpotifyException
+    from spotipy.oauth2 import SpotifyOauthError
+
+    if isinstance(exc, SpotifyException):
+        retry_after = None
+        if exc.http_status == 429:
+            headers = exc.headers or {}
+            raw = headers.get("Retry-After") or headers.get("retry-after")
+            try:
+                retry_after = float(raw) if raw is not None else 5.0
+            except ValueError:
+                retry_after = 5.0
+            return f"rate limited (429), retry after {retry_after:g}s", retry_after
+        return f"HTTP {exc.http_status}: {str(exc.msg)[:200]}", None
+    if isinstance(exc, SpotifyOauthError):
+        return f"token request failed: {exc}"[:300], None
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out", None
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"connection failed: {exc.__class__.__name__}", None
+    if isinstance(exc, SpotifyReplyError | ValueError):
+        return f"bad reply: {exc}"[:300], None
+    return f"{exc.__class__.__name__}: {exc}"[:300], None
+
+
+class SearchCache:
+    """Search results in Redis, shared by every recommender instance, with a TTL.
+
+    An entry that cannot be decoded (another version's) is logged once, counted, and treated as
+    missing, so it is fetched again and replaced.
+    """
+
+    def __init__(self, bus: Bus, cfg: SpotifySettings) -> None:
+        self.bus, self.cfg = bus, cfg
+        self.bad_entries = 0
+        self._bad = OnceLog(log)
+
+    def digest(self, query: str) -> str:
+        return hashlib.sha1(f"{self.cfg.market}|{self.cfg.search_limit}|{query}".encode()).hexdigest()[:20]
+
+    def get_many(self, queries: list[str]) -> dict[str, list[FoundTrack] | None]:
+        digests = [self.digest(q) for q in queries]
+        out: dict[str, list[FoundTrack] | None] = {}
+        for q, digest, raw in zip(queries, digests, self.bus.search_results(digests), strict=True):
+            out[q] = None if raw is None else self._decode(q, digest, raw)
+        return out
+
+    def _decode(self, query: str, digest: str, raw: bytes) -> list[FoundTrack] | None:
+        try:
+            return SearchResults.decode(raw).tracks
+        except SchemaError as exc:
+            self.bad_entries += 1
+            key = self.bus.keys.spotify_search(digest)
+            self._bad(
+                key,
+                "spotify: cached results %s for %r cannot be decoded (%s); fetching again",
+                key,
+                query,
+                exc,
+            )
+            return None
+
+    def put(self, query: str, found: list[FoundTrack]) -> None:
+        payload = SearchResults(query=query, tracks=found).encode()
+        self.bus.save_search_results(
+            self.digest(query), payload, ttl_s=self.cfg.cache_ttl_s if found else EMPTY_TTL_S
+        )
+
+
+class Fetcher:
+    """The one thread that talks to Spotify; ``request`` never blocks."""
+
+    def __init__(self, client: Any, cache: SearchCache, cfg: SpotifySettings, breaker: Breaker) -> None:
+        self.client, self.cache, self.cfg, self.breaker = client, cache, cfg, breaker
+        self.jobs: queue.Queue[str] = queue.Queue(maxsize=256)
+        self._queued: set[str] = set()
+        self._lock = threading.Lock()
+        self.counters = {"searches": 0, "failures": 0, "skipped_while_open": 0, "empty": 0}
+        self._once = OnceLog(log, logging.ERROR)
+        self.thread = threading.Thread(target=self._run, name="spotify-fetcher", daemon=True)
+        self.thread.start()
+
+    def request(self, queries: list[str]) -> None:
+        with self._lock:
+            for q in queries:
+                if q in self._queued:
+                    continue
+                try:
+                    self.jobs.put_nowait(q)
+                except queue.Full:
+                    return
+                self._queued.add(q)
+
+    def idle(self) -> bool:
+        """Nothing waiting and nothing in progress: every search asked for has been answered or skipped."""
+        with self._lock:
+            return not self._queued
+
+    def _run(self) -> None:
+        while True:
+            try:
+                q = self.jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                if not self.breaker.allow():
+                    self.counters["skipped_while_open"] += 1
+                    continue
+                self.search(q)
+            except Exception as exc:  # noqa: BLE001 - the thread must outlive any error (e.g. a cache key of the wrong type)
+                self.counters["failures"] += 1
+                self._once(
+                    f"{type(exc).__name__}:{exc}",
+                    "spotify: search %r failed: %s; going on",
+                    q,
+                    exc,
+                    exc_info=exc,
+                )
+            finally:
+                with self._lock:
+                    self._queued.discard(q)
+
+    def search(self, q: str) -> list[FoundTrack] | None:
+        self.counters["searches"] += 1
+        try:
+            reply = self.client.search(q=q, type="track", limit=self.cfg.search_limit, market=self.cfg.market)
+            found = parse_search(reply)
+        except Exception as exc:  # noqa: BLE001 - every failure of a remote call is classified and survived
+            reason, retry_after = classify_error(exc)
+            self.counters["failures"] += 1
+            delay = self.breaker.failure(reason, retry_after_s=retry_after)
+            log.warning(
+                "spotify: search %r failed (%s); suggesting from the catalog, next call in %.1fs (%s)",
+                q,
+                reason,
+                delay,
+                self.breaker.state(),
+            )
+            return None
+        self.breaker.success()
+        if not found:
+            self.counters["empty"] += 1
+            log.info("spotify: no tracks for %r; suggesting from the catalog for it", q)
+        try:
+            self.cache.put(q, found)
+        except CONNECTION_ERRORS as exc:
+            log.warning("spotify: could not cache results for %r: %s", q, exc)
+        return found
+
+
+@dataclass
+class _Candidate:
+    spotify_id: str
+    title: str
+    artist: str
+    album: str
+    popularity: int
+    source: str
+    preview_url: str
+    url: str
+    query: str = ""
+    features: CatalogTrack | None = None
+    score: float = 0.0
+
+
+class SpotifyProvider:
+    """Spotify search results and the catalog, ranked together by mood fit and popularity."""
+
+    name = "spotify"
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        bus: Bus,
+        cfg: SpotifySettings,
+        strategy: str,
+        client: Any | None = None,
+        environ: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.catalog = catalog
+        self.cfg = cfg
+        self.strategy = strategy
+        self.cache = SearchCache(bus, cfg)
+        self.breaker = Breaker(
+            cfg.failures_to_open, cfg.open_s, cfg.backoff_initial_s, cfg.backoff_max_s, clock=clock
+        )
+        self.by_id = {t.spotify_id: t for t in catalog.tracks}
+        self.centroids = _mood_centroids(catalog)
+        # A track only Spotify knows matched a search phrase chosen for the mood: count it as fitting a
+        # little better than the mood's typical catalog track (its audio features are not available).
+        self.prior = {
+            mood: min(1.0, 0.1 + sum(self._fit(t, mood) for t in tracks) / len(tracks))
+            for mood, tracks in catalog.by_mood.items()
+            if tracks
+        }
+        self.fetcher: Fetcher | None = None
+        if client is None:
+            creds = credentials(environ)
+            if creds is None:
+                log.warning(
+                    "spotify: SPOTIPY_CLIENT_ID / SPOTIPY_CLIENT_SECRET are not set; suggestions come from the "
+                    "offline catalog only"
+                )
+            else:
+                client = make_client(cfg, *creds)
+        if client is not None:
+            self.fetcher = Fetcher(client, self.cache, cfg, self.breaker)
+
+    def queries(self, emotion: str) -> list[str]:
+        return list(self.cfg.queries.get(self.strategy, {}).get(emotion, []))
+
+    def status(self) -> MusicStatus:
+        counters = self.fetcher.counters if self.fetcher else {}
+        return MusicStatus(
+            breaker=self.breaker.state(),
+            last_error=self.breaker.last_reason,
+            searches=counters.get("searches", 0),
+            failures=counters.get("failures", 0),
+            skipped_while_open=counters.get("skipped_while_open", 0),
+            empty=counters.get("empty", 0),
+            bad_cache_entries=self.cache.bad_entries,
+        )
+
+    def suggest(self, mood: str, emotion: str, n: int, exclude: set[str]) -> list[Track]:
+        queries = self.queries(emotion)
+        try:
+            cached = self.cache.get_many(queries)
+        except CONNECTION_ERRORS as exc:
+            log.warning("spotify: cache unavailable (%s); suggesting from the catalog", exc)
+            cached = {}
+        missing = [q for q in queries if cached.get(q) is None]
+        if missing and self.fetcher is not None:
+            self.fetcher.request(missing)  # for the next suggestion; this one does not wait
+        candidates: list[_Candidate] = []
+        for q in queries:
+            for f in cached.get(q) or []:
+                candidates.append(
+                    _Candidate(
+                        f.spotify_id,
+                        f.title,
+                        f.artist,
+                        f.album,
+                        f.popularity,
+                        "spotify",
+                        f.preview_url,
+                        f.url,
+                        query=q,
+                        features=self.by_id.get(f.spotify_id),
+                    )
+                )
+        for t in self.catalog.by_mood.get(mood, []):
+            candidates.append(
+                _Candidate(
+                    t.spotify_id,
+                    t.title,
+                    t.artist,
+                    t.album,
+                    t.popularity,
+                    "catalog",
+                    "",
+                    track_url(t.spotify_id),
+                    features=t,
+                )
+            )
+        for c in candidates:
+            c.score = self._score(c, mood)
+        ranked = _dedupe(sorted(candidates, key=lambda c: -c.score))
+        fresh = [c for c in ranked if c.spotify_id not in exclude]
+        if len(fresh) < n:
+            fresh += [c for c in ranked if c.spotify_id in exclude][: n - len(fresh)]
+        return [self._track(c, mood, emotion) for c in fresh[:n]]
+
+    def _fit(self, features: CatalogTrack, mood: str) -> float:
+        centre = self.centroids.get(mood)
+        if centre is None:
+            return 0.5
+        v, e, t = centre
+        d = (
+            (features.valence - v) ** 2 + (features.energy - e) ** 2 + (features.tempo / 200.0 - t) ** 2
+        ) ** 0.5
+        return max(0.0, 1.0 - d)
+
+    def _score(self, c: _Candidate, mood: str) -> float:
+        if c.features is not None:
+            fit = self._fit(c.features, mood)
+            if c.source == "catalog" and c.features.mood != mood:
+                fit *= 0.5
+        else:
+            fit = self.prior.get(mood, 0.6)
+        bonus = 0.05 if c.source == "spotify" else 0.0  # live catalogue over the static table, all else equal
+        return 0.6 * fit + 0.4 * (c.popularity / 100.0) + bonus
+
+    def _track(self, c: _Candidate, mood: str, emotion: str) -> Track:
+        if c.features is not None:
+            fit = (
+                f"fits {mood}: valence {c.features.valence:.2f}, energy {c.features.energy:.2f}, "
+                f"tempo {c.features.tempo:.0f}"
+            )
+        else:
+            fit = f"popularity {c.popularity}"
+        origin = f'Spotify search "{c.query}"' if c.source == "spotify" else "offline catalog"
+        return Track(
+            title=c.title,
+            artist=c.artist,
+            spotify_id=c.spotify_id,
+            url=c.url,
+            source=c.source,
+            album=c.album,
+            popularity=c.popularity,
+            embed_url=embed_url(c.spotify_id),
+            preview_url=c.preview_url,
+            reason=f"{emotion} → {mood}; {origin}; {fit}",
+        )
+
+
+def _mood_centroids(catalog: Catalog) -> dict[str, tuple[float, float, float]]:
+    out = {}
+    for mood, tracks in catalog.by_mood.items():
+        if tracks:
+            out[mood] = (
+                sum(t.valence for t in tracks) / len(tracks),
+                sum(t.energy for t in tracks) / len(tracks),
+                sum(t.tempo / 200.0 for t in tracks) / len(tracks),
+            )
+    return out
+
+
+def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
+    """One entry per Spotify id, and per title and artist (the same song is often on several albums)."""
+    seen_ids: set[str] = set()
+    seen_names: set[tuple[str, str]] = set()
+    out = []
+    for c in candidates:
+        name = (re.sub(r"\W+", " ", c.title.lower()).strip(), c.artist.lower().split(",")[0].strip())
+        if c.spotify_id in seen_ids or name in seen_names:
+            continue
+        seen_ids.add(c.spotify_id)
+        seen_names.add(name)
+        out.append(c)
+    return out

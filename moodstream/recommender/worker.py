@@ -1,0 +1,162 @@
+"""The recommender loop: smoothed emotion events in, recommendation events out.
+
+A camera's emotion is the average of its live tracks' smoothed
+probabilities. Its suggestion changes only when that emotion has held for
+``cooldown_s``: music should not switch with every glance. Tracks suggested
+recently to the same camera are not repeated while others are available.
+State is per camera in Redis, committed with the outputs and acks. The camera's emotion history is
+folded into 10 s buckets there too, each finished one published to its timeline stream (the
+dashboard's long views).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from moodstream.config import Settings
+from moodstream.recommender.alerts import evaluate
+from moodstream.recommender.provider import MusicProvider, build_provider
+from moodstream.recommender.strategies import mood_for
+from moodstream.recommender.webhook import WebhookSender
+from moodstream.runtime.liveness import guarded
+from moodstream.runtime.worker import Stopper, StreamWorker, setup_logging
+from moodstream.streams.bus import Client, Entry
+from moodstream.streams.schemas import (
+    EMOTIONS,
+    EmotionEvent,
+    RecommendationEvent,
+    RecommenderState,
+    RecommenderStatus,
+    TrackMood,
+    fold,
+)
+
+log = logging.getLogger(__name__)
+TRACK_WINDOW_S = 3.0
+
+
+def observe(state: RecommenderState, event: EmotionEvent) -> str:
+    """Fold one track's smoothed emotion into its camera's; returns the camera's emotion now."""
+    state.tracks[str(event.track)] = TrackMood(ts=event.ts, probs=[event.probs[e] for e in EMOTIONS])
+    state.tracks = {k: v for k, v in state.tracks.items() if event.ts - v.ts <= TRACK_WINDOW_S}
+    totals = [0.0] * len(EMOTIONS)
+    for mood in state.tracks.values():
+        for i, p in enumerate(mood.probs):
+            totals[i] += p
+    emotion = EMOTIONS[max(range(len(EMOTIONS)), key=totals.__getitem__)]
+    if emotion != state.emotion:
+        state.emotion, state.since = emotion, event.ts
+    return emotion
+
+
+class RecommenderWorker(StreamWorker):
+    stage = "recommender"
+    read_count = 64
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client | None = None,
+        stopper: Stopper | None = None,
+        provider: MusicProvider | None = None,
+    ):
+        super().__init__(settings, client, stopper)
+        self.cfg = settings.recommender
+        self.provider = provider
+
+    def setup(self) -> None:
+        if self.provider is None:
+            self.provider = build_provider(self.settings, self.bus)
+        if any(rule.webhook() for rule in self.settings.alerts):
+            self._start_webhooks()
+        self.rt.detail = RecommenderStatus(
+            provider=self.provider.name, strategy=self.cfg.strategy, music=None
+        )
+
+    def _start_webhooks(self) -> None:
+        """Alert webhooks in a thread of their own: a slow receiver never holds up the pipeline."""
+        streams = [self.keys.stream("alerts", self.keys.partition_of_key(s)) for s in self.streams]
+        sender = WebhookSender(
+            self.bus,
+            streams,
+            self.rt.worker,
+            self.settings.alerts,
+            self.settings.webhook,
+            self.counters,
+            self.settings.streams.claim_idle_ms,
+        )
+        sender.prepare()
+        loop = guarded("webhook", sender.run, self.rt.liveness)
+        stopper = self.rt.stopper
+        threading.Thread(
+            target=loop, args=(stopper.is_set, stopper.wait), name="webhook", daemon=True
+        ).start()
+
+    def idle(self) -> None:
+        # The Spotify provider's circuit state and counters travel in the heartbeat (status --json).
+        assert self.provider is not None and isinstance(self.rt.detail, RecommenderStatus)
+        self.rt.detail.music = self.provider.status()
+
+    def _suggest(self, camera: str, state: RecommenderState, ts: float) -> RecommendationEvent:
+        assert self.provider is not None
+        mood = mood_for(self.cfg.strategy, state.emotion)
+        recent = (
+            {sid for ids in state.history[-self.cfg.no_repeat :] for sid in ids}
+            if self.cfg.no_repeat
+            else set()
+        )
+        tracks = self.provider.suggest(mood, state.emotion, self.cfg.tracks, recent)
+        state.suggested = state.emotion
+        state.history = (state.history + [[t.spotify_id for t in tracks]])[-max(self.cfg.no_repeat, 1) :]
+        return RecommendationEvent(
+            camera=camera, ts=ts, emotion=state.emotion, strategy=self.cfg.strategy, mood=mood, tracks=tracks
+        )
+
+    def process(self, entries: list[Entry]) -> None:
+        for camera, items, saved in self.per_camera(entries, EmotionEvent):
+            state = self.camera_state(camera, saved, RecommenderState)
+            outputs: list[bytes] = []
+            alerts: list[bytes] = []
+            buckets: list[bytes] = []
+            for _, event in sorted(items, key=lambda item: item[1].ts):
+                state.rollup, closed = fold(state.rollup, event)
+                if closed is not None:
+                    buckets.append(closed.encode())
+                for alert in evaluate(self.settings.alerts, state.alerts, event):
+                    alerts.append(alert.encode())
+                    log.warning(
+                        "camera %s: alert %s (%s for %.1f s)",
+                        camera,
+                        alert.rule,
+                        alert.emotion,
+                        alert.ts - alert.since,
+                    )
+                observe(state, event)
+                if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
+                    reco = self._suggest(camera, state, event.ts)
+                    payload = reco.encode()
+                    outputs.append(payload)
+                    log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
+            # The camera's newest suggestion stays retained, with its stream id, for late subscribers.
+            retain = [(self.keys.latest_recommendation(camera), len(outputs) - 1)] if outputs else []
+            stream = self.keys.camera_stream("alerts", camera)
+            history = self.keys.timeline(camera)
+            self.commit_camera(
+                camera,
+                state.encode(),
+                outputs,
+                [e for e, _ in items],
+                retain=retain,
+                more=[*((stream, p) for p in alerts), *((history, p) for p in buckets)],
+            )
+            self.counters.inc("alerts", len(alerts))
+            self.counters.inc("processed", len(items))
+            for _, event in items:
+                self.counters.observe_latency((time.time() - event.ts) * 1000.0)
+
+
+def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:
+    setup_logging(settings.runtime.log_level)
+    return RecommenderWorker(settings, client, stopper or Stopper().install()).run()

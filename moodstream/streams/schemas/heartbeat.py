@@ -1,0 +1,112 @@
+"""Worker heartbeats: what every process tells ``status``, ``bench``, the dashboard and ``/metrics``.
+
+Each worker rewrites its own expiring key every ``[runtime] heartbeat_s``; a key that expires is a
+worker that stopped. Counters only grow, and latency histograms use fixed buckets
+(moodstream/runtime/metrics.py), so readers add up any number of workers and subtract two snapshots of
+one. What only one kind of process knows travels in ``detail``, one typed record per kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from moodstream.streams.schemas.codec import Record
+
+
+@dataclass
+class CaptureStatus(Record):
+    """A camera as its capture worker sees it (``source`` is the description, never the URL)."""
+
+    KIND = "capture"
+    camera: str
+    source: str
+    kind: str
+    state: str
+    error: str
+    reconnects: int
+    frames: int
+
+
+@dataclass
+class ClassifierStatus(Record):
+    KIND = "classifier"
+    model: str
+    device: str
+    batches: int
+
+
+@dataclass
+class MusicStatus(Record):
+    """The music provider's circuit and counters (Spotify; the catalog alone reports none)."""
+
+    breaker: str
+    last_error: str
+    searches: int
+    failures: int
+    skipped_while_open: int
+    empty: int
+    bad_cache_entries: int
+
+
+@dataclass
+class RecommenderStatus(Record):
+    KIND = "recommender"
+    provider: str
+    strategy: str
+    music: MusicStatus | None
+
+
+@dataclass
+class DashboardStatus(Record):
+    """One dashboard process: its viewers, whether it bridges events, and its video counters."""
+
+    KIND = "dashboard"
+    clients: int = 0
+    leader: bool = False
+    frames_sent: int = 0
+    frames_acked: int = 0
+    frames_dropped: int = 0
+    ack_timeouts: int = 0
+    events: int = 0
+    bad_events: int = 0
+
+
+StageDetail = CaptureStatus | ClassifierStatus | RecommenderStatus | DashboardStatus
+
+
+@dataclass
+class Heartbeat(Record):
+    KIND = "heartbeat"
+    stage: str
+    worker: str
+    host: str
+    pid: int
+    started: float
+    ts: float
+    counters: dict[str, int]
+    rates: dict[str, float]
+    latency_hist: list[int]  # since the worker started: benchmarks subtract two snapshots
+    latency_recent: list[int]  # since its previous heartbeat: what status shows
+    detail: StageDetail | None
+    # The process's loops that have not completed a pass for [runtime] loop_stall_s (e.g. "main",
+    # "bridge"): a process that beats but does no work says so, rather than looking healthy.
+    stalled: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Health(Record):
+    """A worker's own view of itself, in a local file that an orchestrator's probe reads.
+
+    The Redis heartbeat cannot tell a probe apart "Redis is down" (the pod is fine: restarting it helps
+    nothing) from "this process is stuck" (restart it). The worker rewrites this file on every heartbeat
+    and on every failed attempt to reach Redis, so its age says whether the process loops, and ``redis``
+    and ``stalled`` say whether it can do its work.
+    """
+
+    KIND = "health"
+    stage: str
+    worker: str
+    ts: float
+    redis: bool  # its last attempt to reach Redis succeeded
+    stalled: list[str] = field(default_factory=list)
+    error: str = ""  # the kind of the last Redis error while ``redis`` is false

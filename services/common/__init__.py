@@ -1,1 +1,0 @@
-"""Shared plumbing: settings, message schemas, stream names, the Redis layer and the worker runtime."""
