@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 import redis
 
-import moodstream.training  # noqa: F401 - before any test imports TensorFlow: it turns oneDNN off (see there)
 from moodstream.config import Settings, settings_from_dict
 from moodstream.streams.bus import Bus
 from moodstream.streams.connection import answers
 from moodstream.streams.keys import Keys
+from moodstream.training import use_stable_kernels
 from tests.helpers import RedisServer
+
+use_stable_kernels()  # before any test imports TensorFlow
 
 TEST_DB = 9
 

@@ -160,3 +160,30 @@ def test_the_classifier_never_imports_the_training_package() -> None:
         )
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _sets_environment(node: ast.AST) -> bool:
+    """os.environ[...] = …, os.environ.setdefault/update/pop(…), os.putenv(…)."""
+    if isinstance(node, ast.Assign | ast.AugAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(t, ast.Subscript) and ast.unparse(t.value) == "os.environ" for t in targets)
+    if isinstance(node, ast.Call):
+        called = ast.unparse(node.func)
+        return called == "os.putenv" or called in {f"os.environ.{m}" for m in ("setdefault", "update", "pop")}
+    return False
+
+
+def test_importing_a_module_sets_no_environment_and_reads_no_test_hook() -> None:
+    """Module-level code (outside functions and classes) writes no environment variable, and no shipped
+    code reads a test-only variable: tests inject clocks and such through parameters."""
+    offenders = []
+    for _, path, tree in modules():
+        for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            offenders += [
+                f"{rel(path)}:{n.lineno} sets the environment" for n in ast.walk(stmt) if _sets_environment(n)
+            ]
+        if "MOODSTREAM_TEST" in path.read_text():
+            offenders.append(f"{rel(path)} reads a test hook")
+    assert offenders == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from moodstream.streams.schemas import CaptureStatus, Frame
 from moodstream.streams.stages import consumers
 
 # Tests only: pretend this host's clock is off by this many seconds (tests/detector: clock skew).
-CLOCK_OFFSET_S = float(os.environ.get("MOODSTREAM_TEST_CLOCK_OFFSET_S") or 0.0)
 log = logging.getLogger(__name__)
 
 
@@ -55,7 +53,15 @@ class CaptureOptions:
 
 
 class CaptureLoop:
-    def __init__(self, rt: Runtime, source: Source, opts: CaptureOptions) -> None:
+    """One camera's frames into the frames stream, at its rate, through outages of the camera and Redis.
+
+    ``clock`` stamps each frame's ``ts``: metadata for readers, since staleness is judged by Redis's
+    clock; a host whose clock is off is exactly what callers may pass in.
+    """
+
+    def __init__(
+        self, rt: Runtime, source: Source, opts: CaptureOptions, clock: Callable[[], float] = time.time
+    ) -> None:
         if opts.every_frame and source.live:
             raise ConfigError(
                 f"camera {opts.camera}: every_frame applies to files and recordings, not live sources"
@@ -63,6 +69,7 @@ class CaptureLoop:
         self.rt = rt
         self.source = source
         self.opts = opts
+        self.clock = clock
         self.stop = rt.stopper
         self.seq = 0
         self.pass_start = 0  # the seq of this pass's first frame (a looping file starts a pass per loop)
@@ -202,7 +209,7 @@ class CaptureLoop:
         frame = Frame(
             camera=self.opts.camera,
             seq=self.seq,
-            ts=time.time() + CLOCK_OFFSET_S,  # metadata: staleness is judged by Redis's clock
+            ts=self.clock(),  # metadata: staleness is judged by Redis's clock
             width=w,
             height=h,
             jpeg=jpeg,
@@ -393,10 +400,11 @@ def run(
     camera_id: str,
     client: Client | None = None,
     stopper: Stopper | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> int:
     setup_logging(settings.runtime.log_level)
     cam = settings.camera(camera_id)
     stopper = stopper or Stopper().install()
     rt = Runtime("capture", settings, client, stopper, name_suffix=camera_id)
     source = open_source(cam.source, lambda p: settings.resolve_path(p))
-    return CaptureLoop(rt, source, CaptureOptions.from_camera(cam)).run()
+    return CaptureLoop(rt, source, CaptureOptions.from_camera(cam), clock).run()

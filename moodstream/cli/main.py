@@ -17,6 +17,7 @@ from moodstream.cli.errors import Parser, UsageError, report
 from moodstream.config import ConfigError, Settings, config_path, load_settings
 from moodstream.runtime.redact import redact_log_handlers
 from moodstream.streams.stages import NAMES as STAGE_NAMES
+from moodstream.training import TENSORFLOW_COMMANDS, use_stable_kernels
 
 if TYPE_CHECKING:
     from moodstream.streams.bus import Bus
@@ -474,7 +475,7 @@ def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from moodstream.training.train import train  # first: the package turns oneDNN off before TensorFlow loads
+    from moodstream.training.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     redact_log_handlers()
@@ -883,6 +884,8 @@ def _command(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notes are not ours to print
+    if _command(argv) in TENSORFLOW_COMMANDS:
+        use_stable_kernels()
     if _command(argv) == "dashboard":
         # gevent must patch the standard library before redis, flask or socket are imported.
         from gevent import monkey

@@ -225,7 +225,7 @@ def current_suggestion(bus: Bus, camera: str) -> dict[str, Any] | None:
     found = bus.retained(bus.keys.latest_recommendation(camera))
     if found is None:
         return None
-    return public_body(Entry("", found[0] or "0-0", found[1]), RecommendationEvent)
+    return public_body(Entry("", found[0], found[1]), RecommendationEvent)
 
 
 def follow(

@@ -539,17 +539,12 @@ class Bus:
             args += ["retain", index + 1, ttl]
         return [_s(i) for i in self._commit(keys=keys, args=[*args, *ids])]
 
-    def retained(self, key: str) -> tuple[str | None, bytes] | None:
-        """A retained output: its stream id and payload (the id is None for a value an older version
-        stored as a plain string)."""
-        try:
-            found = self._client.hmget(key, ["id", "d"])
-        except redis.ResponseError:  # WRONGTYPE: a plain value from before ids were kept
-            value = self._client.get(key)
-            return None if value is None else (None, value)
-        if found[1] is None:
+    def retained(self, key: str) -> tuple[str, bytes] | None:
+        """A retained output: its stream id and payload, or None when there is none."""
+        found = self._client.hmget(key, ["id", "d"])
+        if found[0] is None or found[1] is None:
             return None
-        return (_s(found[0]) if found[0] is not None else None), found[1]
+        return _s(found[0]), found[1]
 
     # ----- observing ---------------------------------------------------------------------------------
     def group_info(self, stream: str, group: str) -> dict[str, Any]:

@@ -129,28 +129,26 @@ def test_dead_letters_keep_the_origin_and_a_bounded_payload_and_replay_once_the_
 
 
 def test_live_frames_of_a_capture_host_whose_clock_is_2s_behind_are_processed(
-    tmp_path: Path, redis_base_url: str, prefix: str, make_settings, bus: Bus, client, sample_video: Path
+    make_settings, bus: Bus, client, sample_video: Path
 ) -> None:
     """Staleness is judged by Redis's clock, so a skewed capture host's frames are fresh, not skipped."""
-    from tests.helpers import WorkerProcess, write_config
+    from moodstream.capture import worker as capture
 
-    config = write_config(
-        tmp_path / "moodstream.toml",
-        {
-            "redis": {"url": redis_base_url, "prefix": prefix},
-            "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
-            "cameras": [{"id": "skewed", "source": str(sample_video), "fps": 5.0, "loop": True}],
-        },
+    settings = make_settings(
+        cameras=[{"id": "skewed", "source": str(sample_video), "fps": 5.0, "loop": True}],
+        detector={"max_frame_age_ms": 1000},
     )
-    (tmp_path / "logs").mkdir()
-    capture = WorkerProcess(
-        config, "capture", "skewed", log_dir=tmp_path / "logs", env={"MOODSTREAM_TEST_CLOCK_OFFSET_S": "-2"}
+    stopper = Stopper()
+    behind = threading.Thread(
+        target=capture.run,
+        args=(settings, "skewed", client, stopper, lambda: time.time() - 2.0),  # the host's clock
+        daemon=True,
     )
+    behind.start()
     try:
         wait_for(lambda: bus.stream_length(bus.keys.frames) >= 1, 60, what="the first frame")
         first = Frame.decode(bus.history(bus.keys.frames, count=1)[0].payload)
         assert time.time() - first.ts > 1.5  # its clock really is behind
-        settings = make_settings(detector={"max_frame_age_ms": 1000})
         _run_detector(
             settings,
             client,
@@ -159,6 +157,7 @@ def test_live_frames_of_a_capture_host_whose_clock_is_2s_behind_are_processed(
             ),
         )
     finally:
-        capture.stop()
+        stopper.event.set()
+        behind.join(10)
     out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
     assert {d.camera for d in out} == {"skewed"} and all(d.live for d in out)

@@ -201,5 +201,7 @@ def test_dead_letters_round_trip_and_refuse_another_version() -> None:
         DeadLetter.from_fields({**fields, b"v": b"2"})
     with pytest.raises(SchemaError, match="missing field 'reason'"):
         DeadLetter.from_fields({k: v for k, v in fields.items() if k != b"reason"})
-    with pytest.raises(SchemaError, match="'ts' is not a number"):
+    with pytest.raises(SchemaError, match="'ts' or 'size' is not a number"):
         DeadLetter.from_fields({**fields, b"ts": b"yesterday"})
+    with pytest.raises(SchemaError, match="unsupported version"):  # every letter carries its version
+        DeadLetter.from_fields({k: v for k, v in fields.items() if k != b"v"})

@@ -334,7 +334,8 @@ def test_training_runs_under_the_jax_backend() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((Path(__file__).resolve().parents[2] / "moodstream" / "training" / "configs").rglob("*.toml"))
+    "path",
+    sorted((Path(__file__).resolve().parents[2] / "moodstream" / "training" / "configs").rglob("*.toml")),
 )
 def test_shipped_training_configs_are_valid(path: Path) -> None:
     """The recipes docs/training.md points at load as they are (unknown keys would be refused)."""

@@ -183,7 +183,7 @@ def check(value: Any, tp: Any, where: str) -> Any:
 
 
 def wire(name: str) -> dict[str, str]:
-    """Field metadata: the key a field has on the wire, where it differs (formats kept for old files)."""
+    """Field metadata: the key a field has on the wire, where it differs (short keys for files)."""
     return {"wire": name}
 
 

@@ -27,7 +27,7 @@ class DeadLetter:
     camera: str = ""  # the message's origin, where it could be read
     seq: int = -1
     msg_ts: float = 0.0
-    size: int = -1  # the whole payload's size (-1: unknown, an entry from before it was recorded)
+    size: int = 0  # the whole payload's size (payload holds at most its first dead_payload_bytes)
 
     @property
     def truncated(self) -> bool:
@@ -69,13 +69,13 @@ class DeadLetter:
                 raise SchemaError(f"dead letter: missing field {name!r}")
             return value.decode(errors="replace")
 
-        version = fields.get(b"v", b"1")  # entries from before the field was added are version 1
+        version = fields.get(b"v")
         if version != str(VERSION).encode():
             raise SchemaError(f"dead letter: unsupported version {version!r}")
         try:
-            ts = float(text("ts"))
+            ts, size = float(text("ts")), int(text("size"))
         except ValueError as exc:
-            raise SchemaError("dead letter: field 'ts' is not a number") from exc
+            raise SchemaError("dead letter: field 'ts' or 'size' is not a number") from exc
         return cls(
             stream=text("stream"),
             id=text("id"),
@@ -87,7 +87,7 @@ class DeadLetter:
             camera=fields.get(b"camera", b"").decode(errors="replace"),
             seq=_number(fields.get(b"seq"), int, -1),
             msg_ts=_number(fields.get(b"mts"), float, 0.0),
-            size=_number(fields.get(b"size"), int, -1),
+            size=size,
         )
 
 
