@@ -15,6 +15,9 @@ import redis
 from moodstream.ops import launcher
 from moodstream.ops.stack import embedded_server_command, free_port
 from moodstream.ops.tomlwriter import dump_toml
+from moodstream.streams import camera_state
+from moodstream.streams.bus import Bus
+from moodstream.streams.schemas import RecommenderState
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -435,3 +438,13 @@ def spotify_track(spotify_id: str, name: str, artist: str, popularity: int = 50)
         "uri": f"spotify:track:{spotify_id}",
         "duration_ms": 200000,
     }
+
+
+def retain_suggestion(bus: Bus, camera: str, payload: bytes) -> str:
+    """Publish a camera's suggestion and retain it, through the recommender's own commit (with no inputs
+    to ack): what a dashboard finds as the camera's current suggestion. Returns its stream id."""
+    out = bus.keys.camera_stream("recommendations", camera)
+    ack = (bus.keys.camera_stream("emotions", camera), "recommender", [])
+    retain = [(bus.keys.latest_recommendation(camera), 0, 3600)]
+    state = RecommenderState().encode()
+    return camera_state.commit(bus, "recommender", camera, state, [(out, payload)], ack, retain=retain)[0]

@@ -1,7 +1,8 @@
 """The rules the code base keeps, checked on its source: who may import what, and how big things get.
 
 - Wire formats: only the schemas package imports msgpack.
-- Redis: only bus.py imports redis-py, and nothing reaches into a Bus for its client.
+- Redis: only the streams package (its transport core and topic modules) imports redis-py or reaches
+  into a Bus for its client.
 - Key names: only keys.py builds a name from the deployment's prefix.
 - One namespace: our own code is imported as ``moodstream.…`` (or relatively), never as a generic
   top-level name that only resolves inside a checkout.
@@ -64,10 +65,10 @@ def test_only_the_schemas_package_imports_msgpack() -> None:
     assert offenders == [], "wire formats belong in moodstream/streams/schemas/"
 
 
-def test_only_bus_touches_the_redis_client() -> None:
+def test_only_the_streams_package_touches_the_redis_client() -> None:
     offenders = []
     for name, path, tree in modules():
-        if name == "moodstream.streams.bus":
+        if name.startswith("moodstream.streams.") and not name.startswith("moodstream.streams.schemas"):
             continue
         if any(mod == "redis" or mod.startswith("redis.") for mod, _ in imported(name, path, tree)):
             offenders.append(f"{rel(path)} imports redis")
@@ -187,3 +188,13 @@ def test_importing_a_module_sets_no_environment_and_reads_no_test_hook() -> None
         if "MOODSTREAM_TEST" in path.read_text():
             offenders.append(f"{rel(path)} reads a test hook")
     assert offenders == []
+
+
+def test_the_transport_is_split_into_small_modules() -> None:
+    """A small core (bus.py) and one module per topic: none grows past ~300 lines."""
+    sizes = {
+        rel(path): len(path.read_text().splitlines())
+        for name, path, _ in modules()
+        if name.startswith("moodstream.streams.") and not name.startswith("moodstream.streams.schemas")
+    }
+    assert {p: n for p, n in sizes.items() if n > 300} == {}

@@ -17,6 +17,7 @@ import pytest
 from moodstream.config import settings_from_dict
 from moodstream.ops.devcluster import ClusterError, DevCluster
 from moodstream.ops.stack import free_port
+from moodstream.streams import dead_letters, heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.keys import Keys, partition_of
 from moodstream.streams.schemas import Classified, EmotionEvent, RecommendationEvent
@@ -140,15 +141,13 @@ def test_the_pipeline_on_a_cluster_with_four_partitions(
                 lambda: _events_for(bus, cameras), 120, interval=0.5, what="emotions and music for all 4"
             )
         except AssertionError:
-            from moodstream.ops.observe import heartbeats
-
-            beats = {h.worker: h.counters for h in heartbeats(bus)}
+            beats = {h.worker: h.counters for h in heartbeats.live(bus)}
             lengths = {
                 s: bus.stream_length(s) for n in ("emotions", "recommendations") for s in bus.keys.streams(n)
             }
             raise AssertionError(f"no events for every camera: {lengths} {beats}") from None
         _cli_on_the_cluster(bus, config, cameras)
-        assert bus.dead_count() == 0, bus.dead_letters(5)
+        assert dead_letters.count(bus) == 0, dead_letters.newest(bus, 5)
         wait_for(
             lambda: {e["camera"] for e in viewer.events["emotion"]} == set(cameras),
             30,

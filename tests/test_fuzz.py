@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 
 from moodstream.bench.fuzzing import inject
+from moodstream.streams import dead_letters
 from moodstream.streams.bus import Bus
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import Classified, SchemaError
@@ -41,7 +42,7 @@ def test_hostile_entries_in_every_stream_are_dead_lettered_and_real_frames_still
             what=f"{total} dead letters",
         )
         assert all(w.alive() for w in workers), [w.output()[-1500:] for w in workers if not w.alive()]
-        letters = bus.dead_letters(count=total)
+        letters = dead_letters.newest(bus, count=total)
         assert all(letter.reason for letter in letters)
         after = bus.history(bus.keys.classified, count=1_000_000)[-1].id  # the newest, hostile or not
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from moodstream.streams import heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import Classified
@@ -60,7 +61,9 @@ def test_a_crash_that_loses_the_unsynced_second_redoes_it_and_loses_nothing(
     try:
         # Replayed only once both workers run, so backpressure keeps the replay just ahead of them.
         wait_for(
-            lambda: bus.heartbeats("detector") and bus.heartbeats("classifier"), 120, what="both workers up"
+            lambda: heartbeats.live(bus, "detector") and heartbeats.live(bus, "classifier"),
+            120,
+            what="both workers up",
         )
         replay = CliProcess(config, "replay", str(rec), "--speed", "20", log_dir=tmp_path, name="replay")
         procs.append(replay)

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from moodstream.config import settings_from_dict
+from moodstream.streams import consumer_groups, heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import Classified
 from tests.helpers import ROOT, face_recording, wait_for, write_config
@@ -183,11 +184,10 @@ def _classified(bus: Bus) -> list[int]:
 
 def _by_host(bus: Bus, hosts: Hosts) -> dict[str, int]:
     """Frames each host's classifiers processed, by the namespaces their pids live in."""
-    from moodstream.ops.observe import heartbeats
 
     where = {pid: name for name, host in (("a", hosts.a), ("b", hosts.b)) for pid in hosts.pids(host)}
     out = {"a": 0, "b": 0}
-    for beat in heartbeats(bus):
+    for beat in heartbeats.live(bus):
         if beat.stage == "classifier" and beat.pid in where:
             out[where[beat.pid]] += beat.counters.get("processed", 0)
     return out
@@ -245,7 +245,7 @@ def test_two_hosts_share_the_work_and_survive_losing_one(
         assert seqs == list(range(FRAMES)), "a frame was lost or classified twice"
         for group, stream in (("classifier", "detections"), ("smoother", "classified")):
             wait_for(
-                lambda g=group, s=stream: bus.group_info(bus.keys.stream(s), g)["pending"] == 0,
+                lambda g=group, s=stream: consumer_groups.info(bus, bus.keys.stream(s), g)["pending"] == 0,
                 60,
                 what=f"{group}: host B's pending entries reclaimed",
             )
@@ -270,12 +270,13 @@ def test_two_hosts_share_the_work_and_survive_losing_one(
 def _run_until_half_and_lose_b(bus: Bus, hosts: Hosts, conf_a: Path, conf_cam: Path) -> None:
     """Start host A, then the camera once the classifiers of both hosts wait for work; check that they
     share it, then lose host B mid-run."""
-    from moodstream.ops.observe import heartbeats
 
     up_a = hosts.run(hosts.a, sys.executable, "-m", "moodstream", "up", "--join", "--config", str(conf_a))
     assert up_a.returncode == 0, up_a.stdout + up_a.stderr
     wait_for(
-        lambda: sum(b.stage == "classifier" for b in heartbeats(bus)) == 4, 120, what="four classifiers up"
+        lambda: sum(b.stage == "classifier" for b in heartbeats.live(bus)) == 4,
+        120,
+        what="four classifiers up",
     )
     up_cam = hosts.run(hosts.a, sys.executable, "-m", "moodstream", "up", "--join", "--config", str(conf_cam))
     assert up_cam.returncode == 0, up_cam.stdout + up_cam.stderr
@@ -283,7 +284,7 @@ def _run_until_half_and_lose_b(bus: Bus, hosts: Hosts, conf_a: Path, conf_cam: P
     try:
         wait_for(lambda: all(n > 0 for n in _by_host(bus, hosts).values()), 30)
     except AssertionError:
-        beats = [(b.stage, b.pid, b.counters.get("processed")) for b in heartbeats(bus)]
+        beats = [(b.stage, b.pid, b.counters.get("processed")) for b in heartbeats.live(bus)]
         raise AssertionError(
             f"the classifiers of both hosts do not share the work: {_by_host(bus, hosts)}; heartbeats "
             f"{beats}; host A {hosts.pids(hosts.a)}, host B {hosts.pids(hosts.b)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from moodstream.streams import consumer_groups
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas.codec import pack
 
@@ -49,7 +50,7 @@ def targets(bus: Bus) -> dict[str, tuple[str, str]]:
 
 
 def drained(bus: Bus, stream: str, group: str) -> bool:
-    info = bus.group_info(stream, group)
+    info = consumer_groups.info(bus, stream, group)
     return info["pending"] + (info["lag"] or 0) < STEP
 
 

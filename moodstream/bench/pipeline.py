@@ -24,10 +24,11 @@ from typing import Any
 from moodstream.bench.classifier import classifier_micro, format_classifier
 from moodstream.config import Settings
 from moodstream.ops import launcher
-from moodstream.ops.observe import heartbeats
 from moodstream.ops.tomlwriter import dump_toml
 from moodstream.runtime.metrics import Histogram
-from moodstream.streams.bus import Bus, answers
+from moodstream.streams import consumer_groups, dead_letters, heartbeats
+from moodstream.streams.bus import Bus
+from moodstream.streams.client import answers
 from moodstream.streams.connection import resolve_url
 from moodstream.streams.schemas import Heartbeat
 from moodstream.streams.stages import NAMES, STAGES
@@ -47,7 +48,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def snapshot(bus: Bus) -> Snapshot:
-    return {h.worker: h for h in heartbeats(bus)}
+    return {h.worker: h for h in heartbeats.live(bus)}
 
 
 def _diff(a: Snapshot, b: Snapshot, stage: str, counter: str) -> int:
@@ -185,7 +186,7 @@ class BenchRun:
                 )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            stages = [h.stage for h in heartbeats(self.bus)]
+            stages = [h.stage for h in heartbeats.live(self.bus)]
             if all(stages.count(name) >= n for name, n in counts.items()):
                 break
             time.sleep(0.5)
@@ -282,7 +283,7 @@ def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
     lags: list[int] = []
     while time.monotonic() - t0 < seconds:
         time.sleep(1.0)
-        info = run.bus.group_totals("frames", detector)
+        info = consumer_groups.totals(run.bus, "frames", detector)
         lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
     elapsed = time.monotonic() - t0
     time.sleep(1.2)  # one more heartbeat from every worker
@@ -321,7 +322,7 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
         w = measure(run, opts.seconds, viewers)
         viewers = None
         result = _window_result(w, opts, run.detectors)
-        result["dead_letters"] = run.bus.dead_count()
+        result["dead_letters"] = dead_letters.count(run.bus)
         if opts.dashboard:
             result["dashboard"] = {"cpu_cores": round(w.cpu_dashboard / w.elapsed, 2), "viewers": w.viewers}
     finally:

@@ -21,7 +21,8 @@ from moodstream.config import CameraSettings, ConfigError, Settings
 from moodstream.runtime.backoff import OnceLog
 from moodstream.runtime.redact import redact
 from moodstream.runtime.worker import Runtime, Stopper, setup_logging
-from moodstream.streams.bus import CONNECTION_ERRORS, Client
+from moodstream.streams import capture_frames, consumer_groups
+from moodstream.streams.client import CONNECTION_ERRORS, Client
 from moodstream.streams.schemas import CaptureStatus, Frame
 from moodstream.streams.stages import consumers
 
@@ -176,7 +177,7 @@ class CaptureLoop:
         """Frames not finished by every reader (after deleting those that are), plus any newer ones."""
         groups = [s.group for s in consumers() if s.reads == "frames" and s.group]
         frames = self.rt.keys.camera_stream("frames", self.opts.camera)
-        return self.rt.bus.trim_finished(frames, groups)
+        return consumer_groups.trim_finished(self.rt.bus, frames, groups)
 
     def _wait_for_room(self) -> None:
         """Backpressure for frames that must all be processed (files, recordings, replays): finished frames
@@ -218,7 +219,7 @@ class CaptureLoop:
         kept = self.seq if self.opts.every_frame else None
         try:
             if kept is None:
-                self.rt.bus.publish_frame(self.opts.camera, frame.encode())
+                capture_frames.publish_live(self.rt.bus, self.opts.camera, frame.encode())
             elif not self._publish_kept(frame):
                 return  # Redis holds fewer frames than we sent: the source was rewound to its cursor
             self.rt.counters.inc("processed")
@@ -239,7 +240,9 @@ class CaptureLoop:
 
     def _publish_kept(self, frame: Frame) -> bool:
         """Publish a frame that must not be lost, checking that Redis still holds every earlier one."""
-        done, held = self.rt.bus.publish_kept_frame(self.opts.camera, frame.encode(), frame.seq, self.cursor)
+        done, held = capture_frames.publish_kept(
+            self.rt.bus, self.opts.camera, frame.encode(), frame.seq, self.cursor
+        )
         if not done and held is not None and held < frame.seq:
             log.warning(
                 "camera %s: Redis holds frames only up to %d of %d; publishing the rest again",
@@ -253,7 +256,7 @@ class CaptureLoop:
             log.warning(
                 "camera %s: the frame cursor in Redis moved (to %s); going on", self.opts.camera, held
             )
-            self.rt.bus.publish_kept_frame(self.opts.camera, frame.encode(), frame.seq, None)
+            capture_frames.publish_kept(self.rt.bus, self.opts.camera, frame.encode(), frame.seq, None)
         self.cursor = frame.seq + 1
         return True
 
@@ -267,7 +270,7 @@ class CaptureLoop:
         while not self.stop.is_set():
             self.stop.wait(min(self.rt.backoff.next(), 1.0))
             try:
-                cursor = self.rt.bus.capture_cursor(self.opts.camera)
+                cursor = capture_frames.capture_cursor(self.rt.bus, self.opts.camera)
                 break
             except CONNECTION_ERRORS:
                 continue

@@ -17,7 +17,8 @@ from moodstream.classifier.predictor import Predictor
 from moodstream.config import Settings
 from moodstream.modelspec import ModelSpec, resolve_model_dir
 from moodstream.runtime.worker import Stopper, StreamWorker, entry_age_s, setup_logging
-from moodstream.streams.bus import Client, Entry
+from moodstream.streams.bus import Entry
+from moodstream.streams.client import Client
 from moodstream.streams.schemas import Classified, ClassifierStatus, Detections, Face
 
 log = logging.getLogger(__name__)

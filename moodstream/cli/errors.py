@@ -46,7 +46,7 @@ class Parser(argparse.ArgumentParser):
 
 def describe(exc: BaseException) -> str | None:
     """The sentence for a user's mistake; None for what looks like a bug."""
-    from moodstream.streams.bus import CONNECTION_ERRORS, ResponseError
+    from moodstream.streams.client import CONNECTION_ERRORS, ResponseError
     from moodstream.streams.schemas import SchemaError
 
     if isinstance(exc, UserError):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from moodstream.cli.errors import Parser, UsageError, report
 from moodstream.config import ConfigError, Settings, config_path, load_settings
 from moodstream.runtime.redact import redact_log_handlers
+from moodstream.streams import dead_letters, heartbeats, suggestions
 from moodstream.streams.stages import NAMES as STAGE_NAMES
 from moodstream.training import TENSORFLOW_COMMANDS, use_stable_kernels
 
@@ -183,7 +184,7 @@ def cmd_url(args: argparse.Namespace) -> int:
 def _reporting(bus: Bus, stage: str, within_s: float = 15.0) -> bool:
     """A process of ``stage`` ("*": any) beats; right after `up`, give them a few seconds to start."""
     deadline = time.monotonic() + within_s
-    while not bus.heartbeats(stage):
+    while not heartbeats.live(bus, stage):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.25)  # polling a condition, with a deadline
@@ -233,7 +234,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     status = collect_status(bus)
     status.processes = stack.describe(settings)
     print(json.dumps(status.to_json()) if args.json else format_status(status))
-    if not bus.heartbeats():
+    if not heartbeats.live(bus):
         print(NOTHING_RUNS, file=sys.stderr)
         return 1
     return 0
@@ -300,7 +301,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from moodstream.ops.recording import RecordingReader, replay
     from moodstream.runtime.worker import Runtime, Stopper, setup_logging
-    from moodstream.streams.bus import connect
+    from moodstream.streams.client import connect
 
     settings = _settings(args)
     camera = args.camera or RecordingReader(Path(args.file)).camera  # a missing or foreign file fails here
@@ -317,9 +318,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def _live_cameras(bus: Bus) -> set[str]:
     """Cameras whose capture worker is running now (it beats)."""
-    from moodstream.ops.observe import heartbeats
 
-    return {b.detail.camera for b in heartbeats(bus) if b.stage == "capture" and b.detail is not None}
+    return {b.detail.camera for b in heartbeats.live(bus) if b.stage == "capture" and b.detail is not None}
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
@@ -336,10 +336,10 @@ def cmd_assets(args: argparse.Namespace) -> int:
 def cmd_dead(args: argparse.Namespace) -> int:
     bus = _bus(_settings(args))
     if args.replay:
-        replayed, left = bus.replay_dead_letters(args.count)
+        replayed, left = dead_letters.replay(bus, args.count)
         print(f"replayed {replayed} dead letter(s); {left} left (kept in part, or unreadable)")
         return 0
-    letters = bus.dead_letters(args.count)
+    letters = dead_letters.newest(bus, args.count)
     for letter in letters:
         item = {k: v for k, v in asdict(letter).items() if k != "payload"}
         print(json.dumps({**item, "payload_bytes": len(letter.payload)}))
@@ -556,7 +556,7 @@ def cmd_spotify_save(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     bus = _bus(settings)
-    raw = bus.latest_recommendation(args.camera)
+    raw = suggestions.latest(bus, args.camera)
     if raw is None:
         print(f"moodstream: no suggestion yet for camera {args.camera}", file=sys.stderr)
         return 1

@@ -22,7 +22,8 @@ from moodstream.dashboard.bridge import stats_payload
 from moodstream.dashboard.timeline import timeline
 from moodstream.ops.observe import collect_status, current_suggestion, public_body
 from moodstream.runtime.liveness import Liveness
-from moodstream.streams.bus import CONNECTION_ERRORS, Bus, id_order
+from moodstream.streams.bus import Bus, id_order
+from moodstream.streams.client import CONNECTION_ERRORS
 from moodstream.streams.schemas import AlertEvent, DashboardStatus
 
 HERE = Path(__file__).resolve().parent

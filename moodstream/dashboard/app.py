@@ -27,7 +27,7 @@ from moodstream.dashboard.frames import FramePump
 from moodstream.dashboard.history import FeedHistory
 from moodstream.runtime.liveness import Liveness, guarded
 from moodstream.runtime.worker import Runtime, Stopper
-from moodstream.streams.bus import Client, RedisError
+from moodstream.streams.client import Client, RedisError
 from moodstream.streams.connection import resolve_url
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import DashboardStatus

@@ -26,7 +26,9 @@ from moodstream.dashboard.clients import ALL_ROOM, camera_room
 from moodstream.ops.observe import Status, collect_status, public_decoders
 from moodstream.runtime.backoff import Backoff, OnceLog
 from moodstream.runtime.metrics import Counters
-from moodstream.streams.bus import CONNECTION_ERRORS, Bus
+from moodstream.streams import dashboard_cursor, leases
+from moodstream.streams.bus import Bus
+from moodstream.streams.client import CONNECTION_ERRORS
 from moodstream.streams.schemas import (
     BridgeCursor,
     DashboardStatus,
@@ -61,7 +63,7 @@ class EventBridge:
         self._decoders = public_decoders(bus.keys)
 
     def _saved_positions(self) -> dict[str, str] | None:
-        raw = self.bus.dashboard_cursor()
+        raw = dashboard_cursor.load(self.bus)
         if raw is None:
             return None
         try:
@@ -97,7 +99,7 @@ class EventBridge:
         self.counters["events"] += 1
 
     def _save(self, positions: dict[str, str]) -> None:
-        self.bus.save_dashboard_cursor(BridgeCursor(positions=dict(positions)).encode())
+        dashboard_cursor.save(self.bus, BridgeCursor(positions=dict(positions)).encode())
 
     def run(self, stopped: Stopped, wait: Wait) -> None:
         """Forward events; ``self.positions`` outlives a run that an error ended, so the restarted run
@@ -109,7 +111,7 @@ class EventBridge:
             while not stopped():
                 try:
                     if self.shared:
-                        self.leader = self.bus.hold_lease(lease, self.token, LEASE_MS)
+                        self.leader = leases.hold_lease(self.bus, lease, self.token, LEASE_MS)
                         if not self.leader:
                             self.positions = None
                             wait(1.0)
@@ -138,7 +140,7 @@ class EventBridge:
         try:
             if positions:
                 self._save(positions)
-            self.bus.release_lease(lease, self.token)
+            leases.release_lease(self.bus, lease, self.token)
         except CONNECTION_ERRORS:
             pass
 

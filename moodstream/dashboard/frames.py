@@ -20,7 +20,9 @@ from typing import Any
 
 from moodstream.dashboard.clients import WINDOW, Client, Clients, FrameSlot
 from moodstream.runtime.backoff import Backoff, OnceLog
-from moodstream.streams.bus import CONNECTION_ERRORS, Bus
+from moodstream.streams import capture_frames
+from moodstream.streams.bus import Bus
+from moodstream.streams.client import CONNECTION_ERRORS
 from moodstream.streams.schemas import Frame, Overlay, OverlayFace, SchemaError
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ class FramePump:
         cameras = sorted(self.clients.video_cameras(self.known_cameras()))
         if not cameras:
             return
-        heads = self.bus.frame_heads(cameras)
+        heads = capture_frames.heads(self.bus, cameras)
         due = [
             camera
             for camera, head in zip(cameras, heads, strict=True)
@@ -119,7 +121,7 @@ class FramePump:
         ]
         if not due:
             return
-        for camera, (frame_bytes, overlay_bytes) in self.bus.latest_frames(due).items():
+        for camera, (frame_bytes, overlay_bytes) in capture_frames.latest(self.bus, due).items():
             self._polled[camera] = now
             if frame_bytes is None:
                 continue

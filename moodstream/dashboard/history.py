@@ -24,6 +24,7 @@ from typing import Any
 
 from moodstream.dashboard.clients import Subscription
 from moodstream.ops.observe import PUBLIC_STREAMS, PublicDecoder, current_suggestion, public_body
+from moodstream.streams import consumer_groups
 from moodstream.streams.bus import Bus, id_order
 from moodstream.streams.schemas import EmotionEvent
 
@@ -85,7 +86,7 @@ class FeedHistory:
     def replay(self, sub: Subscription, since: str) -> tuple[list[dict[str, Any]], bool]:
         """The events from ``since`` on (the newest ``resume_max``), and whether some may be missing."""
         streams = [stream for name, _ in PUBLIC_STREAMS for stream in self._streams(sub, name)]
-        gap = any(self.bus.trimmed_after(stream, since) for stream in streams)
+        gap = any(consumer_groups.trimmed_after(self.bus, stream, since) for stream in streams)
         events = self.after(sub, since)
         if len(events) > self.resume_max:
             return events[len(events) - self.resume_max :], True

@@ -16,7 +16,7 @@ from moodstream.config import ConfigError, DashboardSettings, Settings
 from moodstream.dashboard import vendoring
 from moodstream.dashboard.app import DashboardApp, create_app
 from moodstream.runtime.worker import Stopper, setup_logging
-from moodstream.streams.bus import CONNECTION_ERRORS
+from moodstream.streams.client import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,9 @@ from moodstream.config import Settings
 from moodstream.detector.haar import HaarDetector, jpeg_size
 from moodstream.modelspec import ModelError, ModelSpec, resolve_model_dir
 from moodstream.runtime.worker import Stopper, StreamWorker, entry_age_s, setup_logging
-from moodstream.streams.bus import Client, Entry
+from moodstream.streams import detector_tracks
+from moodstream.streams.bus import Entry
+from moodstream.streams.client import Client
 from moodstream.streams.schemas import Detections, DetectorState, Face, Frame
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ class DetectorWorker(StreamWorker):
 
     def _states(self, cameras: set[str]) -> dict[str, DetectorState]:
         """Where each camera's faces were last found (any instance may have found them)."""
-        saved = self.bus.detector_tracks(sorted(cameras))
+        saved = detector_tracks.load(self.bus, sorted(cameras))
         return {c: self.camera_state(c, saved.get(c), DetectorState) for c in cameras}
 
     def process(self, entries: list[Entry]) -> None:
@@ -136,9 +138,8 @@ class DetectorWorker(StreamWorker):
                 states[frame.camera] = found
             # Publish each frame as soon as it is done: holding a read's worth of frames adds latency.
             tracks = (frame.camera, frame.seq, found.encode())
-            self.bus.publish_and_ack(
-                self.out_stream(entry), [det.encode()], entry.stream, self.group, [entry.id], tracks
-            )
+            ack = (entry.stream, self.group, [entry.id])
+            detector_tracks.publish_and_ack(self.bus, self.out_stream(entry), [det.encode()], ack, tracks)
             self.counters.inc("processed")
             self.counters.inc("published")
             self.counters.observe_latency((time.time() - frame.ts) * 1000.0)

@@ -18,6 +18,7 @@ from typing import Any
 
 from moodstream.runtime.backoff import OnceLog
 from moodstream.runtime.metrics import Histogram
+from moodstream.streams import camera_state, consumer_groups, dead_letters, heartbeats
 from moodstream.streams.bus import Bus, Entry
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import (
@@ -94,17 +95,6 @@ class Status:
         return out
 
 
-def heartbeats(bus: Bus) -> list[Heartbeat]:
-    """Every live worker's latest heartbeat; ones that do not decode are logged once and left out."""
-    out = []
-    for raw in bus.heartbeats():
-        try:
-            out.append(Heartbeat.decode(raw))
-        except SchemaError as exc:
-            _unreadable(str(exc), "skipping a heartbeat that cannot be decoded: %s", exc)
-    return out
-
-
 def _stage_status(bus: Bus, name: str, reads: str | None, workers: list[Heartbeat]) -> StageStatus:
     totals: dict[str, int] = {}
     rates: dict[str, float] = {}
@@ -128,7 +118,7 @@ def _stage_status(bus: Bus, name: str, reads: str | None, workers: list[Heartbea
         stalled=[f"{h.worker}: {loop}" for h in workers for loop in h.stalled],
     )
     if reads is not None:
-        info = bus.group_totals(reads, name)
+        info = consumer_groups.totals(bus, reads, name)
         status.pending, status.lag = info["pending"], info["lag"]
     if name == "recommender":
         status.music = [
@@ -146,7 +136,7 @@ def _camera_status(h: Heartbeat) -> CameraStatus | None:
 
 
 def collect_status(bus: Bus) -> Status:
-    hbs = heartbeats(bus)
+    hbs = heartbeats.live(bus)
     stages = {
         s.name: _stage_status(bus, s.name, s.reads, [h for h in hbs if h.stage == s.name]) for s in STAGES
     }
@@ -161,7 +151,7 @@ def collect_status(bus: Bus) -> Status:
             [f"{h.worker}: {loop}" for h in dashboards for loop in h.stalled],
         ),
         cameras=sorted(cameras, key=lambda c: c.camera),
-        dead_letters=bus.dead_count(),
+        dead_letters=dead_letters.count(bus),
     )
 
 
@@ -222,7 +212,7 @@ def public_body(entry: Entry, decoder: PublicDecoder) -> dict[str, Any] | None:
 def current_suggestion(bus: Bus, camera: str) -> dict[str, Any] | None:
     """A camera's current suggestion (retained by the recommender's commit) as the feed sends it, with
     the stream id it was published under; None before the first, or when it cannot be decoded."""
-    found = bus.retained(bus.keys.latest_recommendation(camera))
+    found = camera_state.retained(bus, bus.keys.latest_recommendation(camera))
     if found is None:
         return None
     return public_body(Entry("", found[0], found[1]), RecommendationEvent)

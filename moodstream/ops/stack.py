@@ -20,6 +20,7 @@ from moodstream.config import ConfigError, Settings
 from moodstream.errors import UserError
 from moodstream.ops import launcher
 from moodstream.runtime.redact import redact
+from moodstream.streams import heartbeats
 from moodstream.streams.connection import answers, embedded_url_file, resolve_url, with_password
 from moodstream.streams.stages import STAGES
 
@@ -267,7 +268,7 @@ def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
 
     bus = Bus.for_settings(settings, redis_url)
     try:
-        live = len(bus.heartbeats())
+        live = heartbeats.count(bus)
     finally:
         bus.close()
     namespace = settings.redis.prefix  # a message, not a key name

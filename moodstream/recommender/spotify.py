@@ -32,7 +32,9 @@ from moodstream.config import SpotifySettings
 from moodstream.recommender.breaker import Breaker
 from moodstream.recommender.catalog import Catalog, CatalogTrack, embed_url, track_url
 from moodstream.runtime.backoff import OnceLog
-from moodstream.streams.bus import CONNECTION_ERRORS, Bus
+from moodstream.streams import spotify_cache
+from moodstream.streams.bus import Bus
+from moodstream.streams.client import CONNECTION_ERRORS
 from moodstream.streams.schemas import FoundTrack, MusicStatus, SchemaError, SearchResults, Track
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ class SearchCache:
     def get_many(self, queries: list[str]) -> dict[str, list[FoundTrack] | None]:
         digests = [self.digest(q) for q in queries]
         out: dict[str, list[FoundTrack] | None] = {}
-        for q, digest, raw in zip(queries, digests, self.bus.search_results(digests), strict=True):
+        for q, digest, raw in zip(queries, digests, spotify_cache.load(self.bus, digests), strict=True):
             out[q] = None if raw is None else self._decode(q, digest, raw)
         return out
 
@@ -173,8 +175,8 @@ class SearchCache:
 
     def put(self, query: str, found: list[FoundTrack]) -> None:
         payload = SearchResults(query=query, tracks=found).encode()
-        self.bus.save_search_results(
-            self.digest(query), payload, ttl_s=self.cfg.cache_ttl_s if found else EMPTY_TTL_S
+        spotify_cache.save(
+            self.bus, self.digest(query), payload, ttl_s=self.cfg.cache_ttl_s if found else EMPTY_TTL_S
         )
 
 

@@ -22,7 +22,8 @@ from moodstream.recommender.strategies import mood_for
 from moodstream.recommender.webhook import WebhookSender
 from moodstream.runtime.liveness import guarded
 from moodstream.runtime.worker import Stopper, StreamWorker, setup_logging
-from moodstream.streams.bus import Client, Entry
+from moodstream.streams.bus import Entry
+from moodstream.streams.client import Client
 from moodstream.streams.schemas import (
     EMOTIONS,
     EmotionEvent,
@@ -34,6 +35,7 @@ from moodstream.streams.schemas import (
 )
 
 log = logging.getLogger(__name__)
+SUGGESTION_TTL_S = 24 * 3600  # how long a camera's last suggestion stays retained (as its state)
 TRACK_WINDOW_S = 3.0
 
 
@@ -140,16 +142,24 @@ class RecommenderWorker(StreamWorker):
                     outputs.append(payload)
                     log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
             # The camera's newest suggestion stays retained, with its stream id, for late subscribers.
-            retain = [(self.keys.latest_recommendation(camera), len(outputs) - 1)] if outputs else []
+            retain = (
+                [(self.keys.latest_recommendation(camera), len(outputs) - 1, SUGGESTION_TTL_S)]
+                if outputs
+                else []
+            )
             stream = self.keys.camera_stream("alerts", camera)
             history = self.keys.timeline(camera)
+            out = self.out_stream(items[0][0])
             self.commit_camera(
                 camera,
                 state.encode(),
-                outputs,
                 [e for e, _ in items],
+                [
+                    *((out, p) for p in outputs),
+                    *((stream, p) for p in alerts),
+                    *((history, p) for p in buckets),
+                ],
                 retain=retain,
-                more=[*((stream, p) for p in alerts), *((history, p) for p in buckets)],
             )
             self.counters.inc("alerts", len(alerts))
             self.counters.inc("processed", len(items))

@@ -29,15 +29,9 @@ from moodstream.runtime.backoff import Backoff, OnceLog
 from moodstream.runtime.liveness import Liveness
 from moodstream.runtime.metrics import Counters
 from moodstream.runtime.redact import redact_log_handlers
-from moodstream.streams.bus import (
-    CONNECTION_ERRORS,
-    Bus,
-    Client,
-    Entry,
-    ResponseError,
-    connect,
-    consumer_name,
-)
+from moodstream.streams import camera_state, consumer_groups, dead_letters, heartbeats, leases
+from moodstream.streams.bus import Bus, Entry
+from moodstream.streams.client import CONNECTION_ERRORS, Client, ResponseError, connect, consumer_name
 from moodstream.streams.connection import resolve_url
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import Health, Heartbeat, Message, Record, SchemaError, StageDetail
@@ -167,7 +161,7 @@ class Runtime:
             detail=self.detail,
             stalled=self.liveness.stalled(),
         )
-        self.bus.heartbeat(self.stage, self.worker, beat.encode(), interval * 3 + 1)
+        heartbeats.beat(self.bus, self.stage, self.worker, beat.encode(), interval * 3 + 1)
         self.report_health(redis=True)
         return True
 
@@ -197,7 +191,7 @@ class Runtime:
 
     def close(self) -> None:
         with contextlib.suppress(CONNECTION_ERRORS):
-            self.bus.forget_worker(self.stage, self.worker)
+            heartbeats.forget(self.bus, self.stage, self.worker)
 
 
 def _stream_went_away(exc: BaseException) -> bool:
@@ -233,7 +227,7 @@ class StreamWorker:
         self._reads = definition.reads
         self._last_claim = 0.0
         self._groups_ready = False
-        self.redis_clock = RedisClock(self.bus.server_time)
+        self.redis_clock = RedisClock(lambda: self.bus.server_time_ms() / 1000.0)
         self._bad_state = OnceLog(log, logging.ERROR)
 
     # ----- to override -------------------------------------------------------------------------------
@@ -292,7 +286,7 @@ class StreamWorker:
         return msg
 
     def reject(self, entry: Entry, reason: str) -> None:
-        self.bus.dead_letter(entry, self.group, self.stage, reason)
+        dead_letters.park(self.bus, entry, self.group, self.stage, reason)
         self.counters.inc("dead")
 
     def per_camera(
@@ -310,13 +304,13 @@ class StreamWorker:
             if msg is not None:
                 grouped.setdefault(msg.camera, []).append((entry, msg))
         for camera, items in grouped.items():
-            with self.bus.camera_lock(self.stage, camera) as got:
+            with leases.camera_lock(self.bus, self.stage, camera) as got:
                 if not got:
                     log.warning(
                         "camera %s: state lease busy; leaving %d entries for retry", camera, len(items)
                     )
                     continue
-                yield camera, items, self.bus.load_state(self.stage, camera)
+                yield camera, items, camera_state.load(self.bus, self.stage, camera)
 
     def camera_state(self, camera: str, saved: bytes | None, cls: type[S]) -> S:
         """A camera's saved state, or a fresh one when there is none.
@@ -341,30 +335,19 @@ class StreamWorker:
         self,
         camera: str,
         state: bytes,
-        outputs: list[bytes],
         entries: list[Entry],
-        extra_keys: Sequence[tuple[str, bytes]] = (),
-        extra_ttl_s: int | None = None,
-        retain: Sequence[tuple[str, int]] = (),
-        more: Sequence[tuple[str, bytes]] = (),
-    ) -> None:
-        """Save the camera's state, publish its outputs (and ``more``: (stream, payload) on other streams of
-        its partition) and ack its entries, in one transaction (a camera's entries all come from its one
-        partition); ``retain`` keeps (key, output index) with its id."""
+        outputs: Sequence[tuple[str, bytes]] = (),
+        keys: Sequence[tuple[str, bytes, int]] = (),
+        retain: Sequence[tuple[str, int, int]] = (),
+    ) -> list[str]:
+        """Save the camera's state, publish its ``outputs`` ((stream, payload) on streams of its partition),
+        set its ``keys`` and keep its ``retain`` outputs (camera_state.commit), and ack its entries, in one
+        transaction: a camera's entries all come from its one partition. Returns the outputs' ids."""
         stream = entries[0].stream if entries else self.keys.camera_stream(self._reads, camera)
-        self.bus.commit(
-            self.stage,
-            camera,
-            state,
-            [*((self._outputs[stream], payload) for payload in outputs), *more],
-            stream,
-            self.group,
-            [e.id for e in entries],
-            extra_keys=extra_keys,
-            extra_ttl_s=extra_ttl_s,
-            retain=retain,
-        )
-        self.counters.inc("published", len(outputs) + len(more))
+        ack = (stream, self.group, [e.id for e in entries])
+        ids = camera_state.commit(self.bus, self.stage, camera, state, outputs, ack, keys=keys, retain=retain)
+        self.counters.inc("published", len(outputs))
+        return ids
 
     # ----- the loop ----------------------------------------------------------------------------------
     def _ensure_groups(self) -> None:
@@ -399,7 +382,7 @@ class StreamWorker:
                 fresh.append(entry)
         if fresh:
             self.process(fresh)
-        self.bus.prune_consumers(stream, self.group, idle_ms * 30)
+        consumer_groups.prune_consumers(self.bus, stream, self.group, idle_ms * 30)
 
     def run_once(self) -> None:
         self._ensure_groups()

@@ -14,7 +14,8 @@ import time
 from moodstream.config import Settings
 from moodstream.runtime.worker import Stopper, StreamWorker, setup_logging
 from moodstream.smoother.tracking import Smoother, overlay
-from moodstream.streams.bus import Client, Entry
+from moodstream.streams.bus import Entry
+from moodstream.streams.client import Client
 from moodstream.streams.schemas import Classified, SmootherState
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,14 @@ class SmootherWorker(StreamWorker):
                 outputs += [event.encode() for event in self.smoother.update(state, msg, now)]
                 self.counters.observe_latency((now - msg.ts) * 1000.0)
                 newest = msg
-            extra = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest).encode())]
+            shown = [] if newest is None else [(self.keys.overlay(camera), overlay(state, newest).encode())]
+            out = self.out_stream(items[0][0])
             self.commit_camera(
                 camera,
                 state.encode(),
-                outputs,
                 [e for e, _ in items],
-                extra_keys=extra,
-                extra_ttl_s=OVERLAY_TTL_S,
+                [(out, payload) for payload in outputs],
+                keys=[(key, value, OVERLAY_TTL_S) for key, value in shown],
             )
             self.counters.inc("processed", len(items) - skipped)
             self.counters.inc("skipped", skipped)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from moodstream.config import Settings
-from moodstream.streams.bus import answers
+from moodstream.streams.client import answers
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED = "embedded"

@@ -10,9 +10,10 @@ import pytest
 from moodstream.capture.recording import RecordingReader, RecordingWriter
 from moodstream.capture.sources import RecordingSource, open_source
 from moodstream.capture.worker import CaptureLoop, CaptureOptions
-from moodstream.ops.observe import collect_status, heartbeats
+from moodstream.ops.observe import collect_status
 from moodstream.ops.recording import record
 from moodstream.runtime.worker import Runtime, Stopper
+from moodstream.streams import heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import CaptureStatus, Frame
 from tests.helpers import MjpegCamera, WorkerProcess, wait_for, write_config
@@ -24,7 +25,7 @@ def frames(bus: Bus, camera: str | None = None) -> list[Frame]:
 
 
 def capture_state(bus: Bus, camera: str) -> CaptureStatus | None:
-    for hb in heartbeats(bus):
+    for hb in heartbeats.live(bus):
         if isinstance(hb.detail, CaptureStatus) and hb.detail.camera == camera:
             return hb.detail
     return None

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moodstream.streams import consumer_groups, heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import Classified, Detections, Face
 from tests.helpers import WorkerProcess, wait_for, write_config
@@ -53,7 +54,7 @@ def test_two_instances_share_the_work(tmp_path: Path, redis_base_url: str, prefi
     config = classifier_config(tmp_path, redis_base_url, prefix)
     workers = [WorkerProcess(config, "classifier", log_dir=tmp_path, name=f"classifier{i}") for i in range(2)]
     try:
-        wait_for(lambda: len(bus.heartbeats("classifier")) == 2, 90, what="two classifiers")
+        wait_for(lambda: len(heartbeats.live(bus, "classifier")) == 2, 90, what="two classifiers")
         n = 300
         for chunk in range(0, n, 20):
             bus.publish_many(bus.keys.detections, detections(n)[chunk : chunk + 20])
@@ -62,15 +63,14 @@ def test_two_instances_share_the_work(tmp_path: Path, redis_base_url: str, prefi
         seqs = [c.seq for c in got]
         assert sorted(seqs) == list(range(n)), "a frame was lost or classified twice"
         assert all(len(c.faces) == 3 and len(c.faces[0].probs) == 7 for c in got)
-        from moodstream.ops.observe import heartbeats
 
         def per_worker() -> list[int]:
-            return [h.counters.get("processed", 0) for h in heartbeats(bus) if h.stage == "classifier"]
+            return [h.counters.get("processed", 0) for h in heartbeats.live(bus) if h.stage == "classifier"]
 
         # Heartbeats carry the counters every 0.5 s: wait until they account for every frame.
         wait_for(lambda: sum(per_worker()) >= n, 30, what=f"heartbeats counting {n} frames")
         assert len(per_worker()) == 2 and all(p > 0 for p in per_worker()), per_worker()
-        assert bus.group_info(bus.keys.detections, "classifier")["pending"] == 0
+        assert consumer_groups.info(bus, bus.keys.detections, "classifier")["pending"] == 0
     finally:
         for w in workers:
             w.stop()
@@ -82,10 +82,10 @@ def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, redis_base_url: str, pr
     config = classifier_config(tmp_path, redis_base_url, prefix, max_batch=512, max_wait_ms=10_000)
     first = WorkerProcess(config, "classifier", log_dir=tmp_path, name="victim")
     try:
-        wait_for(lambda: len(bus.heartbeats("classifier")) == 1, 90, what="classifier start")
+        wait_for(lambda: len(heartbeats.live(bus, "classifier")) == 1, 90, what="classifier start")
         bus.publish_many(bus.keys.detections, detections(10))
         wait_for(
-            lambda: bus.group_info(bus.keys.detections, "classifier")["pending"] == 10,
+            lambda: consumer_groups.info(bus, bus.keys.detections, "classifier")["pending"] == 10,
             20,
             what="batch in hand",
         )
@@ -101,7 +101,9 @@ def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, redis_base_url: str, pr
             wait_for(lambda: len(outputs(bus)) >= 10, 90, what="reclaimed entries classified")
             assert sorted(c.seq for c in outputs(bus)) == list(range(10))
             wait_for(
-                lambda: bus.group_info(bus.keys.detections, "classifier")["pending"] == 0, 10, what="acks"
+                lambda: consumer_groups.info(bus, bus.keys.detections, "classifier")["pending"] == 0,
+                10,
+                what="acks",
             )
             assert "reclaimed 10 stale entries" in rescuer.output()
         finally:

@@ -16,6 +16,7 @@ import pytest
 
 from moodstream.dashboard.api import SCHEMAS
 from moodstream.ops.stack import free_port
+from moodstream.streams import consumer_groups, heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import AlertEvent
 from tests.dashboard.test_feed import FeedClient, emotion
@@ -121,11 +122,10 @@ def test_an_alert_fires_once_and_reaches_the_webhook_the_feed_watch_and_the_api(
 
 def _groups_ready(bus: Bus) -> bool:
     """Both recommenders in their loop (they beat after each read)."""
-    from moodstream.ops.observe import heartbeats
 
-    return sum(beat.stage == "recommender" for beat in heartbeats(bus)) >= 2
+    return sum(beat.stage == "recommender" for beat in heartbeats.live(bus)) >= 2
 
 
 def _drained(bus: Bus) -> bool:
-    info = bus.group_info(bus.keys.emotions, "recommender")
+    info = consumer_groups.info(bus, bus.keys.emotions, "recommender")
     return info["lag"] == 0 and info["pending"] == 0

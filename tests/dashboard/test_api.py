@@ -9,6 +9,7 @@ from moodstream.runtime.worker import Stopper
 from moodstream.streams.bus import Bus
 from tests.dashboard.conftest import TOKEN
 from tests.dashboard.test_feed import emotion, recommendation
+from tests.helpers import retain_suggestion
 
 
 def writes(client) -> int:
@@ -20,7 +21,7 @@ def test_reading_the_api_writes_nothing(make_settings, bus: Bus, client) -> None
     settings = make_settings(dashboard={"enabled": True, "token": TOKEN})
     dash = create_app(settings, client=client, stopper=Stopper())  # background loops not started
     payload = recommendation("lobby").encode()
-    bus.set_latest_recommendation("lobby", payload, bus.publish(bus.keys.recommendations, payload))
+    retain_suggestion(bus, "lobby", payload)
     bus.publish(bus.keys.emotions, emotion("lobby", ts=time.time() - 5).encode())
     web = dash.app.test_client()
     auth = {"Authorization": f"Bearer {TOKEN}"}

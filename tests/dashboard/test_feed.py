@@ -17,7 +17,7 @@ import socketio
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import EMOTIONS, EmotionEvent, RecommendationEvent, Track
 from tests.dashboard.conftest import TOKEN, follow_until_done, validate
-from tests.helpers import wait_for
+from tests.helpers import retain_suggestion, wait_for
 
 FEED = "/feed"
 
@@ -213,8 +213,7 @@ def test_rest_api(start_dashboard, bus: Bus, schemas) -> None:
 
     assert dash.get("/api/cameras/lobby/recommendation", TOKEN)[0] == 404
     reco = recommendation("lobby").encode()
-    entry_id = bus.publish(bus.keys.recommendations, reco)
-    bus.set_latest_recommendation("lobby", reco, entry_id)
+    entry_id = retain_suggestion(bus, "lobby", reco)
     got = dash.json("/api/cameras/lobby/recommendation")
     validate(schemas, "recommendation", got)
     assert got["id"] == entry_id

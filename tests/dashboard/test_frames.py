@@ -10,6 +10,7 @@ import pytest
 
 from moodstream.dashboard.clients import WINDOW, Clients, Subscription
 from moodstream.dashboard.frames import FramePump, frame_payload
+from moodstream.streams import capture_frames
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import Frame, Overlay, OverlayFace
 
@@ -38,7 +39,7 @@ class Sent:
 
 
 def publish(bus: Bus, camera: str, seq: int, ts: float) -> None:
-    bus.set_latest_frame(camera, Frame(camera, seq, ts, 64, 48, JPEG).encode())
+    capture_frames.publish_live(bus, camera, Frame(camera, seq, ts, 64, 48, JPEG).encode())
 
 
 @pytest.fixture

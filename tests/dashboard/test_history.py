@@ -12,6 +12,7 @@ from moodstream.dashboard.history import FeedHistory, event_key
 from moodstream.streams.bus import Bus, id_order
 from moodstream.streams.keys import Keys
 from tests.dashboard.test_feed import emotion, recommendation
+from tests.helpers import retain_suggestion
 
 EVERYONE = Subscription(all=True)
 
@@ -25,8 +26,7 @@ def test_the_current_suggestion_and_each_live_tracks_newest_emotion(bus: Bus) ->
         bus.publish(bus.keys.emotions, emotion("lobby", track=track, label=label).encode())
     bus.publish(bus.keys.emotions, emotion("desk", label="fear").encode())
     payload = recommendation("lobby").encode()
-    reco_id = bus.publish(bus.keys.recommendations, payload)
-    bus.set_latest_recommendation("lobby", payload, reco_id)
+    reco_id = retain_suggestion(bus, "lobby", payload)
 
     state = history(bus).retained(EVERYONE)
     assert all(body["retained"] for body in state)

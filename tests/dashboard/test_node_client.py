@@ -9,7 +9,7 @@ import subprocess
 from moodstream.streams.bus import Bus
 from tests.dashboard.conftest import TOKEN, follow_until_done
 from tests.dashboard.test_feed import emotion, recommendation
-from tests.helpers import ROOT
+from tests.helpers import ROOT, retain_suggestion
 
 EXAMPLE = ROOT / "examples" / "node"
 
@@ -26,7 +26,7 @@ def node(*args: str) -> list[str]:
 def test_the_node_client_gets_the_current_state_then_live_events(start_dashboard, bus: Bus) -> None:
     dash = start_dashboard(cameras=[{"id": "desk", "source": "sample:single_face.mp4"}])
     payload = recommendation("desk", "sad").encode()
-    bus.set_latest_recommendation("desk", payload, bus.publish(bus.keys.recommendations, payload))
+    retain_suggestion(bus, "desk", payload)
     command = node(
         "--url", f"{dash.url}/?token={TOKEN}", "--camera", "desk", "--count", "4", "--seconds", "60"
     )

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from moodstream.dashboard.history import event_key
+from moodstream.streams import camera_state
 from moodstream.streams.bus import Bus
 from tests.dashboard.test_feed import FeedClient, emotion, recommendation
 from tests.helpers import WorkerProcess, wait_for, write_config
@@ -35,7 +36,7 @@ def test_a_late_subscriber_gets_the_current_suggestion_at_once(
         steady = [emotion("lobby", label="sad", ts=t0 + i * 0.5).encode() for i in range(8)]
         bus.publish_many(bus.keys.emotions, steady)
         key = bus.keys.latest_recommendation("lobby")
-        retained = wait_for(lambda: bus.retained(key), 60, what="the recommender's suggestion")
+        retained = wait_for(lambda: camera_state.retained(bus, key), 60, what="the recommender's suggestion")
         dash = start_dashboard(cameras=CAMERAS)
         viewer = FeedClient(dash.url)
         try:

@@ -11,6 +11,7 @@ import numpy as np
 from moodstream.detector.haar import HaarDetector, jpeg_size
 from moodstream.detector.worker import DetectorWorker, crop_size_for
 from moodstream.runtime.worker import Stopper
+from moodstream.streams import consumer_groups, dead_letters
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import Detections, Frame
 from tests.helpers import wait_for
@@ -68,13 +69,15 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: len(bus.dead_letters()) == 4, 20, what="four dead letters")
-        wait_for(lambda: bus.group_info(bus.keys.frames, "detector")["pending"] == 0, 10, what="acks")
+        wait_for(lambda: len(dead_letters.newest(bus)) == 4, 20, what="four dead letters")
+        wait_for(
+            lambda: consumer_groups.info(bus, bus.keys.frames, "detector")["pending"] == 0, 10, what="acks"
+        )
         out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
         assert sorted((d.camera, d.seq) for d in out) == [("file", 0), ("live", 2)]
         size = crop_size_for(settings)  # the classifier model's input size (48 for the default)
         assert size == 48 and all(len(d.faces) == 1 and d.crop_size == size for d in out)
-        reasons = " | ".join(d.reason for d in bus.dead_letters())
+        reasons = " | ".join(d.reason for d in dead_letters.newest(bus))
         assert (
             "exceeds max_frame_pixels" in reasons
             and "cannot read JPEG header" in reasons
@@ -109,14 +112,14 @@ def test_dead_letters_keep_the_origin_and_a_bounded_payload_and_replay_once_the_
     bus.publish(bus.keys.frames, frame.encode())
     bus.publish(bus.keys.frames, garbage)
     _run_detector(
-        strict, client, lambda: wait_for(lambda: len(bus.dead_letters()) == 2, 20, what="2 letters")
+        strict, client, lambda: wait_for(lambda: len(dead_letters.newest(bus)) == 2, 20, what="2 letters")
     )
-    whole, big = sorted(bus.dead_letters(), key=lambda letter: letter.truncated)
+    whole, big = sorted(dead_letters.newest(bus), key=lambda letter: letter.truncated)
     assert (whole.camera, whole.seq, whole.msg_ts) == ("porch", 7, frame.ts) and not whole.truncated
     assert "max_frame_pixels" in whole.reason
     assert big.truncated and len(big.payload) == 4096 and big.size == len(garbage) and big.camera == ""
 
-    assert bus.replay_dead_letters() == (1, 1)  # the frame goes back; the truncated garbage stays
+    assert dead_letters.replay(bus) == (1, 1)  # the frame goes back; the truncated garbage stays
     relaxed = make_settings()  # the cause fixed: the default pixel limit
     _run_detector(
         relaxed,
@@ -125,7 +128,7 @@ def test_dead_letters_keep_the_origin_and_a_bounded_payload_and_replay_once_the_
     )
     out = [Detections.decode(e.payload) for e in bus.history(bus.keys.detections)]
     assert [(d.camera, d.seq) for d in out] == [("porch", 7)]
-    assert [letter.truncated for letter in bus.dead_letters()] == [True]
+    assert [letter.truncated for letter in dead_letters.newest(bus)] == [True]
 
 
 def test_live_frames_of_a_capture_host_whose_clock_is_2s_behind_are_processed(

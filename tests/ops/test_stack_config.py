@@ -8,6 +8,7 @@ from supervisor.options import ServerOptions
 
 from moodstream.config import settings_from_dict
 from moodstream.ops import stack
+from moodstream.streams import heartbeats
 
 
 def test_percent_signs_quotes_and_backslashes_survive_supervisord(tmp_path: Path) -> None:
@@ -59,7 +60,7 @@ def test_up_refuses_a_prefix_another_deployment_is_using(
 ) -> None:
     from tests.helpers import moodstream, write_config
 
-    bus.heartbeat("detector", "someone-elses", b"beat", 30)  # a live worker of another deployment
+    heartbeats.beat(bus, "detector", "someone-elses", b"beat", 30)  # a live worker of another deployment
     config = write_config(
         tmp_path / "lab.toml",
         {

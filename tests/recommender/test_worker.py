@@ -9,6 +9,7 @@ import pytest
 
 from moodstream.recommender.worker import RecommenderWorker
 from moodstream.runtime.worker import Stopper
+from moodstream.streams import camera_state, suggestions
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import (
     EMOTIONS,
@@ -44,10 +45,10 @@ def test_cooldown_and_suggestions(make_settings, bus: Bus, client) -> None:
         recos = [RecommendationEvent.decode(e.payload) for e in published]
         assert [(r.emotion, r.mood) for r in recos] == [("sad", "Happy"), ("happy", "Happy")]
         assert not {t.spotify_id for t in recos[0].tracks} & {t.spotify_id for t in recos[1].tracks}
-        latest = RecommendationEvent.decode(bus.latest_recommendation("cam"))
+        latest = RecommendationEvent.decode(suggestions.latest(bus, "cam"))
         assert latest.emotion == "happy"
         # Retained with the stream id it was published under, in the same transaction.
-        assert bus.retained(bus.keys.latest_recommendation("cam")) == (
+        assert camera_state.retained(bus, bus.keys.latest_recommendation("cam")) == (
             published[-1].id,
             published[-1].payload,
         )
@@ -79,7 +80,7 @@ def test_emotion_history_is_rolled_up_into_ten_second_buckets(make_settings, bus
         assert rollups[0].sums[EMOTIONS.index("happy")] == pytest.approx(15 * 0.9)
         assert rollups[2].sums[EMOTIONS.index("sad")] == pytest.approx(10 * 0.9)
         # The open bucket (30 s on: five events and the late one) waits in the camera's state.
-        state = RecommenderState.decode(bus.load_state("recommender", "cam"))
+        state = RecommenderState.decode(camera_state.load(bus, "recommender", "cam"))
         assert state.rollup is not None and (state.rollup.ts - base, state.rollup.events) == (30.0, 6)
     finally:
         stopper.event.set()

@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import redis
 
+from moodstream.streams import heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import Detections, Frame, Heartbeat
 from tests.helpers import CliProcess, WorkerProcess, wait_for, write_config
@@ -38,7 +39,7 @@ def test_a_worker_whose_loop_fails_stays_listed_as_stalled_and_recovers(
     )
     detector = WorkerProcess(config, "detector", log_dir=tmp_path)
     try:
-        wait_for(lambda: bus.heartbeats("detector"), 60, what="the detector's heartbeat")
+        wait_for(lambda: heartbeats.live(bus, "detector"), 60, what="the detector's heartbeat")
         client.delete(bus.keys.frames)
         client.set(bus.keys.frames, "not a stream")
         wait_for(lambda: stalled(config, tmp_path), 30, interval=0.3, what="the loop to be reported stalled")

@@ -2,6 +2,7 @@
 
 import redis
 
+from moodstream.streams import consumer_groups, dead_letters, leases
 from moodstream.streams.bus import Bus
 from tests.helpers import wait_for
 
@@ -9,7 +10,7 @@ from tests.helpers import wait_for
 def test_group_creation_is_idempotent(bus: Bus) -> None:
     bus.ensure_group(f"{bus.keys.prefix}:s", "g")
     bus.ensure_group(f"{bus.keys.prefix}:s", "g")
-    assert bus.group_info(f"{bus.keys.prefix}:s", "g")["consumers"] == 0
+    assert consumer_groups.info(bus, f"{bus.keys.prefix}:s", "g")["consumers"] == 0
 
 
 def test_publish_read_ack(bus: Bus) -> None:
@@ -18,9 +19,9 @@ def test_publish_read_ack(bus: Bus) -> None:
     ids = bus.publish_many(stream, [b"a", b"b", b"c"])
     got = bus.read_batch(stream, "g", "c1", count=10, block_ms=100)
     assert [e.payload for e in got] == [b"a", b"b", b"c"]
-    assert bus.group_info(stream, "g")["pending"] == 3
+    assert consumer_groups.info(bus, stream, "g")["pending"] == 3
     assert bus.ack(stream, "g", ids) == 3
-    assert bus.group_info(stream, "g")["pending"] == 0
+    assert consumer_groups.info(bus, stream, "g")["pending"] == 0
     assert bus.read_batch(stream, "g", "c1", count=10, block_ms=50) == []
 
 
@@ -46,7 +47,7 @@ def test_entries_trimmed_while_pending_are_counted_as_lost(bus: Bus, client: red
     claimed = wait_for(lambda: bus.claim_stale(stream, "g", "rescuer", min_idle_ms=50), 5, interval=0.02)
     assert [e.payload for e in claimed] == [b"c"]
     assert bus.take_lost() == 2 and bus.take_lost() == 0
-    assert bus.group_info(stream, "g")["pending"] == 1  # the lost ones left the PEL
+    assert consumer_groups.info(bus, stream, "g")["pending"] == 1  # the lost ones left the PEL
 
 
 def test_dead_letter_keeps_reason_and_payload(bus: Bus) -> None:
@@ -54,11 +55,11 @@ def test_dead_letter_keeps_reason_and_payload(bus: Bus) -> None:
     bus.ensure_group(stream, "g")
     bus.publish(stream, b"junk")
     [entry] = bus.read_batch(stream, "g", "c", 10, 50)
-    bus.dead_letter(entry, "g", "detector", "bad payload: test")
-    [dead] = bus.dead_letters()
+    dead_letters.park(bus, entry, "g", "detector", "bad payload: test")
+    [dead] = dead_letters.newest(bus)
     assert dead.reason == "bad payload: test" and dead.payload == b"junk" and dead.stream == stream
     assert dead.id == entry.id and dead.stage == "detector" and dead.group == "g"
-    assert bus.group_info(stream, "g")["pending"] == 0
+    assert consumer_groups.info(bus, stream, "g")["pending"] == 0
 
 
 def test_streams_are_trimmed(bus: Bus) -> None:
@@ -79,9 +80,9 @@ def test_lost_group_is_recreated(bus: Bus, client: redis.Redis) -> None:
 
 
 def test_camera_lock_excludes(bus: Bus) -> None:
-    with bus.camera_lock("smoother", "cam", ttl_ms=2000) as first:
+    with leases.camera_lock(bus, "smoother", "cam", ttl_ms=2000) as first:
         assert first
-        with bus.camera_lock("smoother", "cam", wait_s=0.05) as second:
+        with leases.camera_lock(bus, "smoother", "cam", wait_s=0.05) as second:
             assert not second
-    with bus.camera_lock("smoother", "cam", wait_s=0.05) as again:
+    with leases.camera_lock(bus, "smoother", "cam", wait_s=0.05) as again:
         assert again
