@@ -1,0 +1,181 @@
+"""``moodstream bench``: the pipeline, the classifier, detector recall, the timeline, soak and fuzz."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from moodstream.cli import common
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+log = logging.getLogger("moodstream")
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected batch sizes like 1,8,32, got {text!r}")
+    return sizes
+
+
+def cmd_bench_classifier(args: argparse.Namespace) -> int:
+    from moodstream.bench.classifier import classifier_micro, format_classifier
+
+    result = classifier_micro(args.model, args.batch_sizes, rounds=args.rounds, runtime=args.runtime)
+    print(json.dumps(result) if args.json else format_classifier(result))
+    return 0
+
+
+def cmd_bench_recall(args: argparse.Namespace) -> int:
+    from moodstream.assets import fetch_samples
+    from moodstream.bench.detector_recall import RECALL_VIDEOS, detector_recall, format_recall
+
+    cfg = common.load(args, required=False).detector
+    samples = fetch_samples()
+    result = detector_recall(cfg, [samples / name for name in RECALL_VIDEOS])
+    print(json.dumps(result) if args.json else format_recall(result, cfg.full_scan_every))
+    return 0
+
+
+def cmd_bench_timeline(args: argparse.Namespace) -> int:
+    from moodstream.bench.timeline import format_timeline, run_timeline_bench
+
+    settings = common.load(args, required=False)
+    result = run_timeline_bench(settings, common.redis_url(settings), rounds=args.rounds)
+    print(json.dumps(result) if args.json else format_timeline(result))
+    return 0
+
+
+def cmd_bench_endurance(args: argparse.Namespace) -> int:
+    from moodstream.bench import endurance
+
+    if args.soak:
+        result = endurance.run_soak(common.load(args, required=False), args.soak, args.cameras, args.fps)
+        print(json.dumps(result) if args.json else endurance.format_soak(result))
+    else:
+        result = endurance.run_fuzz(common.load(args), args.fuzz)
+        print(json.dumps(result) if args.json else endurance.format_fuzz(result))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.classifier_only:
+        return cmd_bench_classifier(args)
+    if args.soak or args.fuzz:
+        return cmd_bench_endurance(args)
+    if args.detector_recall:
+        return cmd_bench_recall(args)
+    if args.timeline:
+        return cmd_bench_timeline(args)
+    from moodstream.bench.pipeline import format_ab, format_result, run_bench
+
+    viewers = args.dashboard_clients
+    result: dict[str, Any] = run_bench(
+        common.load(args, required=False),
+        cameras=args.cameras,
+        seconds=args.seconds,
+        fps=args.fps,
+        detectors=args.detectors,
+        classifiers=args.classifiers,
+        micro=not args.no_micro and not viewers,
+        progress=not args.json,
+        dashboard=bool(viewers),
+        dashboard_clients=viewers,
+        ab_rounds=args.ab_rounds if viewers else 0,
+        compare_fer=args.compare_fer,
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_ab(result) if viewers else format_result(result))
+    return 0
+
+
+def _add_bench(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("bench", parents=[parent], help="benchmark the pipeline on replayed sample video")
+    p.add_argument("--cameras", type=common.positive_int, default=4, help="replayed cameras")
+    p.add_argument("--seconds", type=common.positive_seconds, default=30, help="how long to measure")
+    p.add_argument("--fps", type=common.positive_number, default=15, help="frames per second per camera")
+    p.add_argument("--detectors", type=int, default=0, help="detector instances (0: one per core)")
+    p.add_argument("--classifiers", type=common.positive_int, default=1, help="classifier instances")
+    p.add_argument("--no-micro", action="store_true", help="skip the classifier micro-benchmark")
+    p.add_argument(
+        "--classifier-only",
+        action="store_true",
+        help="run only the classifier micro-benchmark (no Redis, no workers: e.g. on a GPU machine)",
+    )
+    p.add_argument(
+        "--model", help="the micro-benchmark's model folder or name (default: the classifier's default model)"
+    )
+    p.add_argument(
+        "--batch-sizes",
+        type=_batch_sizes,
+        default=(1, 8, 16, 32, 64),
+        help="the micro-benchmark's batch sizes (default 1,8,16,32,64)",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=5, help="the micro-benchmark's rounds; medians are reported (default 5)"
+    )
+    p.add_argument(
+        "--runtime",
+        choices=["auto", "keras", "tflite"],
+        default="auto",
+        help="the micro-benchmark's batched runtime (default auto: the model's TFLite file on a CPU)",
+    )
+    p.add_argument(
+        "--dashboard-clients",
+        type=int,
+        default=0,
+        help="with the dashboard: alternate windows without and with this many video viewers, and compare",
+    )
+    p.add_argument(
+        "--ab-rounds",
+        type=int,
+        default=3,
+        help="with --dashboard-clients: how many pairs of --seconds windows (without, then with viewers)",
+    )
+    _bench_modes(p)
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(fn=cmd_bench)
+
+
+def _bench_modes(p: argparse.ArgumentParser) -> None:
+    """The bench's other measurements: against fer, detector recall, fuzz and soak."""
+    p.add_argument(
+        "--compare-fer",
+        action="store_true",
+        help="after the window, run the fer library's own frame-by-frame loop on the same video; report the ratio",
+    )
+    p.add_argument(
+        "--detector-recall",
+        action="store_true",
+        help="region search against a full scan of every frame, over the sample videos (no Redis)",
+    )
+    p.add_argument(
+        "--timeline",
+        action="store_true",
+        help="time the dashboard's timeline ranges over a day of one camera's history (--rounds each)",
+    )
+    p.add_argument(
+        "--soak",
+        type=common.positive_seconds,
+        metavar="SECONDS",
+        help="run --cameras at --fps this long; report each worker's memory and each stream's length a minute apart",
+    )
+    p.add_argument(
+        "--fuzz",
+        type=common.positive_int,
+        metavar="N",
+        help="write N hostile entries into each stage's input stream; report memory before and after",
+    )
+
+
+def register(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    _add_bench(sub, parent)

@@ -1,0 +1,99 @@
+"""Assets, the config, Spotify playlists and resetting a deployment's keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from moodstream.cli import common
+from moodstream.runtime.redact import redact_log_handlers
+from moodstream.streams import suggestions
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+log = logging.getLogger("moodstream")
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    from moodstream import assets
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    redact_log_handlers()
+    paths = assets.fetch_all()
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _add_assets(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("assets", parents=[parent], help="download and verify the model and sample videos")
+    p.add_argument("action", choices=["fetch"], help="fetch: download what is missing and check every file")
+    p.set_defaults(fn=cmd_assets)
+
+
+def cmd_spotify_save(args: argparse.Namespace) -> int:
+    from moodstream.ops import stack
+    from moodstream.recommender.playlist import save_suggestion, user_client
+    from moodstream.streams.schemas import RecommendationEvent
+
+    settings = common.load(args)
+    bus = common.connect_bus(settings)
+    raw = suggestions.latest(bus, args.camera)
+    if raw is None:
+        print(f"moodstream: no suggestion yet for camera {args.camera}", file=sys.stderr)
+        return 1
+    reco = RecommendationEvent.decode(raw)
+    sp = user_client(settings.spotify, stack.run_dir(settings) / "spotify-user-token.json")
+    playlist_id, added = save_suggestion(sp, reco, args.playlist)
+    print(
+        f"added {added} of {len(reco.tracks)} tracks to {args.playlist!r} (https://open.spotify.com/playlist/{playlist_id})"
+    )
+    return 0
+
+
+def _add_spotify_save(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "spotify-save", parents=[parent], help="save a camera's current suggestion to your Spotify playlist"
+    )
+    p.add_argument("--camera", type=common.camera_id, required=True, help="whose current suggestion to save")
+    p.add_argument("--playlist", default="moodstream suggestions", help="your Spotify playlist's name")
+    p.set_defaults(fn=cmd_spotify_save)
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    n = common.connect_bus(common.load(args)).delete_all()
+    print(f"deleted {n} keys")
+    return 0
+
+
+def _add_reset(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("reset", parents=[parent], help="delete all of this deployment's keys from Redis")
+    p.set_defaults(fn=cmd_reset)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = common.load(args, required=False)
+    data = settings.model_dump() if args.show_secrets else settings.redacted_dump()
+    print(json.dumps(data, indent=2))
+    return 0
+
+
+def _add_config(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("config", parents=[parent], help="validate the config and print it with defaults")
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print the token, passwords and camera credentials as they are",
+    )
+    p.set_defaults(fn=cmd_config)
+
+
+def register(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    _add_assets(sub, parent)
+    _add_spotify_save(sub, parent)
+    _add_reset(sub, parent)
+    _add_config(sub, parent)
