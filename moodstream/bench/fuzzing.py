@@ -12,6 +12,7 @@ from collections.abc import Callable
 from moodstream.streams import consumer_groups
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas.codec import pack
+from moodstream.streams.stages import consumers
 
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 KINDS = 7  # random bytes, truncated, wrong types, huge array, wrong version, bad JPEG, out of range
@@ -38,15 +39,23 @@ def hostile(kind: str, rng: random.Random, i: int) -> bytes:
     return pack({**header, **bad, "faces": [], "crop": 8, "model": "m", "live": False})
 
 
-def targets(bus: Bus) -> dict[str, tuple[str, str]]:
-    """Each stage's input stream: the message type it expects, and the group that reads it."""
-    k = bus.keys
-    return {
-        k.frames: ("frame", "detector"),
-        k.detections: ("detections", "classifier"),
-        k.classified: ("classified", "smoother"),
-        k.emotions: ("emotion", "recommender"),
-    }
+# The message type each consuming stage's input stream carries.
+MESSAGE_TYPES = {
+    "frames": "frame",
+    "detections": "detections",
+    "classified": "classified",
+    "emotions": "emotion",
+}
+
+
+def targets(bus: Bus) -> dict[str, tuple[str, list[str]]]:
+    """Each input stream: the message type it carries, and the groups that read it (the stage registry's
+    consumers: every one of them must dead-letter each hostile entry)."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for stage in consumers():
+        assert stage.reads is not None and stage.group is not None
+        out.setdefault(bus.keys.stream(stage.reads), (MESSAGE_TYPES[stage.reads], []))[1].append(stage.group)
+    return out
 
 
 def drained(bus: Bus, stream: str, group: str) -> bool:
@@ -56,11 +65,13 @@ def drained(bus: Bus, stream: str, group: str) -> bool:
 
 def inject(bus: Bus, per_stream: int, wait: Callable[[Callable[[], bool], str], None], seed: int = 0) -> int:
     """Write ``per_stream`` hostile entries into every input stream, ``STEP`` at a time, each step once
-    the group has absorbed the last (``wait(condition, what)``); the number written."""
+    its groups have absorbed the last (``wait(condition, what)``); the dead letters to expect (one per
+    entry and group that reads it)."""
     rng = random.Random(seed)
-    for stream, (kind, group) in targets(bus).items():
+    for stream, (kind, groups) in targets(bus).items():
         for start in range(0, per_stream, STEP):
-            wait(lambda s=stream, g=group: drained(bus, s, g), f"{group} to drain")
+            for group in groups:
+                wait(lambda s=stream, g=group: drained(bus, s, g), f"{group} to drain")
             count = min(STEP, per_stream - start)
             bus.publish_many(stream, [hostile(kind, rng, i) for i in range(start, start + count)])
-    return per_stream * len(targets(bus))
+    return per_stream * sum(len(groups) for _, groups in targets(bus).values())

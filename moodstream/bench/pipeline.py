@@ -176,7 +176,7 @@ class BenchRun:
     def start_pipeline(self) -> None:
         o = self.opts
         self.say(
-            f"starting {self.detectors} detector(s), {o.classifiers} classifier(s), smoother, recommender"
+            f"starting {self.detectors} detector(s), {o.classifiers} classifier(s), smoother, recommender, alerter, rollup"
         )
         counts = {"detector": self.detectors, "classifier": o.classifiers}
         for stage in STAGES:

@@ -1,7 +1,7 @@
 """``moodstream bench --timeline``: what each of the page's timeline ranges costs the dashboard to load.
 
 A private key prefix on the configured Redis gets one camera's full history, laid down with the entry
-ids it would have had: a day of the recommender's 10 s rollups, and the newest hour of emotion events at
+ids it would have had: a day of the rollup stage's 10 s buckets, and the newest hour of emotion events at
 ``rate`` per second in its partition's stream (the default, 5.5/s, fills ``events_maxlen`` in an hour,
 as 4 cameras with a face each do). Each range's request is then timed as the endpoint runs it, and the
 prefix deleted.

@@ -76,6 +76,11 @@ def _add_reset(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    if args.reference:
+        from moodstream.config_reference import render
+
+        print(render(), end="")
+        return 0
     settings = common.load(args, required=False)
     data = settings.model_dump() if args.show_secrets else settings.redacted_dump()
     print(json.dumps(data, indent=2))
@@ -88,6 +93,11 @@ def _add_config(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--show-secrets",
         action="store_true",
         help="print the token, passwords and camera credentials as they are",
+    )
+    p.add_argument(
+        "--reference",
+        action="store_true",
+        help="print the configuration reference (docs/configuration.md) made from the settings models",
     )
     p.set_defaults(fn=cmd_config)
 

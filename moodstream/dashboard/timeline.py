@@ -5,10 +5,10 @@ fixed time buckets (the page does the same with live events). Two sources feed i
 
 - the emotion streams hold every event, but only for minutes (``[streams] events_maxlen`` per
   partition, shared by its cameras);
-- the camera's timeline stream holds the recommender's 10 s rollups (``TimelineBucket``) for days.
+- the camera's timeline stream holds the rollup stage's 10 s buckets (``TimelineBucket``) for days.
 
 A view whose bucket is a multiple of 10 s (the page's 1 h and 24 h) takes the rollups up to the newest
-one, and the raw events after it; a finer view, or a camera no recommender rolls up, reads raw events
+one, and the raw events after it; a finer view, or a camera no rollup worker folds, reads raw events
 alone. Stream ids are millisecond timestamps, so ``since`` becomes a range start and old history is
 never scanned.
 """

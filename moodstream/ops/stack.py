@@ -1,8 +1,8 @@
 """Running the whole stack on one host under supervisor.
 
 The supervisord config is generated from the settings: one capture program
-per camera, N detector and classifier instances, one smoother and
-recommender (more if configured), the dashboard, and an embedded
+per camera, N detector and classifier instances, one smoother, recommender,
+alerter and rollup (more if configured), the dashboard, and an embedded
 Redis-compatible server when no Redis is configured or answering.
 """
 

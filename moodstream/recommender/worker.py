@@ -4,23 +4,17 @@ A camera's emotion is the average of its live tracks' smoothed
 probabilities. Its suggestion changes only when that emotion has held for
 ``cooldown_s``: music should not switch with every glance. Tracks suggested
 recently to the same camera are not repeated while others are available.
-State is per camera in Redis, committed with the outputs and acks. The camera's emotion history is
-folded into 10 s buckets there too, each finished one published to its timeline stream (the
-dashboard's long views).
+State is per camera in Redis, committed with the outputs and acks.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from moodstream.config import Settings
-from moodstream.recommender.alerts import evaluate
 from moodstream.recommender.provider import MusicProvider, build_provider
 from moodstream.recommender.strategies import mood_for
-from moodstream.recommender.webhook import WebhookSender
-from moodstream.runtime.liveness import guarded
 from moodstream.runtime.worker import Stopper, StreamWorker, setup_logging
 from moodstream.streams.bus import Entry
 from moodstream.streams.client import Client
@@ -31,7 +25,6 @@ from moodstream.streams.schemas import (
     RecommenderState,
     RecommenderStatus,
     TrackMood,
-    fold,
 )
 
 log = logging.getLogger(__name__)
@@ -71,30 +64,9 @@ class RecommenderWorker(StreamWorker):
     def setup(self) -> None:
         if self.provider is None:
             self.provider = build_provider(self.settings, self.bus)
-        if any(rule.webhook() for rule in self.settings.alerts):
-            self._start_webhooks()
         self.rt.detail = RecommenderStatus(
             provider=self.provider.name, strategy=self.cfg.strategy, music=None
         )
-
-    def _start_webhooks(self) -> None:
-        """Alert webhooks in a thread of their own: a slow receiver never holds up the pipeline."""
-        streams = [self.keys.stream("alerts", self.keys.partition_of_key(s)) for s in self.streams]
-        sender = WebhookSender(
-            self.bus,
-            streams,
-            self.rt.worker,
-            self.settings.alerts,
-            self.settings.webhook,
-            self.counters,
-            self.settings.streams.claim_idle_ms,
-        )
-        sender.prepare()
-        loop = guarded("webhook", sender.run, self.rt.liveness)
-        stopper = self.rt.stopper
-        threading.Thread(
-            target=loop, args=(stopper.is_set, stopper.wait), name="webhook", daemon=True
-        ).start()
 
     def idle(self) -> None:
         # The Spotify provider's circuit state and counters travel in the heartbeat (status --json).
@@ -120,26 +92,11 @@ class RecommenderWorker(StreamWorker):
         for camera, items, saved in self.per_camera(entries, EmotionEvent):
             state = self.camera_state(camera, saved, RecommenderState)
             outputs: list[bytes] = []
-            alerts: list[bytes] = []
-            buckets: list[bytes] = []
             for _, event in sorted(items, key=lambda item: item[1].ts):
-                state.rollup, closed = fold(state.rollup, event)
-                if closed is not None:
-                    buckets.append(closed.encode())
-                for alert in evaluate(self.settings.alerts, state.alerts, event):
-                    alerts.append(alert.encode())
-                    log.warning(
-                        "camera %s: alert %s (%s for %.1f s)",
-                        camera,
-                        alert.rule,
-                        alert.emotion,
-                        alert.ts - alert.since,
-                    )
                 observe(state, event)
                 if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
                     reco = self._suggest(camera, state, event.ts)
-                    payload = reco.encode()
-                    outputs.append(payload)
+                    outputs.append(reco.encode())
                     log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)
             # The camera's newest suggestion stays retained, with its stream id, for late subscribers.
             retain = (
@@ -147,21 +104,10 @@ class RecommenderWorker(StreamWorker):
                 if outputs
                 else []
             )
-            stream = self.keys.camera_stream("alerts", camera)
-            history = self.keys.timeline(camera)
             out = self.out_stream(items[0][0])
             self.commit_camera(
-                camera,
-                state.encode(),
-                [e for e, _ in items],
-                [
-                    *((out, p) for p in outputs),
-                    *((stream, p) for p in alerts),
-                    *((history, p) for p in buckets),
-                ],
-                retain=retain,
+                camera, state.encode(), [e for e, _ in items], [(out, p) for p in outputs], retain=retain
             )
-            self.counters.inc("alerts", len(alerts))
             self.counters.inc("processed", len(items))
             for _, event in items:
                 self.counters.observe_latency((time.time() - event.ts) * 1000.0)

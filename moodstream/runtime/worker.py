@@ -222,6 +222,7 @@ class StreamWorker:
         self._outputs = {
             stream: self.keys.output_stream(self.stage, p)
             for stream, p in zip(self.streams, self.partitions, strict=True)
+            if definition.writes is not None
         }
         self.group = definition.group
         self._reads = definition.reads

@@ -19,17 +19,9 @@ from dataclasses import dataclass
 
 from moodstream.streams.stages import stage as stage_def
 
-# The pipeline's streams, in order, and the dead letters: the names stages.py uses.
+# The pipeline's streams, in order, and the dead letters: the names stages.py uses, and each its key's
+# last part (``ms:{p0}:emotions``).
 STREAMS = ("frames", "detections", "classified", "emotions", "recommendations", "alerts", "dead")
-_STREAM_SUFFIX = {
-    "frames": "frames",
-    "detections": "detections",
-    "classified": "classified",
-    "emotions": "events:emotion",
-    "recommendations": "events:recommendation",
-    "alerts": "events:alert",
-    "dead": "dead",
-}
 
 
 def partition_of(camera: str, partitions: int) -> int:
@@ -58,7 +50,7 @@ class Keys:
     def stream(self, name: str, partition: int = 0) -> str:
         if name not in STREAMS:
             raise ValueError(f"unknown stream {name!r}")
-        return f"{self.tag(partition)}:{_STREAM_SUFFIX[name]}"
+        return f"{self.tag(partition)}:{name}"
 
     def streams(self, name: str, partitions: Sequence[int] | None = None) -> list[str]:
         """The stream in each of ``partitions`` (default: all)."""
@@ -80,10 +72,9 @@ class Keys:
 
     def stream_name(self, stream: str) -> str:
         """Which pipeline stream ``stream`` is (``frames``, ``emotions``...), whatever its partition."""
-        suffix = stream.rpartition("}:")[2]
-        for name, own in _STREAM_SUFFIX.items():
-            if own == suffix:
-                return name
+        name = stream.rpartition("}:")[2]
+        if name in STREAMS:
+            return name
         raise ValueError(f"{stream!r} is not one of this deployment's streams")
 
     # Partition 0's streams: with one partition (the default), the streams.
@@ -111,7 +102,7 @@ class Keys:
 
     @property
     def alerts(self) -> str:
-        """Public: alert events, published by the recommender when an `[[alerts]]` rule fires."""
+        """Public: alert events, published by the alerter when an `[[alerts]]` rule fires."""
         return self.stream("alerts")
 
     @property

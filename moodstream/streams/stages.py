@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class Stage:
     name: str
     reads: str | None  # the stream it consumes; None: capture reads a camera
-    writes: str  # the stream it publishes to
+    writes: str | None  # the pipeline stream it publishes to; None: only keys of its own (also_writes)
     runner: str  # "module:function" under moodstream
     per_camera: bool = False  # one process per camera, rather than any number of instances
     stateful: bool = False  # keeps per-camera state in Redis, under a per-camera lease
@@ -68,8 +68,10 @@ STAGES: tuple[Stage, ...] = (
         "recommendations",
         "recommender.worker:run",
         stateful=True,
-        also_writes=("latest_recommendation", "state", "spotify_search", "alerts", "timeline"),
+        also_writes=("latest_recommendation", "state", "spotify_search"),
     ),
+    Stage("alerter", "emotions", "alerts", "alerter.worker:run", stateful=True, also_writes=("state",)),
+    Stage("rollup", "emotions", None, "rollup.worker:run", stateful=True, also_writes=("state", "timeline")),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 _BY_NAME = {s.name: s for s in STAGES}

@@ -1,4 +1,4 @@
-"""An alert rule end to end: two real recommender instances, a real HTTP server as the webhook (which
+"""An alert rule end to end: two real alerter instances, a real HTTP server as the webhook (which
 fails the first POST), a real dashboard and feed client, `watch` and the REST API."""
 
 from __future__ import annotations
@@ -72,14 +72,12 @@ def test_an_alert_fires_once_and_reaches_the_webhook_the_feed_watch_and_the_api(
             "cameras": [],
         },
     )
-    workers = [
-        WorkerProcess(config, "recommender", log_dir=tmp_path, name=f"recommender-{i}") for i in (1, 2)
-    ]
+    workers = [WorkerProcess(config, "alerter", log_dir=tmp_path, name=f"alerter-{i}") for i in (1, 2)]
     dash = start_dashboard()
     viewer = FeedClient(dash.url)
     try:
         assert viewer.subscribe(cameras="*")["ok"]
-        wait_for(lambda: _groups_ready(bus), 60, what="both recommenders")
+        wait_for(lambda: _groups_ready(bus), 60, what="both alerters")
         t0 = time.time() - 60
         angry = [emotion("lobby", label="angry", ts=t0 + i * 0.5).encode() for i in range(30)]  # 15 s
         bus.publish_many(bus.keys.emotions, angry)
@@ -90,7 +88,7 @@ def test_an_alert_fires_once_and_reaches_the_webhook_the_feed_watch_and_the_api(
             bus.keys.emotions,
             [emotion("lobby", label="angry", ts=t0 + 15 + i * 0.5).encode() for i in range(30)],
         )
-        wait_for(lambda: _drained(bus), 60, what="the recommenders to process everything")
+        wait_for(lambda: _drained(bus), 60, what="the alerters to process everything")
         assert len(bus.history(bus.keys.alerts)) == 1 == len(alerts)
         fired = AlertEvent.decode(alerts[0].payload)
         assert (fired.rule, fired.camera, fired.emotion, fired.ts - fired.since) == (
@@ -121,11 +119,11 @@ def test_an_alert_fires_once_and_reaches_the_webhook_the_feed_watch_and_the_api(
 
 
 def _groups_ready(bus: Bus) -> bool:
-    """Both recommenders in their loop (they beat after each read)."""
+    """Both alerters in their loop (they beat after each read)."""
 
-    return sum(beat.stage == "recommender" for beat in heartbeats.live(bus)) >= 2
+    return sum(beat.stage == "alerter" for beat in heartbeats.live(bus)) >= 2
 
 
 def _drained(bus: Bus) -> bool:
-    info = consumer_groups.info(bus, bus.keys.emotions, "recommender")
+    info = consumer_groups.info(bus, bus.keys.emotions, "alerter")
     return info["lag"] == 0 and info["pending"] == 0

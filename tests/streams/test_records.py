@@ -11,6 +11,8 @@ import msgpack
 import pytest
 
 from moodstream.streams.schemas import (
+    AlerterState,
+    AlertHold,
     BridgeCursor,
     CaptureStatus,
     ClassifierStatus,
@@ -26,9 +28,11 @@ from moodstream.streams.schemas import (
     Record,
     RecordedFrame,
     RecordingHeader,
+    RollupState,
     SchemaError,
     SearchResults,
     SmootherState,
+    TimelineBucket,
     TrackMood,
     TrackState,
     read_frames,
@@ -65,7 +69,9 @@ SAMPLES: dict[str, Record] = {
         suggested="sad",
         history=[["a", "b"]],
     ),
-    "bridge-cursor": BridgeCursor({"ms:events:emotion": "1-0", "ms:events:recommendation": "2-5"}),
+    "alerter-state": AlerterState({"distress": AlertHold({"2": [10.0, 12.5]}, 11.0)}),
+    "rollup-state": RollupState(TimelineBucket("cam", 10.0, [0.5] * 7, 3, [2])),
+    "bridge-cursor": BridgeCursor({"ms:emotions": "1-0", "ms:recommendations": "2-5"}),
     "spotify-search": SearchResults(
         "happy hits",
         [FoundTrack("1" * 22, "Song", "Band", "Album", 80, "", "https://open.spotify.com/track/x")],

@@ -40,7 +40,7 @@
 
   // ----- timeline -------------------------------------------------------------------------------
   // The ranges the chart offers, each with the bucket the timeline endpoint sums events into: about
-  // 300 points whatever the range. Buckets of 10 s and more come from the recommender's rollups.
+  // 300 points whatever the range. Buckets of 10 s and more come from the rollup stage's buckets.
   const RANGES = [
     { s: 300, bucket: 1, label: "5 min" },
     { s: 3600, bucket: 10, label: "1 h" },

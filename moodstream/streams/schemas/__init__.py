@@ -46,10 +46,12 @@ from moodstream.streams.schemas.overlay import Overlay, OverlayFace
 from moodstream.streams.schemas.recording import RecordedFrame, RecordingHeader, read_frames, read_header
 from moodstream.streams.schemas.spotify import FoundTrack, SearchResults
 from moodstream.streams.schemas.state import (
+    AlerterState,
     AlertHold,
     BridgeCursor,
     DetectorState,
     RecommenderState,
+    RollupState,
     SmootherState,
     TrackMood,
     TrackState,
@@ -64,6 +66,7 @@ __all__ = [
     "ROLLUP_S",
     "SCHEMA_VERSION",
     "AlertEvent",
+    "AlerterState",
     "AlertHold",
     "BridgeCursor",
     "CaptureStatus",
@@ -85,6 +88,7 @@ __all__ = [
     "OverlayFace",
     "RecommendationEvent",
     "RecommenderState",
+    "RollupState",
     "RecommenderStatus",
     "Record",
     "RecordedFrame",

@@ -63,8 +63,18 @@ class RecommenderState(Record):
     since: float = 0.0  # ... held since
     suggested: str = ""  # the emotion last suggested for
     history: list[list[str]] = field(default_factory=list)  # Spotify ids of recent suggestions
-    alerts: dict[str, AlertHold] = field(default_factory=dict)  # by alert rule name
-    rollup: TimelineBucket | None = None  # the camera's timeline bucket still open
+
+
+@dataclass
+class AlerterState(Record):
+    KIND = "alerter-state"
+    holds: dict[str, AlertHold] = field(default_factory=dict)  # by alert rule name
+
+
+@dataclass
+class RollupState(Record):
+    KIND = "rollup-state"
+    open: TimelineBucket | None = None  # the camera's timeline bucket still open
 
 
 @dataclass

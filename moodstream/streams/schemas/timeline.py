@@ -1,7 +1,7 @@
 """A camera's emotion history at a coarse grain, kept for days.
 
 The public emotion streams are capped at ``[streams] events_maxlen`` entries per partition, which is
-minutes of history on a busy deployment. The recommender therefore folds every emotion event of a
+minutes of history on a busy deployment. The rollup stage therefore folds every emotion event of a
 camera into ``ROLLUP_S``-second buckets and publishes each finished bucket to the camera's timeline
 stream, in the same commit as its state and acks: the dashboard's 1 h and 24 h views read these.
 """
