@@ -24,7 +24,9 @@ PER_STREAM = 2000
 def test_hostile_entries_in_every_stream_are_dead_lettered_and_real_frames_still_flow(
     tmp_path: Path, redis_base_url: str, prefix: str, client: redis.Redis, assets
 ) -> None:
-    config = pipeline_config(tmp_path, redis_base_url, prefix, assets["samples"])
+    # Every group that reads a stream dead-letters each hostile entry: keep all of them to count.
+    streams = {"dead_maxlen": 50_000}
+    config = pipeline_config(tmp_path, redis_base_url, prefix, assets["samples"], streams=streams)
     bus = Bus(client, Keys(prefix))
     workers = [
         WorkerProcess(config, stage.name, camera, log_dir=tmp_path)
