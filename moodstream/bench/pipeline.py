@@ -31,8 +31,7 @@ from moodstream.streams.bus import Bus
 from moodstream.streams.client import answers
 from moodstream.streams.connection import resolve_url
 from moodstream.streams.schemas import Heartbeat
-from moodstream.streams.stages import NAMES, STAGES
-from moodstream.streams.stages import stage as stage_def
+from moodstream.streams.stages import NAMES, STAGES, stage_named
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SAMPLE_VIDEO = "sample:WolfgangLanger_Pexels.mp4"
@@ -278,7 +277,7 @@ def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
     cpu_a = {p.pid: _cpu_seconds(p.pid) for p in watched}
     if viewers is not None:
         viewers.go()
-    detector = stage_def("detector").name
+    detector = stage_named("detector").name
     t0 = time.monotonic()
     lags: list[int] = []
     while time.monotonic() - t0 < seconds:

@@ -106,9 +106,9 @@ def _add_url(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from moodstream.streams.stages import stage as stage_def
+    from moodstream.streams.stages import stage_named
 
-    stage = stage_def(args.stage)
+    stage = stage_named(args.stage)
     if stage.per_camera and not args.camera:
         raise ConfigError(f"worker {stage.name} needs --camera ID")
     if not stage.per_camera and args.camera:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from moodstream.config import DashboardSettings
-from moodstream.streams.stages import stage as stage_def
+from moodstream.streams.stages import stage_named
 
 
 def cli(config: str | Path | None, *args: str) -> list[str]:
@@ -25,7 +25,7 @@ def cli(config: str | Path | None, *args: str) -> list[str]:
 
 
 def worker(config: str | Path, stage: str, camera: str | None = None) -> list[str]:
-    definition = stage_def(stage)
+    definition = stage_named(stage)
     if definition.per_camera != (camera is not None):
         need = "needs a camera" if definition.per_camera else "takes no camera"
         raise ValueError(f"stage {stage!r} {need}")

@@ -32,8 +32,7 @@ from moodstream.streams.schemas import (
     RecommenderStatus,
     SchemaError,
 )
-from moodstream.streams.stages import STAGES
-from moodstream.streams.stages import stage as stage_def
+from moodstream.streams.stages import STAGES, stage_named
 
 log = logging.getLogger(__name__)
 _unreadable = OnceLog(log)
@@ -88,7 +87,7 @@ class Status:
         recommender lists its music providers."""
         out = asdict(self)
         for name, stage in out["stages"].items():
-            if stage_def(name).reads is None:
+            if stage_named(name).reads is None:
                 del stage["pending"], stage["lag"]
             if name != "recommender":
                 del stage["music"]

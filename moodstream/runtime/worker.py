@@ -35,7 +35,7 @@ from moodstream.streams.client import CONNECTION_ERRORS, Client, ResponseError, 
 from moodstream.streams.connection import resolve_url
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import Health, Heartbeat, Message, Record, SchemaError, StageDetail
-from moodstream.streams.stages import stage as stage_def
+from moodstream.streams.stages import stage_named
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=Message)
@@ -213,7 +213,7 @@ class StreamWorker:
         self.bus = self.rt.bus
         self.keys = self.rt.keys
         self.counters = self.rt.counters
-        definition = stage_def(self.stage)
+        definition = stage_named(self.stage)
         assert definition.group is not None, f"{self.stage} reads no stream"
         # This worker's partitions (all, or [streams] read_partitions): their input streams, and where the
         # outputs of each go (the same partition: a camera's messages never change slot).

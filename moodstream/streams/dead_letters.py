@@ -30,7 +30,7 @@ def park(bus: Bus, entry: Entry, group: str, stage: str, reason: str) -> None:
     )
     dead = bus.keys.stream("dead", bus.keys.partition_of_key(entry.stream))  # the entry's slot
     pipe = bus._client.pipeline(transaction=True)
-    pipe.xadd(dead, letter.to_fields(), maxlen=bus.cfg.dead_maxlen, approximate=True)
+    pipe.xadd(dead, letter.encode(), maxlen=bus.cfg.dead_maxlen, approximate=True)
     pipe.xack(entry.stream, group, entry.id)
     pipe.execute()
 
@@ -42,7 +42,7 @@ def newest(bus: Bus, count: int = 100) -> list[DeadLetter]:
     for dead in bus.keys.streams("dead"):
         for entry_id, fields in bus._client.xrevrange(dead, count=count):
             try:
-                letter = DeadLetter.from_fields(fields)
+                letter = DeadLetter.decode(fields)
             except SchemaError as exc:
                 letter = DeadLetter(dead, text(entry_id), "", "", f"unreadable: {exc}", 0.0, b"")
             found.append((id_order(text(entry_id)), letter))
@@ -71,7 +71,7 @@ def _replay_partition(bus: Bus, partition: int, count: int) -> tuple[int, int]:
     replayed = left = 0
     for entry_id, fields in bus._client.xrange(dead, count=count):
         try:
-            letter = DeadLetter.from_fields(fields)
+            letter = DeadLetter.decode(fields)
         except SchemaError:
             left += 1
             continue

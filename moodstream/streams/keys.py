@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from moodstream.streams.stages import stage as stage_def
+from moodstream.streams.stages import stage_named
 
 # The pipeline's streams, in order, and the dead letters: the names stages.py uses, and each its key's
 # last part (``ms:{p0}:emotions``).
@@ -110,13 +110,13 @@ class Keys:
         return self.stream("dead")
 
     def input_streams(self, stage: str, partitions: Sequence[int] | None = None) -> list[str]:
-        reads = stage_def(stage).reads
+        reads = stage_named(stage).reads
         if reads is None:
             raise ValueError(f"stage {stage!r} reads no stream")
         return self.streams(reads, partitions)
 
     def output_stream(self, stage: str, partition: int = 0) -> str:
-        return self.stream(stage_def(stage).writes, partition)
+        return self.stream(stage_named(stage).writes, partition)
 
     def _camera(self, camera: str) -> str:
         return self.tag(self.partition_of(camera))

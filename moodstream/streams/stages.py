@@ -77,7 +77,7 @@ NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 _BY_NAME = {s.name: s for s in STAGES}
 
 
-def stage(name: str) -> Stage:
+def stage_named(name: str) -> Stage:
     try:
         return _BY_NAME[name]
     except KeyError:

@@ -62,6 +62,6 @@ def test_a_worker_whose_loop_fails_stays_listed_as_stalled_and_recovers(
 def test_a_heartbeat_from_before_the_stalled_field_still_decodes() -> None:
     """A field added with a default is read from an older writer as that default (rolling upgrades)."""
     beat = Heartbeat("detector", "w", "h", 1, 0.0, 0.0, {}, {}, [], [], None, ["main"])
-    wire = beat.to_wire()
+    wire = beat.to_map()
     del wire["stalled"]
-    assert Heartbeat.from_wire(wire).stalled == []
+    assert Heartbeat.from_map(wire).stalled == []

@@ -31,7 +31,7 @@ class SchemaError(ValueError):
 def _nested(value: Any) -> Any:
     """msgpack's hook for what it cannot pack itself: records inside records."""
     if isinstance(value, Record):
-        return value.to_wire()
+        return value.to_map()
     raise TypeError(f"cannot pack {type(value).__name__}")
 
 
@@ -98,9 +98,9 @@ def _union(options: tuple[Any, ...]) -> Checker:
         if records and isinstance(value, dict):
             for record in records:
                 if record.KIND and value.get("t") == record.KIND:
-                    return record.from_wire(value, where)
+                    return record.from_map(value, where)
             if len(records) == 1 and not records[0].KIND:
-                return records[0].from_wire(value, where)
+                return records[0].from_map(value, where)
             raise SchemaError(f"{where}: unknown kind {value.get('t')!r}")
         error: SchemaError | None = None
         for other in others:
@@ -171,7 +171,7 @@ def checker(tp: Any) -> Checker:
     if origin in (dict, Mapping):
         return _map(*args)
     if isinstance(tp, type) and issubclass(tp, Record):
-        return tp.from_wire
+        return tp.from_map
     if tp in (int, float, str, bytes, bool):
         return _scalar(tp)
     raise TypeError(f"unsupported annotation {tp!r}")  # a mistake in a schema class, not in data
@@ -200,7 +200,7 @@ class Record:
     VERSION: ClassVar[int] = 1
     _fields_plan: ClassVar[list[tuple[str, str, Checker, bool]]]
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         out: dict[str, Any] = {"t": self.KIND} if self.KIND else {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             out[f.metadata.get("wire", f.name)] = getattr(self, f.name)  # nested records: see _nested
@@ -223,7 +223,7 @@ class Record:
         return cls._fields_plan
 
     @classmethod
-    def from_wire(cls, data: Any, where: str = "") -> Self:
+    def from_map(cls, data: Any, where: str = "") -> Self:
         where = where or cls.KIND or cls.__name__
         if not isinstance(data, dict):
             raise SchemaError(f"{where}: expected a map, got {_type_name(data)}")
@@ -237,9 +237,9 @@ class Record:
         return cls(**values)
 
     def encode(self) -> bytes:
-        return pack({"v": self.VERSION, **self.to_wire()})
+        return pack({"v": self.VERSION, **self.to_map()})
 
     @classmethod
     def decode(cls, payload: Any, max_bytes: int = MAX_PAYLOAD_BYTES) -> Self:
         data = check_header(unpack(payload, cls.KIND, max_bytes), cls.KIND, cls.VERSION)
-        return cls.from_wire(data)
+        return cls.from_map(data)

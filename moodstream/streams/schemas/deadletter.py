@@ -33,7 +33,7 @@ class DeadLetter:
     def truncated(self) -> bool:
         return self.size > len(self.payload)
 
-    def to_fields(self) -> dict[bytes, bytes | str]:
+    def encode(self) -> dict[bytes, bytes | str]:
         return {
             b"v": str(VERSION),
             b"stream": self.stream,
@@ -62,7 +62,7 @@ class DeadLetter:
         )
 
     @classmethod
-    def from_fields(cls, fields: dict[bytes, bytes]) -> DeadLetter:
+    def decode(cls, fields: dict[bytes, bytes]) -> DeadLetter:
         def text(name: str) -> str:
             value = fields.get(name.encode())
             if value is None:

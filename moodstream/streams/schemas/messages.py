@@ -108,19 +108,19 @@ class Message:
     TYPE: ClassVar[str] = ""
     camera: str  # every message belongs to one camera (declared again by each dataclass)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         raise NotImplementedError
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
+    def from_map(cls, data: dict[str, Any]) -> Self:
         raise NotImplementedError
 
     def encode(self) -> bytes:
-        return pack({"v": SCHEMA_VERSION, "t": self.TYPE, **self.to_dict()})
+        return pack({"v": SCHEMA_VERSION, "t": self.TYPE, **self.to_map()})
 
     @classmethod
     def decode(cls, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> Self:
-        return cls.from_dict(check_header(unpack(payload, cls.TYPE, max_bytes), cls.TYPE, SCHEMA_VERSION))
+        return cls.from_map(check_header(unpack(payload, cls.TYPE, max_bytes), cls.TYPE, SCHEMA_VERSION))
 
 
 @dataclass
@@ -140,7 +140,7 @@ class Frame(Message):
     jpeg: bytes
     live: bool = True  # live frames may be skipped when stale; file/replay frames with every_frame are not
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "seq": self.seq,
@@ -152,7 +152,7 @@ class Frame(Message):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Frame:
+    def from_map(cls, data: dict[str, Any]) -> Frame:
         what = "frame"
         frame = cls(
             **_frame_fields(data, what),
@@ -188,7 +188,7 @@ class Detections(Message):
     faces: list[Face]
     live: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "seq": self.seq,
@@ -201,7 +201,7 @@ class Detections(Message):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Detections:
+    def from_map(cls, data: dict[str, Any]) -> Detections:
         what = "detections"
         crop_size = _req(data, "crop", int, what)
         if not 8 <= crop_size <= 512:
@@ -238,7 +238,7 @@ class Classified(Message):
     faces: list[Face]
     model: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "seq": self.seq,
@@ -250,7 +250,7 @@ class Classified(Message):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Classified:
+    def from_map(cls, data: dict[str, Any]) -> Classified:
         what = "classified"
         fields = _frame_fields(data, what)
         raw_faces = _req(data, "faces", list, what)
@@ -285,7 +285,7 @@ class EmotionEvent(Message):
     changed: bool = False  # True when the label changed with this event
     latency_ms: float = 0.0  # capture -> smoothed, measured by the smoother
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "ts": self.ts,
@@ -300,7 +300,7 @@ class EmotionEvent(Message):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EmotionEvent:
+    def from_map(cls, data: dict[str, Any]) -> EmotionEvent:
         what = "emotion"
         label = _req(data, "label", str, what)
         if label not in EMOTIONS:
@@ -324,7 +324,7 @@ class EmotionEvent(Message):
 
     def public(self) -> dict[str, Any]:
         """The JSON shape served by ``moodstream watch`` and the Socket.IO feed."""
-        return {"type": "emotion", **self.to_dict()}
+        return {"type": "emotion", **self.to_map()}
 
 
 @dataclass
@@ -340,7 +340,7 @@ class Track:
     preview_url: str = ""
     reason: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "artist": self.artist,
@@ -355,7 +355,7 @@ class Track:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> Track:
+    def from_map(cls, data: Any) -> Track:
         what = "track"
         if not isinstance(data, dict):
             raise SchemaError(f"{what}: must be a map")
@@ -385,18 +385,18 @@ class RecommendationEvent(Message):
     mood: str
     tracks: list[Track]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "ts": self.ts,
             "emotion": self.emotion,
             "strategy": self.strategy,
             "mood": self.mood,
-            "tracks": [t.to_dict() for t in self.tracks],
+            "tracks": [t.to_map() for t in self.tracks],
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RecommendationEvent:
+    def from_map(cls, data: dict[str, Any]) -> RecommendationEvent:
         what = "recommendation"
         emotion = _req(data, "emotion", str, what)
         if emotion not in EMOTIONS:
@@ -407,11 +407,11 @@ class RecommendationEvent(Message):
             emotion=emotion,
             strategy=_req(data, "strategy", str, what),
             mood=_req(data, "mood", str, what),
-            tracks=[Track.from_dict(t) for t in _req(data, "tracks", list, what)],
+            tracks=[Track.from_map(t) for t in _req(data, "tracks", list, what)],
         )
 
     def public(self) -> dict[str, Any]:
-        return {"type": "recommendation", **self.to_dict()}
+        return {"type": "recommendation", **self.to_map()}
 
 
 @dataclass
@@ -430,7 +430,7 @@ class AlertEvent(Message):
     since: float
     confidence: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_map(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "ts": self.ts,
@@ -443,7 +443,7 @@ class AlertEvent(Message):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AlertEvent:
+    def from_map(cls, data: dict[str, Any]) -> AlertEvent:
         what = "alert"
         emotion = _req(data, "emotion", str, what)
         if emotion not in EMOTIONS:
@@ -461,4 +461,4 @@ class AlertEvent(Message):
         )
 
     def public(self) -> dict[str, Any]:
-        return {"type": "alert", **self.to_dict()}
+        return {"type": "alert", **self.to_map()}

@@ -28,15 +28,16 @@ class RecordingHeader(Record):
     created: float
 
     def encode(self) -> bytes:
-        return pack({"magic": MAGIC, "v": VERSION, **self.to_wire()})
+        return pack({"magic": MAGIC, "v": VERSION, **self.to_map()})
 
     @classmethod
-    def from_map(cls, data: Any) -> RecordingHeader:
+    def from_map(cls, data: Any, where: str = "recording header") -> RecordingHeader:
+        """A file's header map: its magic and version checked first."""
         if not isinstance(data, dict) or data.get("magic") != MAGIC:
             raise SchemaError("not a moodstream recording")
         if data.get("v") != VERSION:
             raise SchemaError(f"unsupported recording version {data.get('v')!r}")
-        return cls.from_wire(data, "recording header")
+        return super().from_map(data, where)
 
 
 @dataclass
@@ -49,7 +50,7 @@ class RecordedFrame(Record):
     ts: float = field(metadata=wire("ts"))  # original capture time
 
     def encode(self) -> bytes:
-        return pack(self.to_wire())
+        return pack(self.to_map())
 
 
 def _maps(fh: IO[bytes]) -> Iterator[Any]:
@@ -74,4 +75,4 @@ def read_frames(fh: IO[bytes]) -> Iterator[RecordedFrame]:
     maps = _maps(fh)
     RecordingHeader.from_map(next(maps, None))
     for i, data in enumerate(maps):
-        yield RecordedFrame.from_wire(data, f"frame record {i}")
+        yield RecordedFrame.from_map(data, f"frame record {i}")
