@@ -26,7 +26,7 @@ def test_demo_config_is_valid() -> None:
 
 def test_the_configuration_reference_is_made_from_the_models() -> None:
     """Every key's documentation is its Field's description; the file is what the command makes."""
-    from moodstream.config_reference import render
+    from moodstream.config.reference import render
 
     made = render()  # raises for a key without a description
     doc = (ROOT / "docs" / "configuration.md").read_text()

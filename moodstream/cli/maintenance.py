@@ -77,7 +77,7 @@ def _add_reset(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 def cmd_config(args: argparse.Namespace) -> int:
     if args.reference:
-        from moodstream.config_reference import render
+        from moodstream.config.reference import render
 
         print(render(), end="")
         return 0

@@ -1,39 +1,19 @@
-"""Typed settings: one model per TOML section, unknown keys rejected.
-
-Settings come from a TOML file, then environment overrides of the form
-``MOODSTREAM__SECTION__KEY=value`` (values parsed as TOML scalars, so ``true``
-and ``12`` keep their types). A mistake in the file fails at start with the
-offending key named, rather than half-way through a run.
-"""
+"""The pipeline's sections: Redis, the cameras, one section per stage, alert rules and their webhooks,
+the streams and the worker runtime. Each key's ``Field(description=…)`` is its documentation
+(docs/configuration.md is made from it)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import tomllib
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from moodstream.errors import UserError
+from moodstream.config.base import CAMERA_ID_RE, Section
 from moodstream.streams.schemas.messages import EMOTIONS
 
-ENV_PREFIX = "MOODSTREAM__"
-DEFAULT_CONFIG = "moodstream.toml"
-CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-
-class ConfigError(UserError):
-    """Raised for a config file or override that cannot be used; the message names the key."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class RedisSettings(_Section):
+class RedisSettings(Section):
     """Where Redis is, and how to reach it: every process of a deployment uses the same server (or cluster) and
     prefix.
     """
@@ -69,7 +49,7 @@ class RedisSettings(_Section):
         return self
 
 
-class CameraSettings(_Section):
+class CameraSettings(Section):
     """One camera, any number: where its video comes from and how its frames are published."""
 
     id: str = Field(description="camera id: letters, digits, `_`, `-`")
@@ -100,7 +80,7 @@ class CameraSettings(_Section):
         return value
 
 
-class CaptureSettings(_Section):
+class CaptureSettings(Section):
     """How capture reconnects to a source that failed (live cameras are retried forever)."""
 
     reconnect_initial_s: float = Field(default=0.5, gt=0, description="first retry delay when a source fails")
@@ -109,7 +89,7 @@ class CaptureSettings(_Section):
     )
 
 
-class DetectorSettings(_Section):
+class DetectorSettings(Section):
     """Face detection: Haar on a downscaled gray frame, a full scan every few frames and a search around the
     faces last found in between ([architecture.md](architecture.md#stages)).
     """
@@ -148,7 +128,7 @@ class DetectorSettings(_Section):
     )
 
 
-class ClassifierSettings(_Section):
+class ClassifierSettings(Section):
     """Emotion classification of face crops, in batches across cameras and frames."""
 
     instances: int = Field(default=1, ge=0, le=64, description="classifier processes started by `up`")
@@ -172,7 +152,7 @@ class ClassifierSettings(_Section):
     )
 
 
-class SmootherSettings(_Section):
+class SmootherSettings(Section):
     """Per-face tracks and their smoothing: the research method's majority vote over recent labels with a
     confidence threshold, plus an EMA with hysteresis.
     """
@@ -198,7 +178,7 @@ class SmootherSettings(_Section):
     )
 
 
-class RecommenderSettings(_Section):
+class RecommenderSettings(Section):
     """Music for each camera's mood: the strategy maps an emotion to a mood, the provider ranks tracks by
     popularity ([spotify.md](spotify.md)).
     """
@@ -226,13 +206,13 @@ class RecommenderSettings(_Section):
     )
 
 
-class AlerterSettings(_Section):
+class AlerterSettings(Section):
     """The alerter stage, which evaluates the `[[alerts]]` rules and delivers their webhooks."""
 
     instances: int = Field(default=1, ge=0, le=64, description="alerter processes started by `up`")
 
 
-class RollupSettings(_Section):
+class RollupSettings(Section):
     """The rollup stage, which folds each camera's emotions into 10 s timeline buckets for the dashboard's long
     views.
     """
@@ -244,7 +224,7 @@ class RollupSettings(_Section):
 Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]
 
 
-class AlertRule(_Section):
+class AlertRule(Section):
     """Alert rules, any number, evaluated by the alerter on every camera's smoothed emotions (one alert
     per firing, however many alerter instances run). A rule fires when one face track on a camera
     shows one of `emotions` at `min_confidence` or more for `for_s` seconds, then stays quiet on that camera
@@ -318,7 +298,7 @@ class AlertRule(_Section):
         return os.environ.get(self.webhook_url_env, "") if self.webhook_url_env else self.webhook_url
 
 
-class WebhookSettings(_Section):
+class WebhookSettings(Section):
     """How alert webhooks are delivered: in a thread of the alerter's own, so a slow or dead receiver never
     holds up the pipeline; at least once (receivers drop repeats by the `X-Moodstream-Alert-Id` header).
     """
@@ -338,7 +318,7 @@ class WebhookSettings(_Section):
     )
 
 
-class StreamSettings(_Section):
+class StreamSettings(Section):
     """The streams: how long they get, the limits on what they carry, dead letters, claiming and partitions
     ([streams.md](streams.md), [scaling.md](scaling.md)).
     """
@@ -387,7 +367,7 @@ class StreamSettings(_Section):
         return sorted(set(self.read_partitions)) or list(range(self.partitions))
 
 
-class RuntimeSettings(_Section):
+class RuntimeSettings(Section):
     """What every process shares: its run folder, logging, heartbeats, stall detection and health file."""
 
     dir: str = Field(
@@ -410,334 +390,3 @@ class RuntimeSettings(_Section):
         default="",
         description="a local file each worker rewrites on every heartbeat and on every failed attempt to reach Redis, for `moodstream health`: the readiness (`health`) and liveness (`health --live`) probe of a container ([deployment.md](deployment.md)). Empty: none is written. The Docker images set it to `/tmp/moodstream/health`",
     )
-
-
-class DashboardSettings(_Section):
-    """The page, the REST API and the Socket.IO feed: [dashboard.md](dashboard.md)."""
-
-    enabled: bool = Field(
-        default=False, description="run the dashboard under `up` (the demo config enables it)"
-    )
-    host: str = Field(default="127.0.0.1", description="bind address; anything but loopback requires a token")
-    port: int = Field(default=8050, ge=0, le=65535, description="port")
-    token: str = Field(
-        default="",
-        description="access token for the page, the API and the feed; prefer `MOODSTREAM_DASHBOARD_TOKEN`. Required (16+ characters) when `host` is not loopback. Empty under `up`: a token is generated into the run directory, and `moodstream url` prints it",
-    )
-    message_queue: str = Field(
-        default="",
-        description='several dashboard processes share events through Flask-SocketIO\'s message queue: `""` (one process), `"redis"` (the pipeline\'s Redis) or a `redis://` URL',
-    )
-    max_fps: float = Field(
-        default=10.0, gt=0, le=30, description="most video frames per second sent to a client for one camera"
-    )
-    timeline_s: int = Field(
-        default=300,
-        ge=10,
-        le=24 * 3600,
-        description="what the timeline endpoint returns by default; the page opens each tile on the shortest of its ranges (5 min, 1 h, 24 h) that covers it",
-    )
-    stats_interval_s: float = Field(default=2.0, ge=0.2, le=60, description="period of `stats` events")
-    frame_ack_timeout_s: float = Field(
-        default=5.0,
-        gt=0,
-        le=120,
-        description="a frame a client has not acknowledged after this long stops holding back the next one",
-    )
-    resume_max: int = Field(
-        default=1000,
-        ge=0,
-        le=100_000,
-        description="the most missed `emotion` and `recommendation` events replayed to a feed client that resubscribes with `since`; beyond that the reply says `gap` and the newest are replayed ([dashboard.md](dashboard.md))",
-    )
-    cors_origins: list[str] = Field(
-        default_factory=list,
-        description='other browser origins allowed to open the feed, e.g. `["https://app.example"]`; non-browser clients need none',
-    )
-    nice: int = Field(
-        default=10,
-        ge=0,
-        le=19,
-        description="niceness of the dashboard under `up`: on a busy host the pipeline comes first",
-    )
-    scheduling: Literal["nice", "idle"] = Field(
-        default="nice",
-        description='`"idle"` runs the dashboard under `up` in Linux\'s SCHED_IDLE class (`chrt --idle`): it only gets CPU the pipeline leaves unused',
-    )
-
-    def priority_prefix(self) -> list[str]:
-        """The command prefix that gives the dashboard its CPU priority."""
-        if self.scheduling == "idle":
-            return ["chrt", "--idle", "0"]
-        return ["nice", "-n", str(self.nice)] if self.nice else []
-
-
-# Search keywords per strategy and emotion: Spotify's search is what the Web API still gives new apps.
-DEFAULT_SPOTIFY_QUERIES: dict[str, dict[str, list[str]]] = {
-    "uplift": {
-        "angry": ["calm acoustic", "chill piano"],
-        "disgust": ["sad songs", "melancholy acoustic"],
-        "fear": ["calm ambient", "soothing acoustic"],
-        "happy": ["happy hits", "feel good pop"],
-        "sad": ["happy upbeat", "feel good classics"],
-        "surprise": ["energetic dance", "workout hits"],
-        "neutral": ["energetic pop", "upbeat indie"],
-    },
-    "match": {
-        "angry": ["energetic rock", "intense workout"],
-        "disgust": ["sad songs", "melancholy acoustic"],
-        "fear": ["calm ambient", "soothing acoustic"],
-        "happy": ["happy hits", "feel good pop"],
-        "sad": ["sad songs", "heartbreak ballads"],
-        "surprise": ["energetic dance", "workout hits"],
-        "neutral": ["calm acoustic", "chill lofi"],
-    },
-}
-
-
-class SpotifySettings(_Section):
-    """Music from Spotify's live catalogue, merged with the offline catalog: [spotify.md](spotify.md).
-    Credentials come from the environment only: `SPOTIPY_CLIENT_ID`, `SPOTIPY_CLIENT_SECRET`.
-    """
-
-    enabled: bool = Field(
-        default=False,
-        description='use Spotify search results (the same as `[recommender] provider = "spotify"`); without credentials the catalog answers alone',
-    )
-    api_url: str = Field(
-        default="https://api.spotify.com/v1/",
-        description="Web API base URL (point it at a proxy or a stand-in)",
-    )
-    token_url: str = Field(
-        default="https://accounts.spotify.com/api/token", description="client-credentials token endpoint"
-    )
-    market: str = Field(default="US", pattern=r"^[A-Z]{2}$", description="search market (ISO 3166-1 alpha-2)")
-    timeout_s: float = Field(
-        default=3.0, gt=0, le=60, description="timeout of each Spotify request (made off the pipeline's path)"
-    )
-    search_limit: int = Field(default=20, ge=1, le=50, description="tracks asked for per search phrase")
-    cache_ttl_s: int = Field(
-        default=6 * 3600,
-        ge=10,
-        description="how long search results are cached in Redis (empty results: 5 minutes)",
-    )
-    failures_to_open: int = Field(
-        default=3,
-        ge=1,
-        le=100,
-        description="consecutive failures (5xx, timeouts, bad replies) that open the circuit",
-    )
-    open_s: float = Field(default=60.0, gt=0, description="how long an open circuit makes no calls")
-    backoff_initial_s: float = Field(
-        default=1.0, gt=0, description="first wait after a failure, doubled each time"
-    )
-    backoff_max_s: float = Field(
-        default=30.0, gt=0, description="longest wait between failures before the circuit opens"
-    )
-    queries: dict[str, dict[str, list[str]]] = Field(
-        default_factory=lambda: DEFAULT_SPOTIFY_QUERIES,
-        description='search phrases per strategy and emotion, e.g. `[spotify.queries.uplift] sad = ["happy upbeat"]`',
-    )
-
-    @field_validator("api_url", "token_url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return value
-
-    @field_validator("queries")
-    @classmethod
-    def _queries(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
-        from moodstream.streams.schemas import EMOTIONS
-
-        merged = {k: dict(v) for k, v in DEFAULT_SPOTIFY_QUERIES.items()}
-        for strategy, table in value.items():
-            if strategy not in merged:
-                raise ValueError(f"unknown strategy {strategy!r} (uplift or match)")
-            for emotion, words in table.items():
-                if emotion not in EMOTIONS:
-                    raise ValueError(f"unknown emotion {emotion!r} under {strategy}")
-                if not words or not all(isinstance(w, str) and w.strip() for w in words):
-                    raise ValueError(f"{strategy}.{emotion}: give one or more search phrases")
-                merged[strategy][emotion] = list(words)
-        return merged
-
-
-class Settings(_Section):
-    redis: RedisSettings = RedisSettings()
-    cameras: list[CameraSettings] = []
-    capture: CaptureSettings = CaptureSettings()
-    detector: DetectorSettings = DetectorSettings()
-    classifier: ClassifierSettings = ClassifierSettings()
-    smoother: SmootherSettings = SmootherSettings()
-    recommender: RecommenderSettings = RecommenderSettings()
-    alerter: AlerterSettings = AlerterSettings()
-    rollup: RollupSettings = RollupSettings()
-    streams: StreamSettings = StreamSettings()
-    runtime: RuntimeSettings = RuntimeSettings()
-    dashboard: DashboardSettings = DashboardSettings()
-    spotify: SpotifySettings = SpotifySettings()
-    alerts: list[AlertRule] = []
-    webhook: WebhookSettings = WebhookSettings()
-    # Where the settings came from, for messages and for relative paths.
-    source_path: str | None = Field(default=None, exclude=True)
-
-    @model_validator(mode="after")
-    def _unique_cameras(self) -> Settings:
-        seen: set[str] = set()
-        for camera in self.cameras:
-            if camera.id in seen:
-                raise ValueError(f"camera id {camera.id!r} appears twice")
-            seen.add(camera.id)
-        names = [rule.name for rule in self.alerts]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"alert rule name(s) {twice} appear twice: give each rule its own name")
-        return self
-
-    def run_path(self) -> Path:
-        """The run folder of ``up``: ``[runtime] dir``, else one derived from the config file's name."""
-        if self.runtime.dir:
-            return self.resolve_path(self.runtime.dir)
-        stem = Path(self.source_path).stem if self.source_path else "moodstream"
-        return self.resolve_path(".moodstream" if stem == "moodstream" else f".moodstream-{stem}")
-
-    def secrets(self) -> list[str]:
-        """Values that must never be shown: the dashboard token, the Redis password, Spotify's secret."""
-        from urllib.parse import urlsplit
-
-        values = [self.dashboard.token, self.redis.password, os.environ.get("SPOTIPY_CLIENT_SECRET", "")]
-        values += [rule.webhook() for rule in self.alerts]  # a webhook URL often carries its own token
-        with contextlib.suppress(ValueError):
-            values.append(urlsplit(self.redis.url).password or "")
-        return [v for v in values if v]
-
-    def redacted_dump(self) -> dict[str, Any]:
-        """The settings as ``moodstream config`` prints them: secrets and camera credentials as ``***``."""
-        from moodstream.runtime.redact import MASK, redact
-
-        data = self.model_dump()
-        for section, key in (("dashboard", "token"), ("redis", "password")):
-            if data[section][key]:
-                data[section][key] = MASK
-        data["redis"]["url"] = redact(data["redis"]["url"])
-        for camera in data["cameras"]:
-            camera["source"] = redact(camera["source"])
-        for rule in data["alerts"]:
-            if rule["webhook_url"]:
-                rule["webhook_url"] = MASK
-        return data
-
-    def camera(self, camera_id: str) -> CameraSettings:
-        for camera in self.cameras:
-            if camera.id == camera_id:
-                return camera
-        raise ConfigError(f"no camera {camera_id!r} in config (cameras: {[c.id for c in self.cameras]})")
-
-    def resolve_path(self, value: str) -> Path:
-        """Relative paths in a config file are relative to that file, as users expect."""
-        path = Path(value).expanduser()
-        if path.is_absolute() or self.source_path is None:
-            return path
-        return Path(self.source_path).resolve().parent / path
-
-
-def _format_error(exc: ValidationError, origin: str) -> str:
-    lines = [f"invalid config ({origin}):"]
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key")
-        else:
-            lines.append(f"  {key}: {err['msg']}")
-    return "\n".join(lines)
-
-
-def _parse_env_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def apply_env_overrides(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    """``MOODSTREAM__CLASSIFIER__MAX_BATCH=64`` sets ``[classifier] max_batch``."""
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
-        if len(parts) != 2:
-            raise ConfigError(f"environment override {name}: expected MOODSTREAM__SECTION__KEY")
-        section, key = parts
-        if section in ("cameras", "alerts"):
-            raise ConfigError(f"environment override {name}: {section} are set in the config file")
-        target = data.setdefault(section, {})
-        if not isinstance(target, dict):
-            raise ConfigError(f"environment override {name}: [{section}] is not a section")
-        target[key] = _parse_env_value(raw)
-    # Secrets that have well-known variables of their own.
-    token = environ.get("MOODSTREAM_DASHBOARD_TOKEN")
-    if token:
-        data.setdefault("dashboard", {})["token"] = token
-    url = environ.get("MOODSTREAM_REDIS_URL")
-    if url:
-        data.setdefault("redis", {})["url"] = url
-    password = environ.get("MOODSTREAM_REDIS_PASSWORD")
-    if password:
-        data.setdefault("redis", {})["password"] = password
-    return data
-
-
-def config_path(explicit: str | None = None, environ: dict[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    return Path(explicit or env.get("MOODSTREAM_CONFIG") or DEFAULT_CONFIG)
-
-
-def load_settings(
-    path: str | Path | None = None,
-    environ: dict[str, str] | None = None,
-    *,
-    required: bool = False,
-) -> Settings:
-    """Load settings from a TOML file plus environment overrides.
-
-    A missing default file is fine (everything has a default); a missing file
-    that was named explicitly is an error.
-    """
-    env = dict(os.environ if environ is None else environ)
-    file = config_path(str(path) if path else None, env)
-    data: dict[str, Any] = {}
-    origin = "defaults"
-    if file.exists():
-        origin = str(file)
-        try:
-            data = tomllib.loads(file.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid config ({file}): {exc}") from exc
-    elif required or path is not None or "MOODSTREAM_CONFIG" in env:
-        raise ConfigError(f"config file not found: {file}")
-    data = apply_env_overrides(data, env)
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc, origin)) from exc
-    settings.source_path = str(file) if file.exists() else None
-    _register_secrets(settings)
-    return settings
-
-
-def _register_secrets(settings: Settings) -> None:
-    from moodstream.runtime.redact import register_secret
-
-    for value in settings.secrets():
-        register_secret(value)
-
-
-def settings_from_dict(data: dict[str, Any]) -> Settings:
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc, "dict")) from exc
-    _register_secrets(settings)
-    return settings

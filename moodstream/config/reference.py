@@ -18,7 +18,7 @@ from moodstream.config import Settings
 
 INTRO = """# Configuration reference
 
-<!-- Made by `moodstream config --reference` from moodstream/config.py: edit the models, not this file. -->
+<!-- Made by `moodstream config --reference` from moodstream/config/: edit the models, not this file. -->
 
 A TOML file (default `./moodstream.toml`, or `$MOODSTREAM_CONFIG`, or `--config FILE`). Unknown keys
 and invalid values fail at start with the key named. Any key can be overridden from the environment as
