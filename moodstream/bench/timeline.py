@@ -19,7 +19,7 @@ from moodstream.dashboard.timeline import timeline
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import EMOTIONS, ROLLUP_S, EmotionEvent, TimelineBucket
 
-# The page's ranges and their buckets (moodstream/dashboard/static/app.js).
+# The page's ranges and their buckets (moodstream/dashboard/static/timeline.js).
 RANGES = ((300, 1.0), (3600, 10.0), (86400, 300.0))
 CAMERA = "bench-cam"
 

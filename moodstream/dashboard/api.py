@@ -24,9 +24,19 @@ from moodstream.ops.observe import collect_status, current_suggestion, public_bo
 from moodstream.runtime.liveness import Liveness
 from moodstream.streams.bus import Bus, id_order
 from moodstream.streams.client import CONNECTION_ERRORS
-from moodstream.streams.schemas import AlertEvent, DashboardStatus
+from moodstream.streams.schemas import EMOTIONS, AlertEvent, DashboardStatus
 
 HERE = Path(__file__).resolve().parent
+# Each emotion's colour on the page (lines, labels, boxes): said here, sent to the page with its config.
+EMOTION_COLORS = {
+    "angry": "#e53935",
+    "disgust": "#8e24aa",
+    "fear": "#5e35b1",
+    "happy": "#f9c908",
+    "sad": "#1e88e5",
+    "surprise": "#fb8c00",
+    "neutral": "#9e9e9e",
+}
 SCHEMAS = HERE / "schemas"
 MAX_TIMELINE_S = 24 * 3600
 OPEN_ENDPOINTS = ("dashboard.healthz", "dashboard.vendor", "dashboard.favicon", "static")
@@ -93,7 +103,15 @@ def _pages(bp: Blueprint, cfg: DashboardSettings) -> None:
     def index() -> Any:
         return render_template(
             "index.html",
-            config=json.dumps({"maxFps": cfg.max_fps, "timelineS": cfg.timeline_s, "feed": "/feed"}),
+            config=json.dumps(
+                {
+                    "maxFps": cfg.max_fps,
+                    "timelineS": cfg.timeline_s,
+                    "feed": "/feed",
+                    "emotions": list(EMOTIONS),  # the page's lines and labels, in the model's order
+                    "colors": EMOTION_COLORS,
+                }
+            ),
         )
 
     @bp.get("/vendor/<path:name>")

@@ -62,3 +62,23 @@ def test_without_a_token_only_the_bind_address_and_loopback_names_are_served(mak
     )
     auth = {"Authorization": f"Bearer {TOKEN}", "Host": "dashboard.example.org"}
     assert with_token.app.test_client().get("/api/cameras", headers=auth).status_code == 200
+
+
+def test_the_page_gets_the_emotions_and_their_colours_from_the_server(make_settings, client) -> None:
+    """The page's ES modules hard-code no emotion: the list (in the model's order) and colours are Python's."""
+    import json
+    import re
+
+    from moodstream.streams.schemas import EMOTIONS
+
+    dash = create_app(
+        make_settings(dashboard={"enabled": True, "token": TOKEN}), client=client, stopper=Stopper()
+    )
+    page = (
+        dash.app.test_client().get("/", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    )
+    config = json.loads(
+        re.search(r'<script id="config" type="application/json">(.*?)</script>', page).group(1)
+    )
+    assert config["emotions"] == list(EMOTIONS) and set(config["colors"]) == set(EMOTIONS)
+    assert 'type="module"' in page
