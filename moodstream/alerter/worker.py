@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from moodstream.alerter.rules import evaluate
 from moodstream.alerter.webhook import WebhookSender
@@ -63,9 +62,7 @@ class AlerterWorker(StreamWorker):
             out = self.out_stream(items[0][0])
             self.commit_camera(camera, state.encode(), [e for e, _ in items], [(out, p) for p in alerts])
             self.counters.inc("alerts", len(alerts))
-            self.counters.inc("processed", len(items))
-            for _, event in items:
-                self.counters.observe_latency((time.time() - event.ts) * 1000.0)
+            self.count_processed([event for _, event in items])
 
 
 def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:

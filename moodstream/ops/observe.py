@@ -18,7 +18,7 @@ from typing import Any
 
 from moodstream.runtime.backoff import OnceLog
 from moodstream.runtime.metrics import Histogram
-from moodstream.streams import camera_state, consumer_groups, dead_letters, heartbeats
+from moodstream.streams import consumer_groups, dead_letters, heartbeats, suggestions
 from moodstream.streams.bus import Bus, Entry
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import (
@@ -211,7 +211,7 @@ def public_body(entry: Entry, decoder: PublicDecoder) -> dict[str, Any] | None:
 def current_suggestion(bus: Bus, camera: str) -> dict[str, Any] | None:
     """A camera's current suggestion (retained by the recommender's commit) as the feed sends it, with
     the stream id it was published under; None before the first, or when it cannot be decoded."""
-    found = camera_state.retained(bus, bus.keys.latest_recommendation(camera))
+    found = suggestions.current(bus, camera)
     if found is None:
         return None
     return public_body(Entry("", found[0], found[1]), RecommendationEvent)

@@ -10,7 +10,6 @@ State is per camera in Redis, committed with the outputs and acks.
 from __future__ import annotations
 
 import logging
-import time
 
 from moodstream.config import Settings
 from moodstream.recommender.provider import MusicProvider, build_provider
@@ -108,9 +107,7 @@ class RecommenderWorker(StreamWorker):
             self.commit_camera(
                 camera, state.encode(), [e for e, _ in items], [(out, p) for p in outputs], retain=retain
             )
-            self.counters.inc("processed", len(items))
-            for _, event in items:
-                self.counters.observe_latency((time.time() - event.ts) * 1000.0)
+            self.count_processed([event for _, event in items])
 
 
 def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:

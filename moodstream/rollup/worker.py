@@ -8,8 +8,6 @@ stream) and the acks of its events, so each bucket is written once with any numb
 
 from __future__ import annotations
 
-import time
-
 from moodstream.config import Settings
 from moodstream.runtime.worker import Stopper, StreamWorker, setup_logging
 from moodstream.streams.bus import Entry
@@ -33,9 +31,7 @@ class RollupWorker(StreamWorker):
             self.commit_camera(
                 camera, state.encode(), [e for e, _ in items], [(timeline, p) for p in buckets]
             )
-            self.counters.inc("processed", len(items))
-            for _, event in items:
-                self.counters.observe_latency((time.time() - event.ts) * 1000.0)
+            self.count_processed([event for _, event in items])
 
 
 def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:

@@ -350,6 +350,13 @@ class StreamWorker:
         self.counters.inc("published", len(outputs))
         return ids
 
+    def count_processed(self, messages: Sequence[Any]) -> None:
+        """Messages handled: counted, and each one's latency from its capture time observed."""
+        now = time.time()
+        self.counters.inc("processed", len(messages))
+        for msg in messages:
+            self.counters.observe_latency((now - msg.ts) * 1000.0)
+
     # ----- the loop ----------------------------------------------------------------------------------
     def _ensure_groups(self) -> None:
         if not self._groups_ready:
