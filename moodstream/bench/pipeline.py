@@ -17,25 +17,23 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moodstream.bench.classifier import classifier_micro, format_classifier
+from moodstream.bench.classifier import classifier_micro
+from moodstream.bench.report import Snapshot, Window, ab_summary, window_result
 from moodstream.config import Settings
 from moodstream.ops import launcher
 from moodstream.ops.tomlwriter import dump_toml
-from moodstream.runtime.metrics import Histogram
 from moodstream.streams import consumer_groups, dead_letters, heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.client import answers
 from moodstream.streams.connection import resolve_url
-from moodstream.streams.schemas import Heartbeat
-from moodstream.streams.stages import NAMES, STAGES, stage_named
+from moodstream.streams.stages import STAGES, stage_named
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SAMPLE_VIDEO = "sample:WolfgangLanger_Pexels.mp4"
-Snapshot = dict[str, Heartbeat]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -48,26 +46,6 @@ def _cpu_seconds(pid: int) -> float:
 
 def snapshot(bus: Bus) -> Snapshot:
     return {h.worker: h for h in heartbeats.live(bus)}
-
-
-def _diff(a: Snapshot, b: Snapshot, stage: str, counter: str) -> int:
-    total = 0
-    for worker, hb in b.items():
-        if hb.stage != stage:
-            continue
-        before = a[worker].counters.get(counter, 0) if worker in a else 0
-        total += hb.counters.get(counter, 0) - before
-    return total
-
-
-def _latency(a: Snapshot, b: Snapshot, stage: str) -> Histogram:
-    hist = Histogram()
-    for worker, hb in b.items():
-        if hb.stage != stage:
-            continue
-        before = a[worker].latency_hist if worker in a else [0] * len(hb.latency_hist)
-        hist.merge([x - y for x, y in zip(hb.latency_hist, before, strict=False)])
-    return hist
 
 
 @dataclass
@@ -85,19 +63,6 @@ class BenchOptions:
     dashboard_clients: int = 0
     ab_rounds: int = 0
     compare_fer: bool = False  # then run the fer library's own loop on the same video, after the window
-
-
-@dataclass
-class Window:
-    """One measured stretch: heartbeats before and after, the backlog each second, CPU used."""
-
-    a: Snapshot
-    b: Snapshot
-    elapsed: float
-    lags: list[int]
-    cpu_pipeline: float
-    cpu_dashboard: float
-    viewers: dict[str, Any] = field(default_factory=dict)
 
 
 class BenchRun:
@@ -320,7 +285,7 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
         run.say(f"measuring for {opts.seconds:.0f}s")
         w = measure(run, opts.seconds, viewers)
         viewers = None
-        result = _window_result(w, opts, run.detectors)
+        result = window_result(w, opts, run.detectors)
         result["dead_letters"] = dead_letters.count(run.bus)
         if opts.dashboard:
             result["dashboard"] = {"cpu_cores": round(w.cpu_dashboard / w.elapsed, 2), "viewers": w.viewers}
@@ -359,117 +324,4 @@ def _ab_rounds(run: BenchRun) -> dict[str, Any]:
         run.say(f"round {r + 1}/{o.ab_rounds}: {o.seconds:.0f}s without viewers, then {o.seconds:.0f}s with")
         raw["without_viewers"].append(measure(run, o.seconds, None))
         raw["with_viewers"].append(measure(run, o.seconds, Viewers(run)))
-    return _ab_summary(raw, o, run.detectors)
-
-
-def _window_result(w: Window, opts: BenchOptions, detectors: int) -> dict[str, Any]:
-    a, b, elapsed, lags = w.a, w.b, w.elapsed, w.lags
-    latency = _latency(a, b, "smoother")
-    return {
-        "cameras": opts.cameras,
-        "fps": opts.fps,
-        "seconds": round(elapsed, 1),
-        "detectors": detectors,
-        "classifiers": opts.classifiers,
-        "frames_captured": _diff(a, b, "capture", "published"),
-        "frames_processed": _diff(a, b, "detector", "processed"),
-        "frames_skipped": _diff(a, b, "detector", "skipped") + _diff(a, b, "classifier", "skipped"),
-        "faces_classified": _diff(a, b, "classifier", "faces"),
-        "emotion_events": _diff(a, b, "smoother", "published"),
-        "stage_rates_per_s": {stage: round(_diff(a, b, stage, "processed") / elapsed, 1) for stage in NAMES},
-        "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
-        "detector_backlog": {
-            "first": lags[0] if lags else 0,
-            "last": lags[-1] if lags else 0,
-            "max": max(lags or [0]),
-        },
-        "cpu": {
-            "core_seconds": round(w.cpu_pipeline, 1),
-            "cores_busy": round(w.cpu_pipeline / elapsed, 2),
-            "cores": os.cpu_count(),
-        },
-    }
-
-
-def _ab_summary(raw: dict[str, list[Window]], opts: BenchOptions, detectors: int) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "cameras": opts.cameras,
-        "fps": opts.fps,
-        "clients": opts.dashboard_clients,
-        "rounds": len(raw["with_viewers"]),
-    }
-    for kind in ("without_viewers", "with_viewers"):
-        windows = raw[kind]
-        hist = Histogram()
-        processed = captured = 0
-        seconds = cpu = dash = 0.0
-        for w in windows:
-            hist.merge(_latency(w.a, w.b, "smoother").counts)
-            processed += _diff(w.a, w.b, "detector", "processed")
-            captured += _diff(w.a, w.b, "capture", "published")
-            seconds += w.elapsed
-            cpu += w.cpu_pipeline
-            dash += w.cpu_dashboard
-        out[kind] = {
-            "seconds": round(seconds, 1),
-            "captured_per_s": round(captured / seconds, 1),
-            "processed_per_s": round(processed / seconds, 1),
-            "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in hist.summary().items()},
-            "per_window": [_window_result(w, opts, detectors) for w in windows],
-            "pipeline_cores": round(cpu / seconds, 2),
-            "dashboard_cores": round(dash / seconds, 2),
-        }
-        if kind == "with_viewers":
-            out[kind]["viewers"] = [w.viewers for w in windows]
-
-    def change(key: str, sub: str | None = None) -> float | None:
-        a = out["without_viewers"][key] if sub is None else out["without_viewers"][key][sub]
-        b = out["with_viewers"][key] if sub is None else out["with_viewers"][key][sub]
-        return round((b - a) / a * 100.0, 1) if a and b is not None else None
-
-    out["change_percent"] = {
-        "processed_per_s": change("processed_per_s"),
-        "latency_p50": change("latency_ms", "p50"),
-        "latency_p95": change("latency_ms", "p95"),
-        "latency_p99": change("latency_ms", "p99"),
-    }
-    return out
-
-
-def format_ab(r: dict[str, Any]) -> str:
-    lines = [
-        f"{r['cameras']} cameras x {r['fps']} fps, {r['clients']} viewers, {r['rounds']} interleaved rounds"
-    ]
-    for kind in ("without_viewers", "with_viewers"):
-        k = r[kind]
-        lat = k["latency_ms"]
-        lines.append(
-            f"{kind.replace('_', ' '):<16} processed {k['processed_per_s']}/s of {k['captured_per_s']}/s captured; "
-            f"latency p50 {lat['p50']} / p95 {lat['p95']} / p99 {lat['p99']} ms; pipeline {k['pipeline_cores']} "
-            f"cores, dashboard {k['dashboard_cores']} cores"
-        )
-    for v in r["with_viewers"]["viewers"]:
-        lines.append(f"viewers: {v}")
-    lines.append(f"change with viewers (%): {r['change_percent']}")
-    return "\n".join(lines)
-
-
-def format_result(r: dict[str, Any]) -> str:
-    lat = r["latency_ms"]
-    lines = [
-        f"{r['cameras']} cameras x {r['fps']} fps for {r['seconds']} s "
-        f"({r['detectors']} detector(s), {r['classifiers']} classifier(s))",
-        f"frames captured {r['frames_captured']}, processed {r['frames_processed']}, skipped {r['frames_skipped']}",
-        f"faces classified {r['faces_classified']}, emotion events {r['emotion_events']}",
-        f"latency capture->smoothed: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms",
-        f"stage rates /s: {r['stage_rates_per_s']}",
-        f"detector backlog first/last/max: {r['detector_backlog']}",
-        f"CPU: {r['cpu']['cores_busy']} of {r['cpu']['cores']} cores busy",
-    ]
-    if "classifier" in r:
-        c = r["classifier"]
-        lines.append(format_classifier(c))
-    if "fer" in r:
-        f = r["fer"]
-        lines.append(f"the fer library's loop: {f['fps']} frames/s; this pipeline: x{r['vs_fer']} of that")
-    return "\n".join(lines)
+    return ab_summary(raw, o, run.detectors)

@@ -74,7 +74,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_recall(args)
     if args.timeline:
         return cmd_bench_timeline(args)
-    from moodstream.bench.pipeline import format_ab, format_result, run_bench
+    from moodstream.bench.pipeline import run_bench
+    from moodstream.bench.report import format_ab, format_result
 
     viewers = args.dashboard_clients
     result: dict[str, Any] = run_bench(

@@ -21,7 +21,7 @@ log = logging.getLogger("moodstream")
 def _train_config(args: argparse.Namespace):  # noqa: ANN202 - training imports Keras lazily
     import tomllib
 
-    from moodstream.training.train import TrainConfig
+    from moodstream.training.recipe import TrainConfig
 
     data: dict[str, Any] = {}
     if args.train_config:

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from moodstream.config.base import CAMERA_ID_RE, Section
-from moodstream.streams.schemas.messages import EMOTIONS
+from moodstream.streams.schemas.fields import EMOTIONS
 
 
 class RedisSettings(Section):

@@ -10,7 +10,8 @@ import pytest
 
 from moodstream.config import ConfigError, SpotifySettings, settings_from_dict
 from moodstream.recommender.catalog import Catalog
-from moodstream.recommender.spotify import SearchCache, SpotifyProvider, make_client
+from moodstream.recommender.spotify import SearchCache, SpotifyProvider
+from moodstream.recommender.spotify_api import make_client
 from moodstream.streams.bus import Bus
 from tests.helpers import SpotifyStandIn, spotify_track, wait_for
 

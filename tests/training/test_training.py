@@ -132,23 +132,23 @@ def test_a_packed_dataset_loads_exactly_as_its_source(tmp_path: Path) -> None:
 
 def test_the_time_limit_stops_between_epochs_and_the_same_call_resumes(tmp_path: Path) -> None:
     """Two epochs fit before the limit; the next call goes on from the third with the backup, not from the first."""
-    from moodstream.training import train as training
+    from moodstream.training.recipe import TrainConfig
+    from moodstream.training.rundir import read_histories
+    from moodstream.training.train import train
 
     x, y = synthetic(28)
-    cfg = training.TrainConfig(
+    cfg = TrainConfig(
         model="mini_xception", data=str(_image_folder(tmp_path / "data", x, y)), epochs=3, batch_size=14
     )
     ticks = iter(range(1000))
-    stopped = training.train(
-        cfg, tmp_path / "run", verbose=0, time_limit=4.5, clock=lambda: float(next(ticks))
-    )
+    stopped = train(cfg, tmp_path / "run", verbose=0, time_limit=4.5, clock=lambda: float(next(ticks)))
     assert stopped["finished"] is False and stopped["epochs_run"] == {"main": 2}
     assert (tmp_path / "run" / "backup" / "main").is_dir()
     assert (tmp_path / "run" / "checkpoints" / "core.keras").exists()  # usable (exportable) meanwhile
-    done = training.train(cfg, tmp_path / "run", verbose=0)
+    done = train(cfg, tmp_path / "run", verbose=0)
     assert done["finished"] is True and done["epochs_run"] == {"main": 3}
     assert not (tmp_path / "run" / "backup" / "main").exists()
-    epochs = training.read_histories(tmp_path / "run")["main"]["loss"]
+    epochs = read_histories(tmp_path / "run")["main"]["loss"]
     assert len(epochs) == 3
 
 
@@ -193,7 +193,8 @@ def test_train_export_and_classify(tmp_path: Path, assets) -> None:
     from moodstream.classifier.predictor import Predictor
     from moodstream.modelspec import ModelSpec
     from moodstream.training.export import export
-    from moodstream.training.train import TrainConfig, train
+    from moodstream.training.recipe import TrainConfig
+    from moodstream.training.train import train
 
     x, y = synthetic(70)
     for split in ("train", "val"):
@@ -341,7 +342,7 @@ def test_shipped_training_configs_are_valid(path: Path) -> None:
     """The recipes docs/training.md points at load as they are (unknown keys would be refused)."""
     import tomllib
 
-    from moodstream.training.train import TrainConfig
+    from moodstream.training.recipe import TrainConfig
 
     cfg = TrainConfig.model_validate(tomllib.loads(path.read_text()))
     assert cfg.model in BUILDERS and cfg.epochs > 0

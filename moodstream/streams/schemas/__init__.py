@@ -2,7 +2,9 @@
 
 | module | contracts |
 |---|---|
-| messages | the pipeline's messages (Frame, Detections, Classified) and public events (emotion, recommendation, alert) |
+| fields | what every message shares: the schema version, the emotion order, the field checks, ``Message`` |
+| messages | the per-frame messages (Frame, Detections, Classified) |
+| events | the public events (emotion, recommendation, alert) |
 | heartbeat | worker heartbeats and the per-kind detail they carry; a worker's local health file |
 | overlay | the boxes and labels drawn over a camera's video |
 | state | the smoother's and recommender's per-camera state, the dashboard bridge's cursor |
@@ -17,6 +19,8 @@ process writes and reads each contract, and under which key, is docs/architectur
 
 from moodstream.streams.schemas.codec import MAX_PAYLOAD_BYTES, Record, SchemaError
 from moodstream.streams.schemas.deadletter import DeadLetter
+from moodstream.streams.schemas.events import AlertEvent, EmotionEvent, RecommendationEvent, Track
+from moodstream.streams.schemas.fields import EMOTIONS, MAX_CAMERA_LEN, MAX_FACES, SCHEMA_VERSION, Message
 from moodstream.streams.schemas.heartbeat import (
     CaptureStatus,
     ClassifierStatus,
@@ -27,21 +31,7 @@ from moodstream.streams.schemas.heartbeat import (
     RecommenderStatus,
     StageDetail,
 )
-from moodstream.streams.schemas.messages import (
-    EMOTIONS,
-    MAX_CAMERA_LEN,
-    MAX_FACES,
-    SCHEMA_VERSION,
-    AlertEvent,
-    Classified,
-    Detections,
-    EmotionEvent,
-    Face,
-    Frame,
-    Message,
-    RecommendationEvent,
-    Track,
-)
+from moodstream.streams.schemas.messages import Classified, Detections, Face, Frame
 from moodstream.streams.schemas.overlay import Overlay, OverlayFace
 from moodstream.streams.schemas.recording import RecordedFrame, RecordingHeader, read_frames, read_header
 from moodstream.streams.schemas.spotify import FoundTrack, SearchResults

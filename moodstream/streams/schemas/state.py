@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from moodstream.streams.schemas.codec import Record
-from moodstream.streams.schemas.messages import EMOTIONS
+from moodstream.streams.schemas.fields import EMOTIONS
 from moodstream.streams.schemas.timeline import TimelineBucket
 
 N_EMOTIONS = len(EMOTIONS)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from moodstream.streams.schemas.codec import Record
-from moodstream.streams.schemas.messages import EMOTIONS, EmotionEvent
+from moodstream.streams.schemas.events import EmotionEvent
+from moodstream.streams.schemas.fields import EMOTIONS
 
 ROLLUP_S = 10.0
 

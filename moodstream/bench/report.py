@@ -1,0 +1,165 @@
+"""What a measured window means: counter and latency deltas between two heartbeat snapshots, the
+result as a map (``--json``), and the text ``moodstream bench`` prints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from moodstream.bench.classifier import format_classifier
+from moodstream.runtime.metrics import Histogram
+from moodstream.streams.schemas import Heartbeat
+from moodstream.streams.stages import NAMES
+
+Snapshot = dict[str, Heartbeat]
+
+
+def counter_delta(a: Snapshot, b: Snapshot, stage: str, counter: str) -> int:
+    total = 0
+    for worker, hb in b.items():
+        if hb.stage != stage:
+            continue
+        before = a[worker].counters.get(counter, 0) if worker in a else 0
+        total += hb.counters.get(counter, 0) - before
+    return total
+
+
+def latency_delta(a: Snapshot, b: Snapshot, stage: str) -> Histogram:
+    hist = Histogram()
+    for worker, hb in b.items():
+        if hb.stage != stage:
+            continue
+        before = a[worker].latency_hist if worker in a else [0] * len(hb.latency_hist)
+        hist.merge([x - y for x, y in zip(hb.latency_hist, before, strict=False)])
+    return hist
+
+
+@dataclass
+class Window:
+    """One measured stretch: heartbeats before and after, the backlog each second, CPU used."""
+
+    a: Snapshot
+    b: Snapshot
+    elapsed: float
+    lags: list[int]
+    cpu_pipeline: float
+    cpu_dashboard: float
+    viewers: dict[str, Any] = field(default_factory=dict)
+
+
+def window_result(w: Window, opts: Any, detectors: int) -> dict[str, Any]:
+    a, b, elapsed, lags = w.a, w.b, w.elapsed, w.lags
+    latency = latency_delta(a, b, "smoother")
+    return {
+        "cameras": opts.cameras,
+        "fps": opts.fps,
+        "seconds": round(elapsed, 1),
+        "detectors": detectors,
+        "classifiers": opts.classifiers,
+        "frames_captured": counter_delta(a, b, "capture", "published"),
+        "frames_processed": counter_delta(a, b, "detector", "processed"),
+        "frames_skipped": counter_delta(a, b, "detector", "skipped")
+        + counter_delta(a, b, "classifier", "skipped"),
+        "faces_classified": counter_delta(a, b, "classifier", "faces"),
+        "emotion_events": counter_delta(a, b, "smoother", "published"),
+        "stage_rates_per_s": {
+            stage: round(counter_delta(a, b, stage, "processed") / elapsed, 1) for stage in NAMES
+        },
+        "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
+        "detector_backlog": {
+            "first": lags[0] if lags else 0,
+            "last": lags[-1] if lags else 0,
+            "max": max(lags or [0]),
+        },
+        "cpu": {
+            "core_seconds": round(w.cpu_pipeline, 1),
+            "cores_busy": round(w.cpu_pipeline / elapsed, 2),
+            "cores": os.cpu_count(),
+        },
+    }
+
+
+def ab_summary(raw: dict[str, list[Window]], opts: Any, detectors: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cameras": opts.cameras,
+        "fps": opts.fps,
+        "clients": opts.dashboard_clients,
+        "rounds": len(raw["with_viewers"]),
+    }
+    for kind in ("without_viewers", "with_viewers"):
+        windows = raw[kind]
+        hist = Histogram()
+        processed = captured = 0
+        seconds = cpu = dash = 0.0
+        for w in windows:
+            hist.merge(latency_delta(w.a, w.b, "smoother").counts)
+            processed += counter_delta(w.a, w.b, "detector", "processed")
+            captured += counter_delta(w.a, w.b, "capture", "published")
+            seconds += w.elapsed
+            cpu += w.cpu_pipeline
+            dash += w.cpu_dashboard
+        out[kind] = {
+            "seconds": round(seconds, 1),
+            "captured_per_s": round(captured / seconds, 1),
+            "processed_per_s": round(processed / seconds, 1),
+            "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in hist.summary().items()},
+            "per_window": [window_result(w, opts, detectors) for w in windows],
+            "pipeline_cores": round(cpu / seconds, 2),
+            "dashboard_cores": round(dash / seconds, 2),
+        }
+        if kind == "with_viewers":
+            out[kind]["viewers"] = [w.viewers for w in windows]
+
+    def change(key: str, sub: str | None = None) -> float | None:
+        a = out["without_viewers"][key] if sub is None else out["without_viewers"][key][sub]
+        b = out["with_viewers"][key] if sub is None else out["with_viewers"][key][sub]
+        return round((b - a) / a * 100.0, 1) if a and b is not None else None
+
+    out["change_percent"] = {
+        "processed_per_s": change("processed_per_s"),
+        "latency_p50": change("latency_ms", "p50"),
+        "latency_p95": change("latency_ms", "p95"),
+        "latency_p99": change("latency_ms", "p99"),
+    }
+    return out
+
+
+def format_ab(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['cameras']} cameras x {r['fps']} fps, {r['clients']} viewers, {r['rounds']} interleaved rounds"
+    ]
+    for kind in ("without_viewers", "with_viewers"):
+        k = r[kind]
+        lat = k["latency_ms"]
+        lines.append(
+            f"{kind.replace('_', ' '):<16} processed {k['processed_per_s']}/s of {k['captured_per_s']}/s captured; "
+            f"latency p50 {lat['p50']} / p95 {lat['p95']} / p99 {lat['p99']} ms; pipeline {k['pipeline_cores']} "
+            f"cores, dashboard {k['dashboard_cores']} cores"
+        )
+    for v in r["with_viewers"]["viewers"]:
+        lines.append(f"viewers: {v}")
+    lines.append(f"change with viewers (%): {r['change_percent']}")
+    return "\n".join(lines)
+
+
+def format_result(r: dict[str, Any]) -> str:
+    lat = r["latency_ms"]
+    lines = [
+        f"{r['cameras']} cameras x {r['fps']} fps for {r['seconds']} s "
+        f"({r['detectors']} detector(s), {r['classifiers']} classifier(s))",
+        f"frames captured {r['frames_captured']}, processed {r['frames_processed']}, skipped {r['frames_skipped']}",
+        f"faces classified {r['faces_classified']}, emotion events {r['emotion_events']}",
+        f"latency capture->smoothed: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms",
+        f"stage rates /s: {r['stage_rates_per_s']}",
+        f"detector backlog first/last/max: {r['detector_backlog']}",
+        f"CPU: {r['cpu']['cores_busy']} of {r['cpu']['cores']} cores busy",
+    ]
+    if "classifier" in r:
+        c = r["classifier"]
+        lines.append(format_classifier(c))
+    if "fer" in r:
+        f = r["fer"]
+        lines.append(f"the fer library's loop: {f['fps']} frames/s; this pipeline: x{r['vs_fer']} of that")
+    return "\n".join(lines)
