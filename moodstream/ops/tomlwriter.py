@@ -31,11 +31,13 @@ def dump_toml(data: dict[str, Any]) -> str:
         if section in ARRAYS:
             continue
         lines.append(f"[{section}]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
+        lines += [
+            f"{k} = {toml_value(v)}" for k, v in body.items() if v is not None
+        ]  # TOML has no null: unset
         lines.append("")
     for name in ARRAYS:
         for table in data.get(name, []):
             lines.append(f"[[{name}]]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in table.items() if v is not None]
             lines.append("")
     return "\n".join(lines)
