@@ -235,6 +235,17 @@ def _wait_for_dashboard(port: int, proc: subprocess.Popen[bytes], tmp: Path, tim
     raise RuntimeError(f"the dashboard did not start; see {tmp / 'dashboard.log'}")
 
 
+def _beaten_since(run: BenchRun, before: Snapshot, ts: float, timeout_s: float = 5.0) -> Snapshot:
+    """A snapshot where every worker of ``before`` has beaten at ``ts`` or later (its counters then cover
+    the whole window), or the latest one after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        b = snapshot(run.bus)
+        if all(w in b and b[w].ts >= ts for w in before) or time.monotonic() > deadline:
+            return b
+        time.sleep(0.1)
+
+
 def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
     """One window of ``seconds``: heartbeats before and after, the detector's backlog every second."""
     a = snapshot(run.bus)
@@ -250,8 +261,8 @@ def measure(run: BenchRun, seconds: float, viewers: Viewers | None) -> Window:
         info = consumer_groups.totals(run.bus, "frames", detector)
         lags.append(int(info.get("lag") or 0) + int(info.get("pending") or 0))
     elapsed = time.monotonic() - t0
-    time.sleep(1.2)  # one more heartbeat from every worker
-    b = snapshot(run.bus)
+    b = _beaten_since(run, a, time.time())
+
     cpu = {p.pid: _cpu_seconds(p.pid) - cpu_a.get(p.pid, 0.0) for p in watched}
     window = Window(
         a,

@@ -17,13 +17,51 @@ Snapshot = dict[str, Heartbeat]
 
 
 def counter_delta(a: Snapshot, b: Snapshot, stage: str, counter: str) -> int:
-    total = 0
-    for worker, hb in b.items():
-        if hb.stage != stage:
+    """How much a stage's counter grew between two heartbeats of each of its workers."""
+    return sum(
+        hb.counters.get(counter, 0) - before.counters.get(counter, 0) for before, hb in _pairs(a, b, stage)
+    )
+
+
+def _pairs(a: Snapshot, b: Snapshot, stage: str | None = None) -> list[tuple[Heartbeat, Heartbeat]]:
+    """Each worker's heartbeat at the window's start and end (workers seen at both, of ``stage``)."""
+    return [
+        (a[w], hb)
+        for w, hb in b.items()
+        if w in a and (stage is None or hb.stage == stage) and hb.ts > a[w].ts
+    ]
+
+
+def stage_rate(a: Snapshot, b: Snapshot, stage: str, counter: str) -> float:
+    """Per second, summed over the stage's workers, each timed by its own heartbeats' clock: a rate over
+    exactly the stretch its counters cover, never over the window's nominal length."""
+    return sum(
+        (hb.counters.get(counter, 0) - x.counters.get(counter, 0)) / (hb.ts - x.ts)
+        for x, hb in _pairs(a, b, stage)
+    )
+
+
+def heartbeat_seconds(a: Snapshot, b: Snapshot) -> float:
+    """The window as the workers' own clocks measured it (median over workers)."""
+    spans = sorted(hb.ts - x.ts for x, hb in _pairs(a, b))
+    return spans[len(spans) // 2] if spans else 0.0
+
+
+def stage_cpu(a: Snapshot, b: Snapshot) -> dict[str, dict[str, float | None]]:
+    """Each stage's CPU from its workers' own ``process_time``: cores busy, and ms per item processed."""
+    out: dict[str, dict[str, float | None]] = {}
+    for stage in NAMES:
+        pairs = _pairs(a, b, stage)
+        if not pairs:
             continue
-        before = a[worker].counters.get(counter, 0) if worker in a else 0
-        total += hb.counters.get(counter, 0) - before
-    return total
+        cores = sum((hb.cpu_s - x.cpu_s) / (hb.ts - x.ts) for x, hb in pairs)
+        cpu_s = sum(hb.cpu_s - x.cpu_s for x, hb in pairs)
+        done = counter_delta(a, b, stage, "processed")
+        out[stage] = {
+            "cores": round(cores, 3),
+            "ms_per_item": round(cpu_s * 1000 / done, 2) if done else None,
+        }
+    return out
 
 
 def latency_delta(a: Snapshot, b: Snapshot, stage: str) -> Histogram:
@@ -50,8 +88,10 @@ class Window:
 
 
 def window_result(w: Window, opts: Any, detectors: int) -> dict[str, Any]:
-    a, b, elapsed, lags = w.a, w.b, w.elapsed, w.lags
+    a, b, lags = w.a, w.b, w.lags
+    elapsed = heartbeat_seconds(a, b) or w.elapsed
     latency = latency_delta(a, b, "smoother")
+    per_stage = stage_cpu(a, b)
     return {
         "cameras": opts.cameras,
         "fps": opts.fps,
@@ -64,9 +104,7 @@ def window_result(w: Window, opts: Any, detectors: int) -> dict[str, Any]:
         + counter_delta(a, b, "classifier", "skipped"),
         "faces_classified": counter_delta(a, b, "classifier", "faces"),
         "emotion_events": counter_delta(a, b, "smoother", "published"),
-        "stage_rates_per_s": {
-            stage: round(counter_delta(a, b, stage, "processed") / elapsed, 1) for stage in NAMES
-        },
+        "stage_rates_per_s": {stage: round(stage_rate(a, b, stage, "processed"), 1) for stage in NAMES},
         "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
         "detector_backlog": {
             "first": lags[0] if lags else 0,
@@ -74,9 +112,9 @@ def window_result(w: Window, opts: Any, detectors: int) -> dict[str, Any]:
             "max": max(lags or [0]),
         },
         "cpu": {
-            "core_seconds": round(w.cpu_pipeline, 1),
-            "cores_busy": round(w.cpu_pipeline / elapsed, 2),
+            "cores_busy": round(sum(v["cores"] or 0.0 for v in per_stage.values()), 2),
             "cores": os.cpu_count(),
+            "per_stage": per_stage,
         },
     }
 
@@ -97,8 +135,9 @@ def ab_summary(raw: dict[str, list[Window]], opts: Any, detectors: int) -> dict[
             hist.merge(latency_delta(w.a, w.b, "smoother").counts)
             processed += counter_delta(w.a, w.b, "detector", "processed")
             captured += counter_delta(w.a, w.b, "capture", "published")
-            seconds += w.elapsed
-            cpu += w.cpu_pipeline
+            span = heartbeat_seconds(w.a, w.b) or w.elapsed
+            seconds += span
+            cpu += sum(v["cores"] or 0.0 for v in stage_cpu(w.a, w.b).values()) * span
             dash += w.cpu_dashboard
         out[kind] = {
             "seconds": round(seconds, 1),
@@ -154,7 +193,12 @@ def format_result(r: dict[str, Any]) -> str:
         f"latency capture->smoothed: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms",
         f"stage rates /s: {r['stage_rates_per_s']}",
         f"detector backlog first/last/max: {r['detector_backlog']}",
-        f"CPU: {r['cpu']['cores_busy']} of {r['cpu']['cores']} cores busy",
+        f"CPU: {r['cpu']['cores_busy']} of {r['cpu']['cores']} cores busy (the workers' own process_time; Redis not counted)",
+        "CPU per stage: "
+        + ", ".join(
+            f"{stage} {v['cores']} cores ({v['ms_per_item']} ms/item)"
+            for stage, v in r["cpu"]["per_stage"].items()
+        ),
     ]
     if "classifier" in r:
         c = r["classifier"]

@@ -160,6 +160,7 @@ class Runtime:
             latency_recent=snap.latency_recent,
             detail=self.detail,
             stalled=self.liveness.stalled(),
+            cpu_s=time.process_time(),
         )
         heartbeats.beat(self.bus, self.stage, self.worker, beat.encode(), interval * 3 + 1)
         self.report_health(redis=True)

@@ -91,6 +91,9 @@ class Heartbeat(Record):
     # The process's loops that have not completed a pass for [runtime] loop_stall_s (e.g. "main",
     # "bridge"): a process that beats but does no work says so, rather than looking healthy.
     stalled: list[str] = field(default_factory=list)
+    # The process's CPU seconds since it started, all its threads: benchmarks subtract two heartbeats
+    # to get each stage's CPU per frame from the worker's own clock.
+    cpu_s: float = 0.0
 
 
 @dataclass
