@@ -34,13 +34,23 @@ def cmd_bench_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_recall(args: argparse.Namespace) -> int:
-    from moodstream.assets import fetch_samples
-    from moodstream.bench.detector_recall import RECALL_VIDEOS, detector_recall, format_recall
+    from moodstream.assets import cache_dir, fetch_face_photos, fetch_samples
+    from moodstream.bench.detector_recall import detector_recall, format_recall
 
     cfg = common.load(args, required=False).detector
-    samples = fetch_samples()
-    result = detector_recall(cfg, [samples / name for name in RECALL_VIDEOS])
+    fetch_samples()
+    fetch_face_photos()
+    result = detector_recall(cfg, cache_dir())
     print(json.dumps(result) if args.json else format_recall(result, cfg.full_scan_every))
+    return 0
+
+
+def cmd_bench_framing(args: argparse.Namespace) -> int:
+    from moodstream.assets import fetch_detector
+    from moodstream.bench.fer_framing import fer_framing
+
+    result = fer_framing(args.fer_framing, fetch_detector())
+    print(json.dumps(result) if args.json else " ".join(f"{k} {v}" for k, v in result.items()))
     return 0
 
 
@@ -72,6 +82,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_endurance(args)
     if args.detector_recall:
         return cmd_bench_recall(args)
+    if args.fer_framing:
+        return cmd_bench_framing(args)
     if args.timeline:
         return cmd_bench_timeline(args)
     from moodstream.bench.pipeline import run_bench
@@ -157,7 +169,13 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--detector-recall",
         action="store_true",
-        help="region search against a full scan of every frame, over the sample videos (no Redis)",
+        help="each detection method against faces labelled by eye (the sample videos and photos of several people): recall, precision, CPU per frame (no Redis)",
+    )
+    p.add_argument(
+        "--fer-framing",
+        type=common.existing_dir,
+        metavar="DATA",
+        help="how FER2013 (DATA/train/<class>/*.jpg) frames a face relative to BlazeFace's landmarks: the constant aligned crops use",
     )
     p.add_argument(
         "--timeline",
