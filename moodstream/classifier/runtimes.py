@@ -98,25 +98,30 @@ class TFLiteRunner:
             self._blob = path.read_bytes()
             self._cls = _interpreter_class()
             self._threads = threads or cpu_threads()
-            self._by_size: dict[int, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+            self._by_size: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]]]] = {}
             self._interpreter(1)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load {path}: {exc}") from exc
 
-    def _interpreter(self, n: int) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    def _interpreter(self, n: int) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
         if n not in self._by_size:
             it = self._cls(model_content=self._blob, num_threads=self._threads)
             inp = it.get_input_details()[0]
             it.resize_tensor_input(inp["index"], [n, *inp["shape"][1:]])
             it.allocate_tensors()
-            self._by_size[n] = (it, it.get_input_details()[0], it.get_output_details()[0])
+            self._by_size[n] = (it, it.get_input_details()[0], it.get_output_details())
         return self._by_size[n]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        it, inp, out = self._interpreter(len(x))
+        """The model's (first) output for the batch ``x``."""
+        return self.run_all(x)[0]
+
+    def run_all(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every output of the model for the batch ``x``, in the model's order."""
+        it, inp, outs = self._interpreter(len(x))
         it.set_tensor(inp["index"], _quantize(x, inp))
         it.invoke()
-        return _dequantize(it.get_tensor(out["index"]), out)
+        return [_dequantize(it.get_tensor(out["index"]), out) for out in outs]
 
 
 def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:

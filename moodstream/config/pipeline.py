@@ -90,18 +90,46 @@ class CaptureSettings(Section):
 
 
 class DetectorSettings(Section):
-    """Face detection: Haar on a downscaled gray frame, a full scan every few frames and a search around the
-    faces last found in between ([architecture.md](architecture.md#stages)).
+    """Face detection: a full scan every few frames and a search around the faces last found in between
+    ([architecture.md](architecture.md#stages)), by BlazeFace (a CNN with six landmarks, run on LiteRT) or
+    Haar (the research prototypes' cascade).
     """
 
     instances: int = Field(default=1, ge=0, le=64, description="detector processes started by `up`")
+    method: Literal["blazeface", "haar"] = Field(
+        default="blazeface",
+        description="`blazeface`: MediaPipe's CNN face detector with landmarks (its weights come from the mediapipe wheel via `moodstream assets fetch`); `haar`: OpenCV's frontal-face cascade, no landmarks, weak on turned, small and dim faces",
+    )
+    range: Literal["short", "full"] = Field(
+        default="full",
+        description="BlazeFace's model for full scans: `short` (128 px input) for faces within ~2 m, as at a webcam; `full` (192 px) for faces farther away, as in a room. Region searches always use `short`",
+    )
+    tiles: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="BlazeFace full scans: 1 runs the model once on the whole frame; n > 1 adds n overlapping squares across the frame's width (and as many rows as the height needs), for faces too small in a large frame, at n or more times the cost",
+    )
+    min_score: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="BlazeFace's score threshold; unset: the model's own (0.5 short, 0.6 full)",
+    )
+    align: bool = Field(
+        default=True,
+        description="with landmarks (BlazeFace), turn each face so its eyes are level and frame it as FER2013 frames faces before classifying; boxes on the page and in events stay the detector's",
+    )
     detect_width: int = Field(
-        default=320, ge=80, le=4096, description="width of the downscaled gray frame Haar runs on"
+        default=320, ge=80, le=4096, description="Haar: width of the downscaled gray frame it runs on"
     )
     scale_factor: float = Field(default=1.25, gt=1.0, le=2.0, description="Haar `scaleFactor`")
     min_neighbors: int = Field(default=5, ge=1, le=20, description="Haar `minNeighbors`")
     min_face_frac: float = Field(
-        default=0.08, gt=0, lt=1, description="smallest face, as a fraction of the detection frame's width"
+        default=0.08,
+        gt=0,
+        lt=1,
+        description="Haar: smallest face, as a fraction of the detection frame's width",
     )
     max_frame_age_ms: int = Field(
         default=500, ge=10, le=60_000, description="live frames older than this are skipped"

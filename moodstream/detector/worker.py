@@ -17,10 +17,12 @@ import logging
 import time
 
 import cv2
-import numpy as np
 
 from moodstream.config import Settings
-from moodstream.detector.haar import HaarDetector, jpeg_size
+from moodstream.detector.crops import face_crops
+from moodstream.detector.finder import FaceFinder, Image
+from moodstream.detector.jpeg import jpeg_size
+from moodstream.detector.methods import decode_image, method_for
 from moodstream.modelspec import ModelError, ModelSpec, resolve_model_dir
 from moodstream.runtime.worker import Stopper, StreamWorker, entry_age_s, setup_logging
 from moodstream.streams import detector_tracks
@@ -47,10 +49,12 @@ class DetectorWorker(StreamWorker):
         super().__init__(settings, client, stopper)
         self.cfg = settings.detector
         self.read_count = self.cfg.batch
-        self.detector: HaarDetector | None = None
+        self.finder: FaceFinder | None = None
+        self.crop_size = 64
 
     def setup(self) -> None:
-        self.detector = HaarDetector(self.cfg, crop_size_for(self.settings))
+        self.finder = FaceFinder(method_for(self.cfg), self.cfg)
+        self.crop_size = crop_size_for(self.settings)
         cv2.setNumThreads(1)  # instances scale out as processes; one thread each avoids oversubscription
 
     def _select(self, frames: list[tuple[Entry, Frame]]) -> tuple[list[tuple[Entry, Frame]], list[Entry]]:
@@ -70,8 +74,8 @@ class DetectorWorker(StreamWorker):
                 keep.append((entry, f))
         return keep, skip
 
-    def _gray(self, entry: Entry, frame: Frame) -> np.ndarray | None:
-        """The frame in gray at full resolution, or None (dead-lettered) when it cannot or must not be."""
+    def _image(self, entry: Entry, frame: Frame) -> Image | None:
+        """The frame at full resolution, or None (dead-lettered) when it cannot or must not be decoded."""
         limits = self.settings.streams
         dims = jpeg_size(frame.jpeg)
         if dims is None:
@@ -82,34 +86,35 @@ class DetectorWorker(StreamWorker):
                 entry, f"frame: {dims[0]}x{dims[1]} exceeds max_frame_pixels {limits.max_frame_pixels}"
             )
             return None
-        gray = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
+        assert self.finder is not None
+        image = decode_image(frame.jpeg, self.finder.method.color)
+        if image is None:
             self.reject(entry, "frame: JPEG does not decode")
-        return gray
+        return image
 
     def _detect(
         self, entry: Entry, frame: Frame, state: DetectorState
     ) -> tuple[Detections, DetectorState] | None:
-        gray = self._gray(entry, frame)
-        if gray is None:
+        image = self._image(entry, frame)
+        if image is None:
             return None
-        assert self.detector is not None
-        found, how = self.detector.find(gray, frame.seq, state)
+        assert self.finder is not None
+        after, how, found = self.finder.find(image, frame.seq, state)
         self.counters.inc(f"{how}_scans")  # full, region, still, miss (a region search lost a face)
-        faces = self.detector.crops(gray, [(b[0], b[1], b[2], b[3]) for b in found.boxes])
-        self.counters.inc("faces", len(faces))
-        h, w = gray.shape[:2]
+        crops = face_crops(image.gray, found, self.crop_size, self.cfg.align)
+        self.counters.inc("faces", len(found))
+        h, w = image.gray.shape[:2]
         det = Detections(
             camera=frame.camera,
             seq=frame.seq,
             ts=frame.ts,
             width=w,
             height=h,
-            crop_size=self.detector.crop_size,
-            faces=[Face(box=f.box, crop=f.crop.tobytes()) for f in faces],
+            crop_size=self.crop_size,
+            faces=[Face(box=f.box, crop=c.tobytes()) for f, c in zip(found, crops, strict=True)],
             live=frame.live,
         )
-        return det, found
+        return det, after
 
     def _states(self, cameras: set[str]) -> dict[str, DetectorState]:
         """Where each camera's faces were last found (any instance may have found them)."""

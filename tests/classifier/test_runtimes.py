@@ -12,7 +12,10 @@ import pytest
 from moodstream.classifier.predictor import Predictor
 from moodstream.classifier.runtimes import _dequantize, _quantize, choose
 from moodstream.config import DetectorSettings
-from moodstream.detector.haar import HaarDetector
+from moodstream.detector.crops import square_crop
+from moodstream.detector.finder import FaceFinder
+from moodstream.detector.haar import Haar
+from moodstream.detector.methods import image_of
 from moodstream.modelspec import PROJECT_MODELS, ModelError, ModelSpec
 
 DEFAULT = PROJECT_MODELS / "fer-vgg32"
@@ -73,7 +76,8 @@ def test_quantized_io_round_trips() -> None:
 
 def _faces(video: Path, size: int, n: int = 24) -> np.ndarray:
     """Real face crops, as the detector cuts them, from every 5th frame of a sample video."""
-    detector = HaarDetector(DetectorSettings(), size)
+    cfg = DetectorSettings(method="haar")
+    finder = FaceFinder(Haar(cfg), cfg)
     cap = cv2.VideoCapture(str(video))
     crops: list[np.ndarray] = []
     index = 0
@@ -83,7 +87,8 @@ def _faces(video: Path, size: int, n: int = 24) -> np.ndarray:
             break
         index += 1
         if index % 5 == 0:
-            crops += [f.crop for f in detector.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))]
+            image = image_of(frame)
+            crops += [square_crop(image.gray, f.box, size) for f in finder.scan(image)]
     cap.release()
     assert len(crops) >= n // 2, f"only {len(crops)} faces found in {video}"
     return np.stack(crops[:n])

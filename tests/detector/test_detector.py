@@ -8,7 +8,11 @@ import cv2
 import msgpack
 import numpy as np
 
-from moodstream.detector.haar import HaarDetector, jpeg_size
+from moodstream.detector.crops import face_crops
+from moodstream.detector.finder import FaceFinder
+from moodstream.detector.haar import Haar
+from moodstream.detector.jpeg import jpeg_size
+from moodstream.detector.methods import image_of
 from moodstream.detector.worker import DetectorWorker, crop_size_for
 from moodstream.runtime.worker import Stopper
 from moodstream.streams import consumer_groups, dead_letters
@@ -26,15 +30,15 @@ def jpeg_of(path: Path, width: int = 640) -> tuple[bytes, int, int]:
 
 def test_haar_finds_faces_and_crops_at_full_resolution(make_settings, assets) -> None:
     # Small faces in a group photo need a larger detection frame than the speed-tuned default.
-    settings = make_settings(detector={"detect_width": 480})
-    det = HaarDetector(settings.detector, crop_size=64)
-    gray = cv2.imread(str(assets["samples"] / "multi_face.jpg"), cv2.IMREAD_GRAYSCALE)
-    faces = det.detect(gray)
+    settings = make_settings(detector={"method": "haar", "detect_width": 480})
+    finder = FaceFinder(Haar(settings.detector), settings.detector)
+    image = image_of(cv2.imread(str(assets["samples"] / "multi_face.jpg")))
+    faces = finder.scan(image)
     assert len(faces) >= 4
-    for f in faces:
+    for f, crop in zip(faces, face_crops(image.gray, faces, 64, align=True), strict=True):
         x, y, w, h = f.box
-        assert f.crop.shape == (64, 64) and f.crop.dtype == np.uint8
-        assert x + w <= gray.shape[1] and y + h <= gray.shape[0]
+        assert crop.shape == (64, 64) and crop.dtype == np.uint8
+        assert x + w <= image.gray.shape[1] and y + h <= image.gray.shape[0]
 
 
 def test_jpeg_size_reads_header() -> None:

@@ -7,13 +7,13 @@ import threading
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import redis
 
 from moodstream.capture.recording import RecordingReader
 from moodstream.config import DetectorSettings
-from moodstream.detector.haar import HaarDetector
+from moodstream.detector.finder import FaceFinder
+from moodstream.detector.methods import decode_image, method_for
 from moodstream.detector.worker import DetectorWorker
 from moodstream.runtime.worker import Stopper
 from moodstream.streams.bus import Bus
@@ -25,10 +25,12 @@ FRAMES = 240
 
 def one_instance_counts(rec: Path) -> list[int]:
     """Faces per frame as one detector finds them, frame after frame, in this process."""
-    detector, state, counts = HaarDetector(DetectorSettings(), 48), DetectorState(), []
+    cfg = DetectorSettings()
+    finder, state, counts = FaceFinder(method_for(cfg), cfg), DetectorState(), []
     for seq, frame in enumerate(RecordingReader(rec).frames()):
-        gray = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
-        state, _ = detector.find(gray, seq, state)
+        image = decode_image(frame.jpeg, finder.method.color)
+        assert image is not None
+        state, _, _ = finder.find(image, seq, state)
         counts.append(len(state.boxes))
     return counts
 
