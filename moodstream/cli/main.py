@@ -9,12 +9,12 @@ import argparse
 import os
 import sys
 
-from moodstream.cli import bench, maintenance, observing, recording, stack, training
+from moodstream.cli import analysis, bench, maintenance, observing, recording, stack, training
 from moodstream.cli.errors import Parser, report
 from moodstream.training import TENSORFLOW_COMMANDS, use_stable_kernels
 
 # In the order `moodstream --help` lists them.
-GROUPS = (stack, observing, recording, bench, training, maintenance)
+GROUPS = (stack, observing, recording, analysis, bench, training, maintenance)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -79,6 +79,12 @@ class Smoother:
         return label if count * 2 > len(valid) else -1
 
     def update(self, state: SmootherState, msg: Classified, now: float) -> list[EmotionEvent]:
+        return self.update_tracks(state, msg, now)[0]
+
+    def update_tracks(
+        self, state: SmootherState, msg: Classified, now: float
+    ) -> tuple[list[EmotionEvent], list[TrackState]]:
+        """The frame's events, and the track each of its faces belongs to (``analyze`` writes both)."""
         state.recent.append(msg.seq)
         if len(state.recent) > RECENT_SEQS:
             del state.recent[: len(state.recent) - RECENT_SEQS]
@@ -86,7 +92,7 @@ class Smoother:
         state.max_ts = max(state.max_ts, msg.ts)
         state.tracks = [t for t in state.tracks if msg.ts - t.last_ts <= self.cfg.track_ttl_s]
         assigned = self._associate(state, msg)
-        events = []
+        events, tracks = [], []
         for fi, face in enumerate(msg.faces):
             track = assigned.get(fi)
             if track is None:
@@ -96,10 +102,11 @@ class Smoother:
             if msg.ts >= track.last_ts:
                 track.box, track.last_ts = list(face.box), msg.ts
             changed = self._observe(track, face.probs)
+            tracks.append(track)
             if track.label >= 0 and (changed or msg.ts - track.last_emit >= self.cfg.emit_interval_s):
                 track.last_emit = msg.ts
                 events.append(_event(track, msg, changed, now))
-        return events
+        return events, tracks
 
     def _associate(self, state: SmootherState, msg: Classified) -> dict[int, TrackState]:
         """Faces to existing tracks, greedily by box overlap, best pairs first."""
