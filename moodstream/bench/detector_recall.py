@@ -89,11 +89,19 @@ def harder(frame: Labelled, variant: str) -> Labelled:
     elif variant == "dark":
         bgr = (255 * (bgr / 255.0) ** 2.2 * 0.45).astype(np.uint8)  # a dim room, gamma and exposure
     elif variant == "tilted":
-        h, w = bgr.shape[:2]
-        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 20, 1.0)
-        bgr = cv2.warpAffine(bgr, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        boxes = [_turned(b, matrix) for b in boxes]
+        return turned(frame, 20, variant)
     return Labelled(frame.media, frame.index, image_of(bgr), boxes, frame.scene, variant)  # type: ignore[arg-type]
+
+
+def turned(frame: Labelled, degrees: float, variant: str = "turned") -> Labelled:
+    """The frame turned by ``degrees`` about its centre, its labels moved along."""
+    bgr = frame.image.bgr
+    assert bgr is not None
+    h, w = bgr.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    bgr = cv2.warpAffine(bgr, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    boxes = [_turned(b, matrix) for b in frame.faces]
+    return Labelled(frame.media, frame.index, image_of(bgr), boxes, frame.scene, variant)
 
 
 def _turned(box: Box, matrix: np.ndarray) -> Box:
@@ -127,16 +135,22 @@ class Tally:
         }
 
 
-def match(labels: list[Box], boxes: list[Box], threshold: float) -> tuple[list[bool], int]:
-    """Greedy one-to-one matching by IoU: which labels were found, and how many boxes matched one."""
-    pairs = sorted(
+def pairs(labels: list[Box], boxes: list[Box], threshold: float) -> dict[int, int]:
+    """Greedy one-to-one matching by IoU, best overlaps first: label index -> box index."""
+    ranked = sorted(
         ((iou(a, b), i, j) for i, a in enumerate(labels) for j, b in enumerate(boxes)), reverse=True
     )
-    found, used = [False] * len(labels), [False] * len(boxes)
-    for overlap, i, j in pairs:
-        if overlap >= threshold and not found[i] and not used[j]:
-            found[i] = used[j] = True
-    return found, sum(used)
+    out: dict[int, int] = {}
+    for overlap, i, j in ranked:
+        if overlap >= threshold and i not in out and j not in out.values():
+            out[i] = j
+    return out
+
+
+def match(labels: list[Box], boxes: list[Box], threshold: float) -> tuple[list[bool], int]:
+    """Which labels were found, and how many boxes matched one."""
+    paired = pairs(labels, boxes, threshold)
+    return [i in paired for i in range(len(labels))], len(paired)
 
 
 def _size(box: Box) -> str:

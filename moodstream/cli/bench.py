@@ -54,6 +54,17 @@ def cmd_bench_framing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_alignment(args: argparse.Namespace) -> int:
+    from moodstream.assets import cache_dir, fetch_all, fetch_face_photos
+    from moodstream.bench.alignment import alignment, format_alignment
+
+    fetch_all()
+    fetch_face_photos()
+    result = alignment(common.load(args, required=False), cache_dir())
+    print(json.dumps(result) if args.json else format_alignment(result))
+    return 0
+
+
 def cmd_bench_timeline(args: argparse.Namespace) -> int:
     from moodstream.bench.timeline import format_timeline, run_timeline_bench
 
@@ -84,6 +95,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_recall(args)
     if args.fer_framing:
         return cmd_bench_framing(args)
+    if args.alignment:
+        return cmd_bench_alignment(args)
     if args.timeline:
         return cmd_bench_timeline(args)
     from moodstream.bench.pipeline import run_bench
@@ -170,6 +183,11 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
         "--detector-recall",
         action="store_true",
         help="each detection method against faces labelled by eye (the sample videos and photos of several people): recall, precision, CPU per frame (no Redis)",
+    )
+    p.add_argument(
+        "--alignment",
+        action="store_true",
+        help="the classifier's accuracy on the labelled set's expressions with the box's crop, the FER2013-framed crop, and the framed crop turned level (no Redis)",
     )
     p.add_argument(
         "--fer-framing",

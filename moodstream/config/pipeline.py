@@ -216,11 +216,23 @@ class RecommenderSettings(Section):
         default="uplift", description="`uplift` (research mapping) or `match`"
     )
     tracks: int = Field(default=5, ge=1, le=50, description="tracks per suggestion")
+    mood_window_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="a camera's mood is the dominant emotion of its faces' smoothed probabilities over this many seconds",
+    )
+    first_after_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="a camera's first suggestion comes this long after it first shows a face, whatever the face's expression does",
+    )
     cooldown_s: float = Field(
         default=5.0,
         ge=0,
         le=3600,
-        description="the camera's emotion must hold this long before its suggestion changes",
+        description="the camera's mood must hold this long before its suggestion changes",
     )
     no_repeat: int = Field(
         default=3,

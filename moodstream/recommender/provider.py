@@ -35,4 +35,6 @@ def build_provider(settings: Settings, bus: Bus | None = None) -> MusicProvider:
         raise ValueError("the Spotify provider caches in Redis: pass the bus")
     from moodstream.recommender.spotify import SpotifyProvider
 
-    return SpotifyProvider(catalog, bus, settings.spotify, cfg.strategy)
+    provider = SpotifyProvider(catalog, bus, settings.spotify, cfg.strategy)
+    provider.prefetch()
+    return provider

@@ -84,6 +84,9 @@ class SearchCache:
             )
             return None
 
+    def remaining_s(self, queries: list[str]) -> list[float]:
+        return spotify_cache.remaining_s(self.bus, [self.digest(q) for q in queries])
+
     def put(self, query: str, found: list[FoundTrack]) -> None:
         payload = SearchResults(query=query, tracks=found).encode()
         spotify_cache.save(
@@ -92,12 +95,24 @@ class SearchCache:
 
 
 class Fetcher:
-    """The one thread that talks to Spotify; ``request`` never blocks."""
+    """The one thread that talks to Spotify; ``request`` never blocks.
 
-    def __init__(self, client: Any, cache: SearchCache, cfg: SpotifySettings, breaker: Breaker) -> None:
-        self.client, self.cache, self.cfg, self.breaker = client, cache, cfg, breaker
+    Queries it is told to ``watch`` are searched at once and searched again before their cached results
+    expire (when a fifth of their life is left), so suggestions never wait for a search; a result
+    another recommender instance refreshed in the meantime is left alone."""
+
+    def __init__(
+        self,
+        client: Any,
+        cache: SearchCache,
+        cfg: SpotifySettings,
+        breaker: Breaker,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client, self.cache, self.cfg, self.breaker, self.clock = client, cache, cfg, breaker, clock
         self.jobs: queue.Queue[str] = queue.Queue(maxsize=256)
         self._queued: set[str] = set()
+        self._watched: dict[str, float] = {}  # query -> when to look at its cached result again
         self._lock = threading.Lock()
         self.counters = {"searches": 0, "failures": 0, "skipped_while_open": 0, "empty": 0}
         self._once = OnceLog(log, logging.ERROR)
@@ -115,13 +130,38 @@ class Fetcher:
                     return
                 self._queued.add(q)
 
+    def watch(self, queries: list[str]) -> None:
+        """Keep these queries' results cached: searched now (unless fresh), and again before they expire."""
+        now = self.clock()
+        with self._lock:
+            for q in queries:
+                self._watched.setdefault(q, now)
+
     def idle(self) -> bool:
         """Nothing waiting and nothing in progress: every search asked for has been answered or skipped."""
         with self._lock:
             return not self._queued
 
+    def _refresh_due(self) -> None:
+        now = self.clock()
+        with self._lock:
+            due = [q for q, at in self._watched.items() if at <= now]
+        if not due:
+            return
+        margin = max(1.0, 0.2 * self.cfg.cache_ttl_s)
+        for q, left in zip(due, self.cache.remaining_s(due), strict=True):
+            if left > margin:  # fresh: fetched here or by another instance
+                self._watched[q] = now + left - margin
+            else:
+                self.request([q])
+                self._watched[q] = now + margin  # looked at again once this search has been answered
+
     def _run(self) -> None:
         while True:
+            try:
+                self._refresh_due()
+            except Exception as exc:  # noqa: BLE001 - Redis away: the next turn tries again
+                self._once(f"refresh:{type(exc).__name__}", "spotify: cannot check cached results: %s", exc)
             try:
                 q = self.jobs.get(timeout=0.5)
             except queue.Empty:
@@ -229,10 +269,17 @@ class SpotifyProvider:
             else:
                 client = make_client(cfg, *creds)
         if client is not None:
-            self.fetcher = Fetcher(client, self.cache, cfg, self.breaker)
+            self.fetcher = Fetcher(client, self.cache, cfg, self.breaker, clock=clock)
 
     def queries(self, emotion: str) -> list[str]:
         return list(self.cfg.queries.get(self.strategy, {}).get(emotion, []))
+
+    def prefetch(self) -> None:
+        """Every emotion's searches, fetched now and kept fresh: a camera's first suggestion for any mood
+        already draws on Spotify when it answers."""
+        if self.fetcher is not None:
+            every = dict.fromkeys(q for qs in self.cfg.queries.get(self.strategy, {}).values() for q in qs)
+            self.fetcher.watch(list(every))
 
     def status(self) -> MusicStatus:
         counters = self.fetcher.counters if self.fetcher else {}

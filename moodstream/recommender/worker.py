@@ -1,7 +1,9 @@
 """The recommender loop: smoothed emotion events in, recommendation events out.
 
-A camera's emotion is the average of its live tracks' smoothed
-probabilities. Its suggestion changes only when that emotion has held for
+A camera's mood is the dominant emotion of its faces' smoothed probabilities
+over the last ``mood_window_s``: a face whose expression changes every second
+or two still has a mood. Its first suggestion comes ``first_after_s`` after it
+first shows a face; a change of suggestion needs the mood to hold for
 ``cooldown_s``: music should not switch with every glance. Tracks suggested
 recently to the same camera are not repeated while others are available.
 State is per camera in Redis, committed with the outputs and acks.
@@ -28,21 +30,29 @@ from moodstream.streams.schemas import (
 
 log = logging.getLogger(__name__)
 SUGGESTION_TTL_S = 24 * 3600  # how long a camera's last suggestion stays retained (as its state)
-TRACK_WINDOW_S = 3.0
+MAX_WINDOW = 1024  # samples kept per camera, however many faces and events: the oldest go first
 
 
-def observe(state: RecommenderState, event: EmotionEvent) -> str:
-    """Fold one track's smoothed emotion into its camera's; returns the camera's emotion now."""
-    state.tracks[str(event.track)] = TrackMood(ts=event.ts, probs=[event.probs[e] for e in EMOTIONS])
-    state.tracks = {k: v for k, v in state.tracks.items() if event.ts - v.ts <= TRACK_WINDOW_S}
-    totals = [0.0] * len(EMOTIONS)
-    for mood in state.tracks.values():
-        for i, p in enumerate(mood.probs):
-            totals[i] += p
+def observe(state: RecommenderState, event: EmotionEvent, window_s: float) -> str:
+    """Fold one face's smoothed emotion into its camera's window; returns the camera's mood now."""
+    if state.first_ts == 0.0:
+        state.first_ts = event.ts
+    state.window.append(TrackMood(ts=event.ts, probs=[event.probs[e] for e in EMOTIONS]))
+    newest = max(m.ts for m in state.window)
+    state.window = [m for m in state.window if newest - m.ts <= window_s][-MAX_WINDOW:]
+    totals = [sum(m.probs[i] for m in state.window) for i in range(len(EMOTIONS))]
     emotion = EMOTIONS[max(range(len(EMOTIONS)), key=totals.__getitem__)]
     if emotion != state.emotion:
         state.emotion, state.since = emotion, event.ts
     return emotion
+
+
+def due(state: RecommenderState, ts: float, first_after_s: float, cooldown_s: float) -> bool:
+    """Whether the camera gets a suggestion now: its first once it has shown a face for
+    ``first_after_s``; another once a new mood has held for ``cooldown_s``."""
+    if not state.suggested:
+        return ts - state.first_ts >= first_after_s
+    return state.emotion != state.suggested and ts - state.since >= cooldown_s
 
 
 class RecommenderWorker(StreamWorker):
@@ -92,8 +102,8 @@ class RecommenderWorker(StreamWorker):
             state = self.camera_state(camera, saved, RecommenderState)
             outputs: list[bytes] = []
             for _, event in sorted(items, key=lambda item: item[1].ts):
-                observe(state, event)
-                if state.emotion != state.suggested and event.ts - state.since >= self.cfg.cooldown_s:
+                observe(state, event, self.cfg.mood_window_s)
+                if due(state, event.ts, self.cfg.first_after_s, self.cfg.cooldown_s):
                     reco = self._suggest(camera, state, event.ts)
                     outputs.append(reco.encode())
                     log.info("camera %s: %s -> %s", camera, reco.emotion, reco.mood)

@@ -203,7 +203,7 @@ def test_recommender_worker_process_suggests_spotify_tracks(
         {
             "redis": {"url": redis_base_url, "prefix": prefix},
             "runtime": {"dir": str(tmp_path / "run"), "heartbeat_s": 0.5},
-            "recommender": {"cooldown_s": 0.0, "no_repeat": 0},
+            "recommender": {"cooldown_s": 0.0, "first_after_s": 0.0, "mood_window_s": 0.5, "no_repeat": 0},
             "spotify": {"enabled": True, "api_url": stand_in.api_url, "token_url": stand_in.token_url},
         },
     )
@@ -272,3 +272,19 @@ def test_saving_a_suggestion_to_the_users_playlist(stand_in: SpotifyStandIn, bus
     assert stand_in.playlists[playlist_id]["tracks"] == [t.spotify_id for t in tracks]
     with pytest.raises(ConfigError, match="SPOTIPY_REDIRECT_URI"):
         user_client(cfg, token, environ=stand_in.env)
+
+
+def test_every_mood_is_fetched_at_start_and_refreshed_before_it_expires(
+    stand_in: SpotifyStandIn, bus: Bus
+) -> None:
+    p = provider(stand_in, bus, clock=time.monotonic, cache_ttl_s=10)
+    every = {q for qs in p.cfg.queries["uplift"].values() for q in qs}
+    p.prefetch()
+    wait_for(lambda: {s["q"] for s in stand_in.searches} == every and settled(p), 15, what="every search")
+    first = p.suggest("Happy", "sad", 5, set())  # the camera's very first suggestion
+    assert "spotify" in sources(first), "it already draws on Spotify"
+    fetched = len(stand_in.searches)
+    assert fetched == len(every)
+    # Refreshed when a fifth of the 10 s life is left, before the cached results expire: never missing.
+    wait_for(lambda: len(stand_in.searches) >= 2 * fetched, 20, interval=0.2, what="the refresh")
+    assert all(v is not None for v in p.cache.get_many(sorted(every)).values())

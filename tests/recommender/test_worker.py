@@ -1,9 +1,10 @@
-"""The recommender worker against real Redis: cooldown, no-repeat, latest suggestion kept."""
+"""The recommender worker against real Redis: a camera's mood over a window, its first suggestion soon,
+cooldown, no-repeat, latest suggestion kept."""
 
 import threading
 import time
 
-from moodstream.recommender.worker import RecommenderWorker
+from moodstream.recommender.worker import RecommenderWorker, due, observe
 from moodstream.runtime.worker import Stopper
 from moodstream.streams import camera_state, suggestions
 from moodstream.streams.bus import Bus
@@ -11,6 +12,7 @@ from moodstream.streams.schemas import (
     EMOTIONS,
     EmotionEvent,
     RecommendationEvent,
+    RecommenderState,
 )
 from tests.helpers import wait_for
 
@@ -21,7 +23,7 @@ def emotion(camera: str, ts: float, label: str) -> bytes:
 
 
 def test_cooldown_and_suggestions(make_settings, bus: Bus, client) -> None:
-    settings = make_settings(recommender={"cooldown_s": 2.0, "no_repeat": 3})
+    settings = make_settings(recommender={"cooldown_s": 2.0, "mood_window_s": 2.0, "no_repeat": 3})
     stopper = Stopper()
     worker = RecommenderWorker(settings, client, stopper)
     thread = threading.Thread(target=worker.run, daemon=True)
@@ -48,3 +50,28 @@ def test_cooldown_and_suggestions(make_settings, bus: Bus, client) -> None:
     finally:
         stopper.event.set()
         thread.join(10)
+
+
+def test_a_face_changing_expression_every_1_5_s_has_a_mood_and_a_suggestion_within_5_s() -> None:
+    state, t0 = RecommenderState(), 1_700_000_000.0
+    first = None
+    for i in range(40):  # every 0.5 s, happy and sad in turns of 1.5 s, the happy turns a little stronger
+        ts = t0 + i * 0.5
+        label = "happy" if (i // 3) % 2 == 0 else "sad"
+        event = EmotionEvent.decode(emotion("cam", ts, label))
+        observe(state, event, window_s=10.0)
+        if first is None and due(state, ts, first_after_s=2.0, cooldown_s=5.0):
+            first = ts
+            state.suggested = state.emotion
+    assert first is not None and first - t0 <= 5.0
+    assert state.emotion == "happy", "the dominant emotion over the window, not the latest one"
+
+
+def test_the_window_forgets_and_stays_bounded() -> None:
+    state, t0 = RecommenderState(), 1_700_000_000.0
+    for i in range(3000):
+        observe(state, EmotionEvent.decode(emotion("cam", t0 + i * 0.01, "sad")), window_s=10.0)
+    assert len(state.window) <= 1024
+    for i in range(30):
+        observe(state, EmotionEvent.decode(emotion("cam", t0 + 60 + i * 0.5, "happy")), window_s=10.0)
+    assert state.emotion == "happy" and all(m.ts >= t0 + 60 for m in state.window)

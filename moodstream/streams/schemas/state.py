@@ -58,8 +58,10 @@ class AlertHold(Record):
 @dataclass
 class RecommenderState(Record):
     KIND = "recommender-state"
-    tracks: dict[str, TrackMood] = field(default_factory=dict)  # live tracks by id
-    emotion: str = ""  # the camera's emotion now
+    # The camera's faces' smoothed probabilities over the last [recommender] mood_window_s, oldest first.
+    window: list[TrackMood] = field(default_factory=list)
+    first_ts: float = 0.0  # when the camera first showed a face (its first suggestion waits first_after_s)
+    emotion: str = ""  # the camera's mood now: the window's dominant emotion
     since: float = 0.0  # ... held since
     suggested: str = ""  # the emotion last suggested for
     history: list[list[str]] = field(default_factory=list)  # Spotify ids of recent suggestions
