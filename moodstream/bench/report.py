@@ -204,6 +204,14 @@ def format_result(r: dict[str, Any]) -> str:
         c = r["classifier"]
         lines.append(format_classifier(c))
     if "fer" in r:
-        f = r["fer"]
-        lines.append(f"the fer library's loop: {f['fps']} frames/s; this pipeline: x{r['vs_fer']} of that")
+        f, o = r["fer"], r["ours"]
+        lines.append(
+            f"the fer library's loop ({f['settings']}): {f['fps']} frames/s, {f['faces_per_frame']} faces a frame, "
+            f"{f['cores']} cores, {f['frames_per_core_second']} frames per core-second"
+        )
+        lines.append(
+            f"this pipeline: {o['fps']} frames/s, {o['faces_per_frame']} faces a frame, {o['cores']} cores, "
+            f"{o['frames_per_core_second']} frames per core-second: x{r['vs_fer']} of fer's frames/s, "
+            f"x{r['vs_fer_per_core']} per core"
+        )
     return "\n".join(lines)
