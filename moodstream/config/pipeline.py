@@ -87,6 +87,16 @@ class CaptureSettings(Section):
     reconnect_max_s: float = Field(
         default=15.0, gt=0, description="retry delay cap (doubling from the first)"
     )
+    read_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="network cameras: FFmpeg's open and read timeout; a read that still has no frame after twice this is abandoned by a watchdog and the camera reconnects",
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp",
+        description="RTSP over TCP (interleaved: no lost packets, passes NAT and firewalls) or UDP (what some old cameras need)",
+    )
 
 
 class DetectorSettings(Section):

@@ -10,9 +10,13 @@ are masked wherever they appear.
 
 from __future__ import annotations
 
+import atexit
+import base64
 import logging
+import os
 import re
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+import threading
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 # Query parameters whose values are credentials (compared case-insensitively).
@@ -62,6 +66,23 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def register_url_secrets(url: str) -> None:
+    """Mask a URL's password and secret query values on their own too: a native library may quote them
+    outside the URL (``user:password``, a query string)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    register_secret(parts.password)
+    if parts.username and parts.password:  # HTTP and RTSP Basic auth send base64("user:password")
+        register_secret(
+            base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password)}".encode()).decode()
+        )
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() in SECRET_PARAMS:
+            register_secret(value)
+
+
 def redact(text: str) -> str:
     """Every URL in ``text`` redacted, and every registered secret masked."""
     if not text:
@@ -88,3 +109,40 @@ def redact_log_handlers(logger: logging.Logger | None = None) -> None:
         fmt = current._fmt if current is not None else None  # noqa: SLF001 - re-use its format
         datefmt = current.datefmt if current is not None else None
         handler.setFormatter(RedactingFormatter(fmt, datefmt))
+
+
+MAX_LINE = 65536  # a native line longer than this (progress output without newlines) goes out in parts
+
+
+def redact_native_stderr() -> None:
+    """Route this process's file descriptor 2 through ``redact``.
+
+    Native libraries (FFmpeg inside OpenCV, GStreamer) write to fd 2 directly, bypassing logging, and an
+    FFmpeg error can quote a camera's URL with its password. A pipe replaces fd 2 and a thread writes
+    each line, redacted, to the original stderr; at exit fd 2 is restored and the last lines flushed."""
+    original, restore = os.dup(2), os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump() -> None:
+        pending = b""
+        with os.fdopen(read_end, "rb", buffering=0) as src, os.fdopen(original, "wb", buffering=0) as dst:
+            while chunk := src.read(MAX_LINE):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                if len(pending) > MAX_LINE:
+                    lines, pending = [*lines, pending], b""
+                for line in lines:
+                    dst.write(redact(line.decode("utf-8", "replace")).encode() + b"\n")
+            if pending:
+                dst.write(redact(pending.decode("utf-8", "replace")).encode())
+
+    thread = threading.Thread(target=pump, name="stderr-redact", daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        os.dup2(restore, 2)  # the pipe's last writer goes: the pump reads to its end and stops
+        thread.join(timeout=2)
+
+    atexit.register(finish)

@@ -98,3 +98,25 @@ def _camera_status(config: Path) -> dict | None:
         return None
     cameras = json.loads(out.stdout).get("cameras", [])
     return next((c for c in cameras if c.get("camera") == "door" and c.get("error")), None)
+
+
+def test_what_native_code_writes_to_stderr_is_redacted_too(tmp_path) -> None:
+    """A native library (FFmpeg) writes to file descriptor 2 itself: the line still leaves redacted, and the
+    last lines before exit are not lost."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os\n"
+        "from moodstream.runtime.redact import redact_native_stderr, register_url_secrets\n"
+        "register_url_secrets('rtsp://admin:Cam-pass-77@10.0.0.5/stream')\n"
+        "redact_native_stderr()\n"
+        "os.write(2, b'[rtsp @ 0x1] DESCRIBE rtsp://admin:Cam-pass-77@10.0.0.5/stream failed\\n')\n"
+        "os.write(2, b'Authorization: Basic YWRtaW46Q2FtLXBhc3MtNzc=\\n')\n"
+        "os.write(2, b'password alone: Cam-pass-77')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "Cam-pass-77" not in run.stderr and "YWRtaW46Q2FtLXBhc3MtNzc=" not in run.stderr
+    assert "DESCRIBE rtsp://***@10.0.0.5/stream failed" in run.stderr
+    assert run.stderr.endswith("password alone: ***"), "the unfinished last line is flushed at exit"
