@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodstream.cli import common
+from moodstream.errors import UserError
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -49,6 +51,10 @@ def cmd_bench_framing(args: argparse.Namespace) -> int:
     from moodstream.assets import fetch_detector
     from moodstream.bench.fer_framing import fer_framing
 
+    if not args.fer_framing.is_dir():
+        raise UserError(
+            f"--fer-framing {args.fer_framing}: no such folder (FER2013 with train/<class>/*.jpg)"
+        )
     result = fer_framing(args.fer_framing, fetch_detector())
     print(json.dumps(result) if args.json else " ".join(f"{k} {v}" for k, v in result.items()))
     return 0
@@ -191,7 +197,7 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--fer-framing",
-        type=common.existing_dir,
+        type=Path,
         metavar="DATA",
         help="how FER2013 (DATA/train/<class>/*.jpg) frames a face relative to BlazeFace's landmarks: the constant aligned crops use",
     )

@@ -7,7 +7,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodstream.config import ConfigError, Settings, config_path, load_settings
@@ -99,20 +98,6 @@ count = number(int, 0, True, "a whole number, 0 or more")
 positive_seconds = number(float, 0, False, "a number of seconds above 0")
 count_seconds = number(float, 0, True, "a number of seconds, 0 or more")
 positive_number = number(float, 0, False, "a number above 0")
-
-
-def existing_dir(text: str) -> Path:
-    path = Path(text)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"no such folder: {text}")
-    return path
-
-
-def existing_path(text: str) -> Path:
-    path = Path(text)
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"no such file or folder: {text}")
-    return path
 
 
 def camera_id(text: str) -> str:
