@@ -38,10 +38,12 @@ class WatchedCapture:
     """A network camera's ``VideoCapture``, opened and read on a thread of its own, each call waited for
     at most ``deadline_s``. After a missed deadline the object is spent: open a new one."""
 
-    def __init__(self, target: str, timeout_ms: int, deadline_s: float) -> None:
+    def __init__(
+        self, target: str, timeout_ms: int, deadline_s: float, params: list[int] | None = None
+    ) -> None:
         self.deadline_s = deadline_s
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture-read")
-        self.cap: Any = self._call(lambda: open_capture(target, timeout_ms), "opening")
+        self.cap: Any = self._call(lambda: open_capture(target, timeout_ms, params or []), "opening")
 
     def _call(self, fn: Any, what: str) -> Any:
         future = self._pool.submit(fn)
@@ -58,10 +60,15 @@ class WatchedCapture:
     def get(self, prop: int) -> float:
         return float(self.cap.get(prop)) if self.cap is not None else 0.0
 
-    def read(self) -> tuple[bool, np.ndarray | None]:
+    def grab(self) -> bool:
+        if self.cap is None:
+            return False
+        return bool(self._call(self.cap.grab, "a read"))
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
         if self.cap is None:
             return False, None
-        return self._call(self.cap.read, "a read")
+        return self._call(self.cap.retrieve, "converting a frame")
 
     def release(self) -> None:
         """Release the capture on its own thread once idle (abandoned, with the thread, if it hangs)."""
@@ -74,7 +81,7 @@ class WatchedCapture:
         self._pool.shutdown(wait=False)
 
 
-def open_capture(target: str, timeout_ms: int) -> Any:
+def open_capture(target: str, timeout_ms: int, params: list[int]) -> Any:
     """A ``VideoCapture`` for a network source, with FFmpeg's own open and read timeouts set as well."""
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+    params = [*params, cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
     return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)

@@ -43,15 +43,27 @@ class Captured:
 
 
 class Source:
+    """``grab`` takes the next frame (decoding it, for compressed video); ``retrieve`` converts the frame
+    grabbed last into a ``Captured``. Capture grabs every frame a live camera sends, so that its buffer
+    never lags, and retrieves only those it keeps."""
+
     kind = "source"
     live = True
     native_fps = 0.0
+    decoder = "software"  # or the hardware decoder FFmpeg uses ("vaapi", ...)
 
     def open(self) -> None:
         raise NotImplementedError
 
-    def read(self) -> Captured:
+    def grab(self) -> None:
         raise NotImplementedError
+
+    def retrieve(self) -> Captured:
+        raise NotImplementedError
+
+    def read(self) -> Captured:
+        self.grab()
+        return self.retrieve()
 
     def close(self) -> None:
         pass
@@ -62,7 +74,13 @@ class Source:
 
 class OpenCVSource(Source):
     def __init__(
-        self, target: str | int, kind: str, live: bool, timeout_ms: int = 5000, transport: str = "tcp"
+        self,
+        target: str | int,
+        kind: str,
+        live: bool,
+        timeout_ms: int = 5000,
+        transport: str = "tcp",
+        hwaccel: str = "auto",
     ) -> None:
         self.target = target
         self.shown = redact(str(target))  # what messages and the heartbeat say: never a credential
@@ -70,42 +88,62 @@ class OpenCVSource(Source):
         self.live = live
         self.timeout_ms = timeout_ms
         self.transport = transport
+        self.hwaccel = hwaccel
         self.cap: Any = None  # a cv2.VideoCapture, or a WatchedCapture for network sources
 
     def open(self) -> None:
         self.close()
         if self.kind == "file" and not Path(str(self.target)).exists():
             raise SourceError(f"video file not found: {self.target}")
-        cap = self._open_network() if self.kind == "url" else cv2.VideoCapture(self.target)
-        opened = cap.is_opened() if isinstance(cap, WatchedCapture) else cap.isOpened()
-        if not opened:
+        cap = self._open_capture(hwaccel_mode(self.hwaccel))
+        if not _opened(cap) and self.kind != "webcam" and self.hwaccel not in ("auto", "none"):
+            cap.release()  # the named hardware decoder is not there: software, said once by the caller
+            cap = self._open_capture(cv2.VIDEO_ACCELERATION_NONE)
+        if not _opened(cap):
             cap.release()
             raise SourceError(f"cannot open {self.kind} source {self.shown!r}")
         self.cap = cap
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.native_fps = float(fps) if fps and 0 < fps < 1000 else 0.0
+        self.decoder = decoder_name(cap.get(cv2.CAP_PROP_HW_ACCELERATION))
 
-    def _open_network(self) -> WatchedCapture:
-        """Over the configured RTSP transport, every call with a deadline (network.py says why)."""
-        set_transport(str(self.target), self.transport)
+    def _open_capture(self, accel: int) -> Any:
+        """Files and network streams through FFmpeg (never whichever backend claims them first)."""
+        if self.kind == "webcam":
+            return cv2.VideoCapture(self.target)
+        params = [cv2.CAP_PROP_HW_ACCELERATION, accel]
+        if self.kind == "file":
+            return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG, params)
+        set_transport(str(self.target), self.transport)  # network: every call with a deadline (network.py)
         deadline_s = 2 * self.timeout_ms / 1000.0  # FFmpeg's own timeouts first; this one if they fail
         try:
-            return WatchedCapture(str(self.target), self.timeout_ms, deadline_s)
+            return WatchedCapture(str(self.target), self.timeout_ms, deadline_s, params)
         except ReadTimeout as exc:
             raise SourceError(f"{self.kind} source {self.shown!r}: {exc}") from None
 
-    def read(self) -> Captured:
+    def grab(self) -> None:
         if self.cap is None:
             raise SourceError("source not open")
         try:
-            ok, image = self.cap.read()
+            ok = self.cap.grab()
         except ReadTimeout as exc:
             self.cap = None  # spent: the next open makes a new one
             raise SourceError(f"{self.kind} source {self.shown!r}: {exc}") from None
-        if not ok or image is None:
+        if not ok:
             if self.kind == "file":
                 raise SourceEnded(str(self.target))
             raise SourceError(f"{self.kind} source {self.shown!r} stopped delivering frames")
+
+    def retrieve(self) -> Captured:
+        if self.cap is None:
+            raise SourceError("source not open")
+        try:
+            ok, image = self.cap.retrieve()
+        except ReadTimeout as exc:
+            self.cap = None
+            raise SourceError(f"{self.kind} source {self.shown!r}: {exc}") from None
+        if not ok or image is None:
+            raise SourceError(f"{self.kind} source {self.shown!r}: a frame could not be converted")
         h, w = image.shape[:2]
         return Captured(image=image, jpeg=None, width=w, height=h)
 
@@ -125,6 +163,7 @@ class RecordingSource(Source):
     def __init__(self, path: str) -> None:
         self.path = path
         self._frames: Iterator | None = None
+        self._grabbed: Captured | None = None
 
     def open(self) -> None:
         try:
@@ -134,7 +173,7 @@ class RecordingSource(Source):
         self.native_fps = reader.fps
         self._frames = reader.frames()
 
-    def read(self) -> Captured:
+    def grab(self) -> None:
         if self._frames is None:
             raise SourceError("recording not open")
         try:
@@ -143,7 +182,14 @@ class RecordingSource(Source):
             raise SourceEnded(self.path) from None
         except RecordingError as exc:
             raise SourceError(str(exc)) from exc
-        return Captured(image=None, jpeg=rec.jpeg, width=rec.width, height=rec.height, offset=rec.offset)
+        self._grabbed = Captured(
+            image=None, jpeg=rec.jpeg, width=rec.width, height=rec.height, offset=rec.offset
+        )
+
+    def retrieve(self) -> Captured:
+        if self._grabbed is None:
+            raise SourceError("no frame grabbed")
+        return self._grabbed
 
     def describe(self) -> str:
         return f"recording:{self.path}"
@@ -151,11 +197,13 @@ class RecordingSource(Source):
 
 def open_source(
     spec: str,
-    resolve: callable = Path,
+    resolve: Callable[[str], Path | str] = Path,
     timeout_ms: int = 5000,
-    transport: str = "tcp",  # type: ignore[valid-type]
+    transport: str = "tcp",
+    hwaccel: str = "auto",
 ) -> Source:
-    """Pick the source type from the config string (network sources use ``timeout_ms`` and ``transport``)."""
+    """Pick the source type from the config string (network sources use ``timeout_ms`` and ``transport``;
+    files and network sources decode on ``hwaccel``)."""
     spec = spec.strip()
     if not spec:
         raise SourceError("empty camera source")
@@ -164,15 +212,44 @@ def open_source(
     if spec.startswith("sample:"):
         from moodstream.assets import sample_video
 
-        return OpenCVSource(str(sample_video(spec.split(":", 1)[1])), "file", live=False)
+        return OpenCVSource(str(sample_video(spec.split(":", 1)[1])), "file", live=False, hwaccel=hwaccel)
     if spec.startswith("/dev/video"):
         return OpenCVSource(spec, "webcam", live=True)
     if URL_RE.match(spec):
-        return OpenCVSource(spec, "url", live=True, timeout_ms=timeout_ms, transport=transport)
+        return OpenCVSource(
+            spec, "url", live=True, timeout_ms=timeout_ms, transport=transport, hwaccel=hwaccel
+        )
     path = str(resolve(spec))
     if path.endswith(".msrec"):
         return RecordingSource(path)
-    return OpenCVSource(path, "file", live=False)
+    return OpenCVSource(path, "file", live=False, hwaccel=hwaccel)
+
+
+# FFmpeg's hardware decoders as OpenCV names them; "auto" takes whichever the machine has, else software.
+HWACCEL_MODES = {
+    "auto": cv2.VIDEO_ACCELERATION_ANY,
+    "none": cv2.VIDEO_ACCELERATION_NONE,
+    "vaapi": cv2.VIDEO_ACCELERATION_VAAPI,
+    "d3d11": cv2.VIDEO_ACCELERATION_D3D11,
+    "mfx": cv2.VIDEO_ACCELERATION_MFX,
+    "drm": cv2.VIDEO_ACCELERATION_DRM,
+}
+
+
+def hwaccel_mode(name: str) -> int:
+    return HWACCEL_MODES[name]
+
+
+def decoder_name(accel: float) -> str:
+    """What an opened capture decodes on: "software", or the hardware decoder's name."""
+    for name, mode in HWACCEL_MODES.items():
+        if name not in ("auto", "none") and mode == int(accel):
+            return name
+    return "software"
+
+
+def _opened(cap: Any) -> bool:
+    return bool(cap.is_opened() if isinstance(cap, WatchedCapture) else cap.isOpened())
 
 
 def wait_until(deadline: float, stop_wait: Callable[[float], object]) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
 import cv2
 
-from moodstream.capture.sources import Captured, Source, SourceEnded, SourceError, open_source, wait_until
-from moodstream.config import CameraSettings, ConfigError, Settings
+from moodstream.capture.pacing import CaptureOptions, Pacer
+from moodstream.capture.sources import Captured, Source, SourceEnded, SourceError, open_source
+from moodstream.config import ConfigError, Settings
 from moodstream.runtime.backoff import OnceLog
 from moodstream.runtime.redact import redact, register_url_secrets
 from moodstream.runtime.worker import Runtime, Stopper, setup_logging
@@ -26,31 +26,7 @@ from moodstream.streams.client import CONNECTION_ERRORS, Client
 from moodstream.streams.schemas import CaptureStatus, Frame
 from moodstream.streams.stages import consumers
 
-# Tests only: pretend this host's clock is off by this many seconds (tests/detector: clock skew).
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CaptureOptions:
-    camera: str
-    fps: float = 0.0
-    loop: bool = False
-    every_frame: bool = False
-    speed: float = 1.0
-    max_width: int = 1280
-    jpeg_quality: int = 80
-    max_frames: int = 0  # stop after this many frames (0: no limit); for tests and benchmarks
-
-    @classmethod
-    def from_camera(cls, cam: CameraSettings) -> CaptureOptions:
-        return cls(
-            camera=cam.id,
-            fps=cam.fps,
-            loop=cam.loop,
-            every_frame=cam.every_frame,
-            max_width=cam.max_width,
-            jpeg_quality=cam.jpeg_quality,
-        )
 
 
 class CaptureLoop:
@@ -77,6 +53,8 @@ class CaptureLoop:
         self.pacer: Pacer | None = None
         self.cursor: int | None = None  # where this capture's last kept frame left the cursor in Redis
         self.reconnects = 0
+        self.decode = DecodeMeter()
+        self.decoder = ""  # what the source decodes on, once opened
         self.state = "starting"
         self.error = ""
         self._once = OnceLog(log, logging.ERROR)
@@ -91,6 +69,9 @@ class CaptureLoop:
             error=self.error,
             reconnects=self.reconnects,
             frames=self.seq,
+            decoder=self.decoder,
+            decode_ms=round(self.decode.ms, 3),
+            last_frame_ts=self.decode.last_frame_ts,
         )
 
     def _beat(self) -> None:
@@ -146,6 +127,7 @@ class CaptureLoop:
         while not self.stop.is_set():
             try:
                 self.source.open()
+                self._say_decoder()
                 self._set_state("streaming")
                 return True
             except SourceError as exc:
@@ -155,6 +137,19 @@ class CaptureLoop:
                 self._wait_beating(delay)
                 delay = min(delay * 2, cfg.reconnect_max_s)
         return False
+
+    def _say_decoder(self) -> None:
+        """One line when the decoder is known or changes: hardware, or software and why."""
+        decoder = self.source.decoder
+        if decoder == self.decoder:
+            return
+        self.decoder = decoder
+        wanted = self.rt.settings.capture.hwaccel
+        if decoder != "software":
+            log.info("camera %s: decoding on %s (hardware)", self.opts.camera, decoder)
+        elif self.source.kind in ("file", "url") and wanted != "none":
+            why = "none found" if wanted == "auto" else f"{wanted} unavailable"
+            log.info("camera %s: decoding in software (hardware decode: %s)", self.opts.camera, why)
 
     def _encode(self, cap: Captured) -> tuple[bytes, int, int] | None:
         if cap.jpeg is not None:
@@ -308,31 +303,12 @@ class CaptureLoop:
     def run(self) -> int:
         if not self._open_with_backoff():
             return 0
-        self.pacer = pacer = Pacer(self.opts, self.source)
+        self.pacer = Pacer(self.opts, self.source)
         while not self.stop.is_set():
-            try:
-                cap = self.source.read()
-            except SourceEnded:
-                if not self.opts.loop:
-                    self._set_state("ended")
-                    self._beat()
-                    log.info("camera %s: source ended after %d frames", self.opts.camera, self.seq)
+            cap = self._next_frame()
+            if cap is None:
+                if self.state == "ended":
                     break
-                self.source.close()
-                if not self._open_with_backoff():
-                    break
-                self.pass_start = self.seq
-                pacer.restart()
-                continue
-            except SourceError as exc:
-                self.source.close()
-                self._set_state("reconnecting", str(exc))
-                if not self._open_with_backoff():
-                    break
-                self.pass_start = self.seq
-                pacer.restart()
-                continue
-            if not pacer.due(cap, self.stop.wait):
                 continue
             encoded = self._encode(cap)
             if encoded is None:
@@ -345,6 +321,45 @@ class CaptureLoop:
         self._finish()
         return 0
 
+    def _next_frame(self) -> Captured | None:
+        """The next frame to publish, or None: dropped (live), or the source ended or failed and was
+        reopened (state ``ended`` when it will not be)."""
+        assert self.pacer is not None
+        try:
+            with self.decode.timing():
+                self.source.grab()
+            self.rt.counters.inc("decoded")
+            if self.source.live and not self.pacer.keep_live():
+                self.rt.counters.inc("dropped")  # decoded only: never converted
+                return None
+            with self.decode.timing(frame=False):
+                cap = self.source.retrieve()
+        except SourceEnded:
+            if not self.opts.loop:
+                self._set_state("ended")
+                self._beat()
+                log.info("camera %s: source ended after %d frames", self.opts.camera, self.seq)
+                return None
+            self._reopen()
+            return None
+        except SourceError as exc:
+            self.source.close()
+            self._set_state("reconnecting", str(exc))
+            self._reopen()
+            return None
+        if not self.source.live:
+            self.pacer.wait_due(cap, self.stop.wait)
+        return cap
+
+    def _reopen(self) -> None:
+        """Open the source again (a file's next loop, a camera back after a failure)."""
+        assert self.pacer is not None
+        self.source.close()
+        if not self._open_with_backoff():
+            return  # asked to stop
+        self.pass_start = self.seq
+        self.pacer.restart()
+
     def _finish(self) -> None:
         self.source.close()
         self._update_status()
@@ -353,49 +368,30 @@ class CaptureLoop:
         self.rt.close()
 
 
-class Pacer:
-    """When to publish: live sources at most ``fps``; files and recordings at their own timing.
+class DecodeMeter:
+    """The CPU a source's frames cost to take in: the process's CPU (all threads: FFmpeg decodes on
+    its own) while the loop grabs and converts, per frame grabbed, as a moving average. Waiting for a
+    live camera's next frame costs no CPU, so it counts nothing; encoding and publishing, outside these
+    calls, are not counted either."""
 
-    A live camera is read as fast as it delivers (so its buffer never lags) and
-    frames are dropped down to ``fps``. Files are paced to ``fps`` (or the
-    file's rate) and recordings to their recorded offsets, both scaled by
-    ``speed``; after a stall they re-anchor rather than burst.
-    """
+    ALPHA = 0.05
 
-    def __init__(self, opts: CaptureOptions, source: Source) -> None:
-        self.live = source.live
-        self.use_offsets = opts.fps <= 0
-        self.speed = max(opts.speed, 1e-3)
-        period = 1.0 / opts.fps if opts.fps > 0 else 0.0
-        if period == 0.0 and not source.live and source.kind != "recording":
-            period = 1.0 / (source.native_fps or 25.0)
-        self.period = period / self.speed
-        self.last_pub = 0.0
-        self.restart()
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.last_frame_ts = 0.0  # wall clock of the last frame grabbed: status shows its age
+        self._pending = 0.0
 
-    def restart(self) -> None:
-        self.start, self.start_offset, self.n = time.monotonic(), None, 0
-
-    def due(self, cap: Captured, wait: Callable[[float], object]) -> bool:
-        """Whether to publish this frame (waiting until its time for files); False drops it."""
-        now = time.monotonic()
-        if self.live:
-            if self.period and now - self.last_pub < self.period * 0.95:
-                return False
-            self.last_pub = now
-            return True
-        if cap.offset is not None and self.use_offsets:
-            if self.start_offset is None:
-                self.start_offset = cap.offset
-            due = self.start + (cap.offset - self.start_offset) / self.speed
-        else:
-            due = self.start + self.n * self.period
-        if now - due > 1.0:  # far behind (a stall): re-anchor rather than burst
-            self.start, self.start_offset, self.n = now, cap.offset, 0
-            due = now
-        wait_until(due, wait)
-        self.n += 1
-        return True
+    @contextlib.contextmanager
+    def timing(self, frame: bool = True) -> Iterator[None]:
+        """Meter one call; ``frame`` marks a grab (a frame's cost is its grab plus any conversion)."""
+        start = time.process_time()
+        yield
+        spent = (time.process_time() - start) * 1000.0
+        if not frame:  # a conversion: added to the frame grabbed just before
+            self.ms += self.ALPHA * spent
+            return
+        self.last_frame_ts = time.time()
+        self.ms = spent if self.ms == 0.0 else self.ms + self.ALPHA * (spent - self.ms)
 
 
 def run(
@@ -416,5 +412,6 @@ def run(
         lambda p: settings.resolve_path(p),
         timeout_ms=round(capture.read_timeout_s * 1000),
         transport=capture.rtsp_transport,
+        hwaccel=capture.hwaccel,
     )
     return CaptureLoop(rt, source, CaptureOptions.from_camera(cam), clock).run()

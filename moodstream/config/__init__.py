@@ -6,12 +6,11 @@ Everything a caller needs is importable from here.
 """
 
 from moodstream.config.base import CAMERA_ID_RE, DEFAULT_CONFIG, ENV_PREFIX, ConfigError, Section
+from moodstream.config.cameras import CameraSettings, CaptureSettings
 from moodstream.config.dashboard import DashboardSettings
 from moodstream.config.pipeline import (
     AlerterSettings,
     AlertRule,
-    CameraSettings,
-    CaptureSettings,
     ClassifierSettings,
     DetectorSettings,
     RecommenderSettings,

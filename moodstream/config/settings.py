@@ -14,12 +14,11 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from moodstream.config.base import DEFAULT_CONFIG, ENV_PREFIX, ConfigError, Section
+from moodstream.config.cameras import CameraSettings, CaptureSettings
 from moodstream.config.dashboard import DashboardSettings
 from moodstream.config.pipeline import (
     AlerterSettings,
     AlertRule,
-    CameraSettings,
-    CaptureSettings,
     ClassifierSettings,
     DetectorSettings,
     RecommenderSettings,

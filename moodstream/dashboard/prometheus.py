@@ -92,15 +92,32 @@ class _Collector:
         return family
 
     def _cameras(self) -> Iterator[Metric]:
-        fps = GaugeMetricFamily(
-            "moodstream_camera_fps", "Frames per second published by each camera.", labels=["camera"]
-        )
-        up = GaugeMetricFamily("moodstream_camera_up", "1 while the camera is streaming.", labels=["camera"])
+        def gauge(name: str, help_: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"moodstream_camera_{name}", help_, labels=["camera"])
+
+        def counter(name: str, help_: str) -> CounterMetricFamily:
+            return CounterMetricFamily(f"moodstream_camera_{name}", help_, labels=["camera"])
+
+        fps = gauge("fps", "Frames per second published by each camera.")
+        up = gauge("up", "1 while the camera is streaming.")
+        input_fps = gauge("input_fps", "Frames per second the camera delivered (all decoded).")
+        decoded = counter("frames_decoded", "Frames decoded since capture started.")
+        dropped = counter("frames_dropped", "Frames decoded but not kept (over the camera's fps).")
+        reconnects = counter("reconnects", "Times capture reopened the camera.")
+        decode_ms = gauge("decode_ms", "CPU milliseconds to take in a frame (moving average).")
+        age = gauge("last_frame_age_seconds", "Age of the camera's last frame at its last heartbeat.")
         for c in self.status.cameras:
-            fps.add_metric([c.camera], c.fps)
-            up.add_metric([c.camera], 1.0 if c.state == "streaming" else 0.0)
-        yield fps
-        yield up
+            label = [c.camera]
+            fps.add_metric(label, c.fps)
+            up.add_metric(label, 1.0 if c.state == "streaming" else 0.0)
+            input_fps.add_metric(label, c.input_fps)
+            decoded.add_metric(label, c.decoded)
+            dropped.add_metric(label, c.dropped)
+            reconnects.add_metric(label, c.reconnects)
+            decode_ms.add_metric(label, c.decode_ms)
+            if c.last_frame_age_s is not None:
+                age.add_metric(label, c.last_frame_age_s)
+        yield from (fps, up, input_fps, decoded, dropped, reconnects, decode_ms, age)
 
 
 def _family(name: str, kind: str, help_: str, labels: list[str]) -> GaugeMetricFamily | CounterMetricFamily:

@@ -61,9 +61,15 @@ class CameraStatus:
     state: str
     source: str
     error: str
-    fps: float
+    fps: float  # published
     frames: int
     reconnects: int
+    input_fps: float = 0.0  # frames the source delivered (and capture decoded) a second
+    decoded: int = 0
+    dropped: int = 0  # decoded but not kept: over the camera's `fps`
+    decode_ms: float = 0.0  # CPU ms to take in a frame
+    decoder: str = ""  # "software", a hardware decoder, or "" before the source opened
+    last_frame_age_s: float | None = None  # at the heartbeat; None before any frame
 
 
 @dataclass
@@ -130,8 +136,21 @@ def _camera_status(h: Heartbeat) -> CameraStatus | None:
     if not isinstance(h.detail, CaptureStatus):
         return None
     d = h.detail
-    fps = h.rates.get("published", 0.0)
-    return CameraStatus(d.camera, d.state, d.source, d.error, fps, d.frames, d.reconnects)
+    return CameraStatus(
+        d.camera,
+        d.state,
+        d.source,
+        d.error,
+        h.rates.get("published", 0.0),
+        d.frames,
+        d.reconnects,
+        input_fps=h.rates.get("decoded", 0.0),
+        decoded=h.counters.get("decoded", 0),
+        dropped=h.counters.get("dropped", 0),
+        decode_ms=d.decode_ms,
+        decoder=d.decoder,
+        last_frame_age_s=round(max(0.0, h.ts - d.last_frame_ts), 3) if d.last_frame_ts else None,
+    )
 
 
 def collect_status(bus: Bus) -> Status:
@@ -154,6 +173,18 @@ def collect_status(bus: Bus) -> Status:
     )
 
 
+def _camera_line(cam: CameraStatus) -> str:
+    """Published against delivered, what taking frames in costs, and how fresh the last one is."""
+    text = f"{cam.fps:.1f} of {cam.input_fps:.1f} fps in, {cam.frames} frames"
+    if cam.decoder:
+        text += f", decode {cam.decode_ms:.1f} ms ({cam.decoder})"
+    if cam.reconnects:
+        text += f", {cam.reconnects} reconnects"
+    if cam.last_frame_age_s is not None:
+        text += f", last frame {cam.last_frame_age_s:.1f} s ago"
+    return text
+
+
 def format_status(status: Status) -> str:
     lines = [
         f"{'stage':<12}{'workers':>8}{'rate/s':>9}{'pending':>9}{'lag':>7}{'skipped':>9}{'errors':>8}{'p95 ms':>9}"
@@ -171,7 +202,7 @@ def format_status(status: Status) -> str:
         lines += [f"STALLED {stage} {what}" for what in s.stalled]
     for cam in status.cameras:
         err = f"  ({cam.error})" if cam.error else ""
-        lines.append(f"camera {cam.camera}: {cam.state} {cam.fps:.1f} fps, {cam.frames} frames{err}")
+        lines.append(f"camera {cam.camera}: {cam.state} {_camera_line(cam)}{err}")
     if status.dashboards.processes:
         d = status.dashboards
         lines.append(f"dashboards: {d.processes} process(es), {d.clients} viewer(s)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from moodstream.ops.observe import collect_status
 from moodstream.ops.stack import free_port
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas import EmotionEvent
@@ -50,6 +51,13 @@ def test_h264_and_h265_cameras_stream_over_tcp_and_yield_emotions(
         assert all(state_of(bus, cam) == "streaming" for cam in cameras)
         setups = [line for line in rtsp_server.output().splitlines() if line.startswith("setup ")]
         assert setups and all(line.endswith(" TCP") for line in setups), setups
+        # The cameras send 30 fps and capture keeps 10: every frame decoded, two of three dropped unconverted.
+        for cam in collect_status(bus).cameras:
+            assert cam.decoder == "software" and cam.decode_ms > 0, cam
+            assert cam.dropped > cam.decoded / 3 and cam.decoded > cam.frames, cam
+            assert cam.last_frame_age_s is not None and cam.last_frame_age_s < 2, cam
+        for w in workers[:2]:
+            assert "decoding in software (hardware decode: none found)" in w.output()
     finally:
         for w in workers:
             w.stop()

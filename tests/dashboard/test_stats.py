@@ -29,7 +29,9 @@ def status(odd_camera: str = "hall") -> Status:
     stages = {name: stage(2 if name == "detector" else 1, reads=name != "capture") for name in NAMES}
     stages["recommender"].latency_ms = {"p50": None, "p95": None, "p99": None}
     cameras = [
-        CameraStatus("lobby", "streaming", "lobby.mp4", "", 9.96, 1200, 0),
+        CameraStatus(
+            "lobby", "streaming", "lobby.mp4", "", 9.96, 1200, 0, 25.0, 3000, 1800, 2.4, "software", 0.04
+        ),
         CameraStatus(odd_camera, "reconnecting", "rtsp", "cannot open", 0.0, 0, 3),
     ]
     return Status(1700000000.5, stages, DashboardsStatus(1, 3), cameras, dead_letters=4)
@@ -92,6 +94,13 @@ def test_metrics_parse_and_carry_every_stage_camera_and_counter() -> None:
     assert 'moodstream_latency_seconds{quantile="0.99",stage="smoother"}' not in got
     assert got['moodstream_camera_up{camera="lobby"}'] == 1
     assert got['moodstream_camera_up{camera="odd"cam"}'] == 0  # escaped on the wire, read back whole
+    assert got['moodstream_camera_input_fps{camera="lobby"}'] == 25.0
+    assert got['moodstream_camera_frames_decoded_total{camera="lobby"}'] == 3000
+    assert got['moodstream_camera_frames_dropped_total{camera="lobby"}'] == 1800
+    assert got['moodstream_camera_reconnects_total{camera="odd"cam"}'] == 3
+    assert got['moodstream_camera_decode_ms{camera="lobby"}'] == 2.4
+    assert got['moodstream_camera_last_frame_age_seconds{camera="lobby"}'] == 0.04
+    assert 'moodstream_camera_last_frame_age_seconds{camera="odd"cam"}' not in got  # no frame yet
     assert got["moodstream_dead_letters"] == 4 and got["moodstream_dashboard_clients"] == 3
     assert got["moodstream_dashboard_frames_dropped_total"] == 7
     assert types["moodstream_processed"] == "counter" and types["moodstream_latency_seconds"] == "summary"

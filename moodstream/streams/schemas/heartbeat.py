@@ -25,6 +25,10 @@ class CaptureStatus(Record):
     error: str
     reconnects: int
     frames: int
+    # Added later (a capture from before them reads as the defaults): what the camera's frames cost.
+    decoder: str = ""  # "software", or the hardware decoder; "" until the source opened
+    decode_ms: float = 0.0  # CPU ms to take in a frame (grab and, if kept, conversion); a moving average
+    last_frame_ts: float = 0.0  # capture's wall clock when it last grabbed a frame; 0: none yet
 
 
 @dataclass
