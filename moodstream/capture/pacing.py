@@ -20,6 +20,7 @@ class CaptureOptions:
     max_width: int = 1280
     jpeg_quality: int = 80
     max_frames: int = 0  # stop after this many frames (0: no limit); for tests and benchmarks
+    for_viewers: bool = True  # False: viewers watch another stream of the camera (view.py)
 
     @classmethod
     def from_camera(cls, cam: CameraSettings) -> CaptureOptions:

@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
-import cv2
-
+from moodstream.capture.encoding import encode_jpeg
 from moodstream.capture.pacing import CaptureOptions, Pacer
 from moodstream.capture.sources import Captured, Source, SourceEnded, SourceError, open_source
+from moodstream.capture.view import ViewStream
 from moodstream.config import ConfigError, Settings
 from moodstream.runtime.backoff import OnceLog
 from moodstream.runtime.redact import redact, register_url_secrets
@@ -37,7 +37,12 @@ class CaptureLoop:
     """
 
     def __init__(
-        self, rt: Runtime, source: Source, opts: CaptureOptions, clock: Callable[[], float] = time.time
+        self,
+        rt: Runtime,
+        source: Source,
+        opts: CaptureOptions,
+        clock: Callable[[], float] = time.time,
+        view: ViewStream | None = None,
     ) -> None:
         if opts.every_frame and source.live:
             raise ConfigError(
@@ -47,6 +52,7 @@ class CaptureLoop:
         self.source = source
         self.opts = opts
         self.clock = clock
+        self.view = view  # the stream viewers see, when detection reads another (detect_source)
         self.stop = rt.stopper
         self.seq = 0
         self.pass_start = 0  # the seq of this pass's first frame (a looping file starts a pass per loop)
@@ -72,6 +78,7 @@ class CaptureLoop:
             decoder=self.decoder,
             decode_ms=round(self.decode.ms, 3),
             last_frame_ts=self.decode.last_frame_ts,
+            view_state=self.view.state if self.view is not None else "",
         )
 
     def _beat(self) -> None:
@@ -151,23 +158,6 @@ class CaptureLoop:
             why = "none found" if wanted == "auto" else f"{wanted} unavailable"
             log.info("camera %s: decoding in software (hardware decode: %s)", self.opts.camera, why)
 
-    def _encode(self, cap: Captured) -> tuple[bytes, int, int] | None:
-        if cap.jpeg is not None:
-            return cap.jpeg, cap.width, cap.height
-        image = cap.image
-        assert image is not None
-        h, w = image.shape[:2]
-        if w > self.opts.max_width:
-            scale = self.opts.max_width / w
-            image = cv2.resize(
-                image, (self.opts.max_width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-            )
-            h, w = image.shape[:2]
-        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.opts.jpeg_quality])
-        if not ok:
-            return None
-        return buf.tobytes(), w, h
-
     def _readers_backlog(self) -> int:
         """Frames not finished by every reader (after deleting those that are), plus any newer ones."""
         groups = [s.group for s in consumers() if s.reads == "frames" and s.group]
@@ -214,7 +204,9 @@ class CaptureLoop:
         kept = self.seq if self.opts.every_frame else None
         try:
             if kept is None:
-                capture_frames.publish_live(self.rt.bus, self.opts.camera, frame.encode())
+                capture_frames.publish_live(
+                    self.rt.bus, self.opts.camera, frame.encode(), latest=self.opts.for_viewers
+                )
             elif not self._publish_kept(frame):
                 return  # Redis holds fewer frames than we sent: the source was rewound to its cursor
             self.rt.counters.inc("processed")
@@ -301,7 +293,10 @@ class CaptureLoop:
             self.pacer.restart()
 
     def run(self) -> int:
+        if self.view is not None:
+            self.view.start()
         if not self._open_with_backoff():
+            self._finish()
             return 0
         self.pacer = Pacer(self.opts, self.source)
         while not self.stop.is_set():
@@ -310,7 +305,7 @@ class CaptureLoop:
                 if self.state == "ended":
                     break
                 continue
-            encoded = self._encode(cap)
+            encoded = encode_jpeg(cap, self.opts.max_width, self.opts.jpeg_quality)
             if encoded is None:
                 self.rt.counters.inc("errors")
                 continue
@@ -361,6 +356,9 @@ class CaptureLoop:
         self.pacer.restart()
 
     def _finish(self) -> None:
+        if self.view is not None:
+            self.stop.event.set()  # the view thread ends with capture, whichever way capture ended
+            self.view.join(timeout=2 * self.rt.settings.capture.read_timeout_s + 1)
         self.source.close()
         self._update_status()
         with contextlib.suppress(CONNECTION_ERRORS):
@@ -407,11 +405,20 @@ def run(
     stopper = stopper or Stopper().install()
     rt = Runtime("capture", settings, client, stopper, name_suffix=camera_id)
     capture = settings.capture
-    source = open_source(
-        cam.source,
-        lambda p: settings.resolve_path(p),
-        timeout_ms=round(capture.read_timeout_s * 1000),
-        transport=capture.rtsp_transport,
-        hwaccel=capture.hwaccel,
-    )
-    return CaptureLoop(rt, source, CaptureOptions.from_camera(cam), clock).run()
+
+    def source(spec: str) -> Source:
+        return open_source(
+            spec,
+            lambda p: settings.resolve_path(p),
+            timeout_ms=round(capture.read_timeout_s * 1000),
+            transport=capture.rtsp_transport,
+            hwaccel=capture.hwaccel,
+        )
+
+    opts = CaptureOptions.from_camera(cam)
+    if not cam.detect_source:
+        return CaptureLoop(rt, source(cam.source), opts, clock).run()
+    register_url_secrets(cam.detect_source)
+    opts.for_viewers = False
+    view = ViewStream(rt, source(cam.source), opts, clock)
+    return CaptureLoop(rt, source(cam.detect_source), opts, clock, view).run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from moodstream.config.base import CAMERA_ID_RE, Section
 
@@ -16,6 +16,10 @@ class CameraSettings(Section):
     id: str = Field(description="camera id: letters, digits, `_`, `-`")
     source: str = Field(
         description="video file, webcam index (`0`) or `/dev/videoN`, `rtsp://`/`http(s)://` URL, `.msrec` recording, or `sample:<name>`"
+    )
+    detect_source: str = Field(
+        default="",
+        description="what detection and classification read, e.g. the camera's sub stream; `source` is then only what viewers see, and the boxes are scaled onto it. Empty: `source` serves both ([cameras.md](cameras.md#main-and-sub-streams))",
     )
     fps: float = Field(
         default=0.0,
@@ -32,6 +36,14 @@ class CameraSettings(Section):
         default=1280, ge=64, le=7680, description="frames wider than this are downscaled at capture"
     )
     jpeg_quality: int = Field(default=80, ge=10, le=100, description="JPEG quality of published frames")
+
+    @model_validator(mode="after")
+    def _detect_source_is_live_video(self) -> CameraSettings:
+        if self.detect_source and self.every_frame:
+            raise ValueError(
+                "every_frame and detect_source do not go together: every_frame is for files whose every frame is analysed"
+            )
+        return self
 
     @field_validator("id")
     @classmethod

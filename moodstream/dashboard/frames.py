@@ -40,17 +40,19 @@ _bad_overlay = OnceLog(log)
 SendFrame = Callable[[str, dict[str, Any], Callable[..., None]], None]
 
 
-def _face(face: OverlayFace) -> dict[str, Any]:
+def _face(face: OverlayFace, sx: float = 1.0, sy: float = 1.0) -> dict[str, Any]:
+    x, y, w, h = face.box
     return {
         "track": face.track,
-        "box": list(face.box),
+        "box": [round(x * sx), round(y * sy), round(w * sx), round(h * sy)],
         "label": face.label or None,
         "confidence": face.confidence,
     }
 
 
 def frame_payload(frame_bytes: bytes, overlay_bytes: bytes | None) -> dict[str, Any]:
-    """The ``frame`` event: the capture's JPEG unchanged (no re-encoding) plus the boxes to draw.
+    """The ``frame`` event: the capture's JPEG unchanged (no re-encoding) plus the boxes to draw, in
+    this frame's pixels (a camera with a ``detect_source`` finds them on another stream's).
 
     Boxes that cannot be decoded (a smoother of another version) are left out, with a warning, and the
     video goes on; a frame that cannot be decoded raises SchemaError.
@@ -71,7 +73,9 @@ def frame_payload(frame_bytes: bytes, overlay_bytes: bytes | None) -> dict[str, 
         else:
             if abs(frame.ts - ov.ts) <= MAX_OVERLAY_LAG_S:
                 overlay_seq = ov.seq
-                faces = [_face(f) for f in ov.faces]
+                # Found on the detect stream (a sub stream, say), drawn on the viewers' (the main one).
+                sx, sy = frame.width / max(ov.width, 1), frame.height / max(ov.height, 1)
+                faces = [_face(f, sx, sy) for f in ov.faces]
     return {
         "camera": frame.camera,
         "seq": frame.seq,

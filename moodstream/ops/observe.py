@@ -70,6 +70,7 @@ class CameraStatus:
     decode_ms: float = 0.0  # CPU ms to take in a frame
     decoder: str = ""  # "software", a hardware decoder, or "" before the source opened
     last_frame_age_s: float | None = None  # at the heartbeat; None before any frame
+    view_state: str = ""  # the viewers' stream, when detection reads another (detect_source)
 
 
 @dataclass
@@ -150,6 +151,7 @@ def _camera_status(h: Heartbeat) -> CameraStatus | None:
         decode_ms=d.decode_ms,
         decoder=d.decoder,
         last_frame_age_s=round(max(0.0, h.ts - d.last_frame_ts), 3) if d.last_frame_ts else None,
+        view_state=d.view_state,
     )
 
 
@@ -182,6 +184,8 @@ def _camera_line(cam: CameraStatus) -> str:
         text += f", {cam.reconnects} reconnects"
     if cam.last_frame_age_s is not None:
         text += f", last frame {cam.last_frame_age_s:.1f} s ago"
+    if cam.view_state:
+        text += f"; viewers' stream {cam.view_state}"
     return text
 
 

@@ -23,13 +23,20 @@ return {1, ''}
 CURSOR_TTL_S = 7 * 24 * 3600
 
 
-def publish_live(bus: Bus, camera: str, payload: bytes, ttl_s: int = 30) -> None:
-    """A live frame into the frames stream and its camera's latest-frame key, in one round trip."""
+def publish_live(bus: Bus, camera: str, payload: bytes, ttl_s: int = 30, latest: bool = True) -> None:
+    """A live frame into the frames stream and (``latest``: unless the camera's viewers watch another
+    stream) its camera's latest-frame key, in one round trip."""
     frames = bus.keys.camera_stream("frames", camera)
     pipe = bus._client.pipeline(transaction=False)
     pipe.xadd(frames, {FIELD: payload}, maxlen=bus.cfg.frames_maxlen, approximate=True)
-    pipe.set(bus.keys.latest_frame(camera), payload, ex=ttl_s)
+    if latest:
+        pipe.set(bus.keys.latest_frame(camera), payload, ex=ttl_s)
     pipe.execute()
+
+
+def publish_view(bus: Bus, camera: str, payload: bytes, ttl_s: int = 30) -> None:
+    """A frame of the stream viewers watch, when detection reads another (``detect_source``)."""
+    bus._client.set(bus.keys.latest_frame(camera), payload, ex=ttl_s)
 
 
 def publish_kept(

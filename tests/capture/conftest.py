@@ -61,3 +61,11 @@ def rtsp_server(tmp_path: Path, assets) -> Iterator[RtspServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def camera_videos(assets) -> dict[str, Path]:
+    """The sample as a camera's 720p main stream and 360p sub stream (H.264, 25 fps, cameras' bitrates)."""
+    from moodstream.bench.camera_video import camera_video
+
+    return {stream: camera_video(stream) for stream in ("720p", "360p")}

@@ -124,3 +124,10 @@ def test_overlay_boxes_only_when_they_belong_to_the_frame() -> None:
     assert frame_payload(frame, b"\x93junk")["faces"] == []  # undecodable: the video goes on
     unsettled = Overlay(8, 50.0, 64, 48, [OverlayFace(4, (1, 2, 30, 30), "", 0.0)]).encode()
     assert frame_payload(frame, unsettled)["faces"][0]["label"] is None
+
+
+def test_boxes_found_on_a_sub_stream_are_scaled_onto_the_main_stream_frame() -> None:
+    main = Frame("cam", 9, 50.0, 1280, 720, JPEG).encode()  # what viewers see: the main stream
+    # Found on a 640x480 sub stream of the same scene (cameras stretch it to 4:3).
+    sub = Overlay(8, 49.9, 640, 480, [OverlayFace(3, (100, 120, 64, 80), "happy", 0.8)]).encode()
+    assert frame_payload(main, sub)["faces"][0]["box"] == [200, 180, 128, 120]

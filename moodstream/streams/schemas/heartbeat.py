@@ -29,6 +29,7 @@ class CaptureStatus(Record):
     decoder: str = ""  # "software", or the hardware decoder; "" until the source opened
     decode_ms: float = 0.0  # CPU ms to take in a frame (grab and, if kept, conversion); a moving average
     last_frame_ts: float = 0.0  # capture's wall clock when it last grabbed a frame; 0: none yet
+    view_state: str = ""  # the viewers' stream's state when detection reads another (detect_source)
 
 
 @dataclass
