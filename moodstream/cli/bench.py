@@ -92,7 +92,17 @@ def cmd_bench_endurance(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_decode(args: argparse.Namespace) -> int:
+    from moodstream.bench.decode import decode_costs, format_decode
+
+    result = decode_costs(rounds=args.rounds)
+    print(json.dumps(result) if args.json else format_decode(result))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.decode:
+        return cmd_bench_decode(args)
     if args.classifier_only:
         return cmd_bench_classifier(args)
     if args.soak or args.fuzz:
@@ -184,6 +194,11 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
         "--compare-fer",
         action="store_true",
         help="after the window, run the fer library's own frame-by-frame loop on the same video; report the ratio",
+    )
+    p.add_argument(
+        "--decode",
+        action="store_true",
+        help="what a camera's H.264 costs to take in at 360p/720p/1080p, keeping 5/10/15 of 25 fps: OpenCV read vs grab, PyAV (threads, skip_frame), hardware decode if present (no Redis)",
     )
     p.add_argument(
         "--detector-recall",
