@@ -58,7 +58,7 @@ class BenchOptions:
     micro: bool = True
     progress: bool = True
     warmup_s: float = 5.0
-    video: str = SAMPLE_VIDEO
+    video: str = SAMPLE_VIDEO  # every camera's source; "{i}" in it becomes the camera's number
     dashboard: bool = False
     dashboard_clients: int = 0
     ab_rounds: int = 0
@@ -113,7 +113,8 @@ class BenchRun:
             "smoother": s.smoother.model_dump(),
             "recommender": {"cooldown_s": s.recommender.cooldown_s},
             "cameras": [
-                {"id": f"cam{i}", "source": o.video, "fps": o.fps, "loop": True} for i in range(o.cameras)
+                {"id": f"cam{i}", "source": o.video.replace("{i}", str(i)), "fps": o.fps, "loop": True}
+                for i in range(o.cameras)
             ],
         }
         if o.dashboard:
