@@ -51,19 +51,27 @@ class Pacer:
         if period == 0.0 and not source.live and source.kind != "recording":
             period = 1.0 / (source.native_fps or 25.0)
         self.period = period / self.speed
-        self.last_pub = 0.0
+        self.next_due = 0.0  # live sources: when the next frame is due (monotonic)
         self.restart()
 
     def restart(self) -> None:
         self.start, self.start_offset, self.n = time.monotonic(), None, 0
 
-    def keep_live(self) -> bool:
-        """Whether a live source's frame just grabbed is kept: at most ``fps`` a second. Asked before
-        the frame is converted, so a dropped frame costs its decode and nothing more."""
-        now = time.monotonic()
-        if self.period and now - self.last_pub < self.period * 0.95:
+    def keep_live(self, now: float | None = None) -> bool:
+        """Whether a live source's frame just grabbed is kept: ``fps`` a second on average. Asked before
+        the frame is converted, so a dropped frame costs its decode and nothing more.
+
+        Each kept frame moves the next due time on by one period from the last due time, not from the
+        frame's arrival: a 25 fps camera kept at 15 gives 15 (alternately every second and every third
+        frame), where "at least a period since the last kept" would give 12.5, and at 10 would give 8.3.
+        A due time left more than a period behind (a stall, a slow camera) restarts from now."""
+        if not self.period:
+            return True
+        now = time.monotonic() if now is None else now
+        if now < self.next_due - self.period * 0.05:  # 5 % early still counts: arrival jitter
             return False
-        self.last_pub = now
+        behind = self.next_due + self.period <= now
+        self.next_due = now + self.period if behind else self.next_due + self.period
         return True
 
     def wait_due(self, cap: Captured, wait: Callable[[float], object]) -> None:
