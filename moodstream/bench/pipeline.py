@@ -63,6 +63,7 @@ class BenchOptions:
     dashboard_clients: int = 0
     ab_rounds: int = 0
     compare_fer: bool = False  # then run the fer library's own loop on the same video, after the window
+    browser_cameras: int = 0  # viewers' webcams the dashboard must admit (bench --browser-cameras)
 
 
 class BenchRun:
@@ -129,6 +130,7 @@ class BenchRun:
                 "token": self.token,
                 "message_queue": "",
             }
+            data["browser_cameras"] = {"max": max(o.browser_cameras, 1), "fps": o.fps}
         return data
 
     def _spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:

@@ -128,7 +128,18 @@ def cmd_bench_rtsp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_browser_cameras(args: argparse.Namespace) -> int:
+    from moodstream.bench.browser_cameras import browser_camera_bench, format_browser_cameras
+
+    settings = common.load(args, required=False)
+    result = browser_camera_bench(settings, args.browser_cameras, args.fps, args.seconds)
+    print(json.dumps(result) if args.json else format_browser_cameras(result))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.browser_cameras:
+        return cmd_bench_browser_cameras(args)
     if args.rtsp:
         return cmd_bench_rtsp(args)
     if args.decode:
@@ -234,6 +245,12 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
         "--rtsp",
         action="store_true",
         help="cameras from a real RTSP server (25 fps H.264 sub and main streams, looping): the most one machine holds at each capture fps with <= 5%% skipped and p95 <= 250 ms",
+    )
+    p.add_argument(
+        "--browser-cameras",
+        type=common.positive_int,
+        default=0,
+        help="N viewers' webcams from N Chromium pages (a sample video as their camera) at --fps: the dashboard's and the pipeline's CPU",
     )
     p.add_argument(
         "--rtsp-streams",

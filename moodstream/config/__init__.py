@@ -7,7 +7,7 @@ Everything a caller needs is importable from here.
 
 from moodstream.config.base import CAMERA_ID_RE, DEFAULT_CONFIG, ENV_PREFIX, ConfigError, Section
 from moodstream.config.cameras import CameraSettings, CaptureSettings
-from moodstream.config.dashboard import DashboardSettings
+from moodstream.config.dashboard import BrowserCameraSettings, DashboardSettings
 from moodstream.config.pipeline import (
     AlerterSettings,
     AlertRule,
@@ -37,6 +37,7 @@ __all__ = [
     "ENV_PREFIX",
     "AlertRule",
     "AlerterSettings",
+    "BrowserCameraSettings",
     "CameraSettings",
     "CaptureSettings",
     "ClassifierSettings",

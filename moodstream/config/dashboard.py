@@ -67,3 +67,25 @@ class DashboardSettings(Section):
         if self.scheduling == "idle":
             return ["chrt", "--idle", "0"]
         return ["nice", "-n", str(self.nice)] if self.nice else []
+
+
+class BrowserCameraSettings(Section):
+    """A viewer's own webcam as a live camera, from the page: [cameras.md](cameras.md#the-viewers-own-webcam)."""
+
+    enabled: bool = Field(
+        default=True,
+        description='the page offers "Use my camera"; browsers allow it over HTTPS or on localhost only',
+    )
+    fps: float = Field(default=10.0, gt=0, le=30, description="most frames a second a browser sends")
+    max_width: int = Field(
+        default=640, ge=64, le=1920, description="browsers downscale wider video to this before sending"
+    )
+    max: int = Field(
+        default=4, ge=0, le=256, description="most browser cameras at once, across dashboard processes"
+    )
+    max_frame_bytes: int = Field(
+        default=256 * 1024,
+        ge=4096,
+        le=4 * 1024 * 1024,
+        description="largest JPEG a browser may send (also bounded by `[streams] max_frame_bytes`)",
+    )

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from moodstream.config.base import DEFAULT_CONFIG, ENV_PREFIX, ConfigError, Section
 from moodstream.config.cameras import CameraSettings, CaptureSettings
-from moodstream.config.dashboard import DashboardSettings
+from moodstream.config.dashboard import BrowserCameraSettings, DashboardSettings
 from moodstream.config.pipeline import (
     AlerterSettings,
     AlertRule,
@@ -45,6 +45,7 @@ class Settings(Section):
     streams: StreamSettings = StreamSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    browser_cameras: BrowserCameraSettings = BrowserCameraSettings()
     spotify: SpotifySettings = SpotifySettings()
     alerts: list[AlertRule] = []
     webhook: WebhookSettings = WebhookSettings()

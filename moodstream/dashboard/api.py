@@ -65,13 +65,18 @@ def _float_arg(name: str, default: float) -> float:
 
 
 def build_blueprint(
-    cfg: DashboardSettings, bus: Bus, latest_stats: LatestStats, info: Info, liveness: Liveness | None = None
+    cfg: DashboardSettings,
+    bus: Bus,
+    latest_stats: LatestStats,
+    info: Info,
+    liveness: Liveness | None = None,
+    browser_cameras: dict[str, Any] | None = None,
 ) -> Blueprint:
     """The page and the API; ``latest_stats`` and ``info`` are this process's newest stats and its own
     counters (read, never written, here)."""
     bp = Blueprint("dashboard", __name__)
     _require_token(bp, cfg.token, cfg.host)
-    _pages(bp, cfg)
+    _pages(bp, cfg, browser_cameras or {"enabled": False})
     _camera_api(bp, cfg, bus, latest_stats, info)
     _operations(bp, bus, info, liveness or Liveness())
     bp.after_request(_security_headers)
@@ -98,7 +103,7 @@ def _require_token(bp: Blueprint, token: str, bind: str) -> None:
         return jsonify(error=getattr(exc, "description", "bad request")), 400
 
 
-def _pages(bp: Blueprint, cfg: DashboardSettings) -> None:
+def _pages(bp: Blueprint, cfg: DashboardSettings, browser_cameras: dict[str, Any]) -> None:
     @bp.get("/")
     def index() -> Any:
         return render_template(
@@ -110,6 +115,7 @@ def _pages(bp: Blueprint, cfg: DashboardSettings) -> None:
                     "feed": "/feed",
                     "emotions": list(EMOTIONS),  # the page's lines and labels, in the model's order
                     "colors": EMOTION_COLORS,
+                    "browserCameras": browser_cameras,
                 }
             ),
         )

@@ -21,6 +21,7 @@ from moodstream.config import ConfigError, Settings
 from moodstream.dashboard.api import build_blueprint
 from moodstream.dashboard.auth import check_exposure
 from moodstream.dashboard.bridge import EventBridge, LatestStats, StatsPublisher
+from moodstream.dashboard.browser_cameras import BrowserCameras
 from moodstream.dashboard.clients import Clients
 from moodstream.dashboard.feed import FEED, FeedNamespace
 from moodstream.dashboard.frames import FramePump
@@ -86,7 +87,13 @@ def _socketio(app: Flask, settings: Settings, mq: str | None) -> SocketIO:
         cors_allowed_origins=settings.dashboard.cors_origins or None,
         ping_interval=10,
         ping_timeout=20,
-        max_http_buffer_size=64 * 1024,
+        # A browser camera's frame is one message; everything else a client sends is small.
+        max_http_buffer_size=max(
+            64 * 1024,
+            min(settings.browser_cameras.max_frame_bytes, settings.streams.max_frame_bytes) + 4096
+            if settings.browser_cameras.enabled
+            else 0,
+        ),
         logger=False,
         engineio_logger=False,
     )
@@ -108,6 +115,7 @@ def create_app(
     app.config["JSON_SORT_KEYS"] = False
     socketio = _socketio(app, settings, mq)
     outbox, clients, latest = Outbox(socketio), Clients(), LatestStats()
+    browser = BrowserCameras(rt.bus, settings.browser_cameras, settings.streams, settings.runtime.heartbeat_s)
     bridge = EventBridge(rt.bus, outbox.event, shared=mq is not None, errors=rt.counters)
     pump = FramePump(rt.bus, clients, outbox.frame, latest.cameras, cfg.max_fps, cfg.frame_ack_timeout_s)
 
@@ -117,6 +125,7 @@ def create_app(
     def beat() -> None:
         rt.detail = info()
         rt.heartbeat()
+        browser.beat_all()
 
     stats = StatsPublisher(rt.bus, outbox.stats, info, cfg.stats_interval_s, latest, beat)
     liveness = rt.liveness  # the loops' state goes into the dashboard's heartbeat, too
@@ -124,14 +133,16 @@ def create_app(
         guarded(name, run, liveness)
         for name, run in (("bridge", bridge.run), ("frames", pump.run), ("stats", stats.run))
     ]
-    app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info, liveness))
+    app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info, liveness, browser.page_config()))
     configured = [camera.id for camera in settings.cameras]
 
     def known_cameras() -> list[str]:
         return sorted({*configured, *latest.cameras()})
 
     history = FeedHistory(rt.bus, known_cameras, settings.smoother.track_ttl_s, cfg.resume_max)
-    socketio.on_namespace(FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get, history, cfg.host))
+    socketio.on_namespace(
+        FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get, history, browser, cfg.host)
+    )
 
     @app.errorhandler(RedisError)
     def _redis_down(exc: Exception) -> Any:

@@ -4,7 +4,8 @@ A client connects (with the token, if one is configured), then sends
 ``subscribe`` with the cameras it wants (``"*"`` for all) and whether it
 wants video. It receives ``emotion`` and ``recommendation`` events for those
 cameras, ``stats`` for the whole system (the newest at once, on connect), and,
-if asked, ``frame`` events that it acknowledges to get the next one. Schemas:
+if asked, ``frame`` events that it acknowledges to get the next one. A page may also
+send its own webcam as a camera: ``camera_start``, ``camera_frame``, ``camera_stop``. Schemas:
 docs/dashboard.md and ``/api/schemas/<event>.json``.
 
 Before any live event, a subscriber gets the current state (``"retained": true``:
@@ -15,6 +16,7 @@ and ``gap`` in the reply when some of that is gone (history.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +26,11 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room
 
 from moodstream.dashboard.auth import host_allowed, token_from_auth, token_matches
+from moodstream.dashboard.browser_cameras import BrowserCameraError, BrowserCameras
 from moodstream.dashboard.clients import Clients, Subscription, SubscriptionError
 from moodstream.dashboard.history import FeedHistory, event_key
 from moodstream.streams.bus import id_order
+from moodstream.streams.client import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ class FeedNamespace(Namespace):
         clients: Clients,
         latest_stats: Callable[[], dict[str, Any] | None],
         history: FeedHistory,
+        browser_cameras: BrowserCameras,
         bind: str = "127.0.0.1",
     ) -> None:
         super().__init__(FEED)
@@ -62,6 +67,7 @@ class FeedNamespace(Namespace):
         self.clients = clients
         self.latest_stats = latest_stats
         self.history = history
+        self.browser_cameras = browser_cameras
 
     def on_connect(self, auth: Any = None) -> None:
         if not self.token and not host_allowed(request.headers.get("Host"), self.bind):
@@ -78,6 +84,27 @@ class FeedNamespace(Namespace):
 
     def on_disconnect(self, *_reason: Any) -> None:
         self.clients.remove(request.sid)
+        with contextlib.suppress(*CONNECTION_ERRORS):  # Redis away: its heartbeat expires instead
+            self.browser_cameras.stop(request.sid)
+
+    # ----- the viewer's own webcam (browser_cameras.py) ----------------------------------------------
+    def on_camera_start(self, data: Any = None) -> dict[str, Any]:
+        return self._camera(lambda: self.browser_cameras.start(request.sid, data))
+
+    def on_camera_frame(self, data: Any = None) -> dict[str, Any]:
+        return self._camera(lambda: self.browser_cameras.frame(request.sid, data))
+
+    def on_camera_stop(self, _data: Any = None) -> dict[str, Any]:
+        return self._camera(lambda: self.browser_cameras.stop(request.sid))
+
+    def _camera(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The reply the page waits for: the result, or one line saying why not (nothing is raised)."""
+        try:
+            return call()
+        except BrowserCameraError as exc:
+            return {"ok": False, "error": str(exc)}
+        except CONNECTION_ERRORS:
+            return {"ok": False, "error": "Redis unavailable; try again"}
 
     def on_subscribe(self, data: Any = None) -> dict[str, Any]:
         try:

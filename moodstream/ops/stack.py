@@ -289,9 +289,13 @@ def up(
     """Start this host's programs under supervisord. With ``join``, this host adds workers to a
     deployment that already runs elsewhere on the same Redis and prefix: its live workers are expected
     (not refused), and the host may run no camera. If what it started does not come up, it is stopped
-    again: a failed `up` leaves nothing running."""
-    if not settings.cameras and not join:
-        raise ConfigError("no [[cameras]] configured; add at least one camera to the config")
+    again: a failed `up` leaves nothing running. With no camera configured, the dashboard's browser
+    cameras (viewers' own webcams) may be the only ones."""
+    browser_only = settings.dashboard.enabled and settings.browser_cameras.enabled  # viewers' webcams
+    if not settings.cameras and not join and not browser_only:
+        raise ConfigError(
+            "no [[cameras]] configured: add a camera, or enable the dashboard for viewers' own webcams"
+        )
     if is_running(settings):
         raise StackError(f"already running (run dir {run_dir(settings)}); use `moodstream down` first")
     if settings.dashboard.enabled:

@@ -63,6 +63,7 @@ def start_dashboard(tmp_path: Path, redis_base_url: str, prefix: str) -> Iterato
         token: str = TOKEN,
         cameras: list[dict] | None = None,
         runtime: dict[str, Any] | None = None,
+        sections: dict[str, Any] | None = None,
         **dash: Any,
     ) -> Dashboard:
         port = free_port()
@@ -70,6 +71,7 @@ def start_dashboard(tmp_path: Path, redis_base_url: str, prefix: str) -> Iterato
             "redis": {"url": redis_base_url, "prefix": prefix},
             "runtime": {"dir": str(tmp_path / "run"), "heartbeat_s": 0.5, **(runtime or {})},
             "dashboard": {"enabled": True, "port": port, "token": token, "stats_interval_s": 0.5, **dash},
+            **(sections or {}),
             "cameras": cameras or [],
         }
         config = write_config(tmp_path / f"{name}.toml", data)

@@ -3,16 +3,19 @@
 //
 // One Socket.IO connection to /feed, subscribed to every camera with video. Frames are acknowledged
 // once drawn, and the server sends the next only then, so a slow browser sees fewer frames instead of
-// a growing backlog. Tiles follow the cameras listed in `stats`.
+// a growing backlog. Tiles follow the cameras listed in `stats`; the viewer's own webcam (webcam.js)
+// becomes one of them.
 
 import { ALERT_BADGE_S, listAlert } from "./alerts.js";
 import { connect } from "./connection.js";
 import { api } from "./page.js";
 import { showStats } from "./stats.js";
 import { Tile } from "./tile.js";
+import { OwnCamera } from "./webcam.js";
 
 const grid = document.getElementById("grid");
 const tiles = new Map();
+let ownCamera = null; // the viewer's own webcam's camera id, while it is on
 
 function focusCamera(camera) {
   for (const [id, tile] of tiles) tile.root.classList.toggle("focused", id === camera);
@@ -37,6 +40,7 @@ function syncTiles(cameras) {
       if (wanted === cam.camera) focusCamera(cam.camera);
     }
     tile.setState(cam);
+    tile.setOwn(cam.camera === ownCamera);
   }
   for (const [id, tile] of tiles) {
     if (!listed.has(id)) {
@@ -124,6 +128,10 @@ function start() {
     frame: onFrame,
   });
   if (!socket) return;
+  new OwnCamera(socket, document.getElementById("use-camera"), (camera) => {
+    ownCamera = camera;
+    for (const [id, tile] of tiles) tile.setOwn(id === camera);
+  });
   loadAlerts();
   setInterval(() => tiles.forEach((t) => t.timeline.draw()), 5000);
 }

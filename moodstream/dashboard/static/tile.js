@@ -35,6 +35,14 @@ export class Tile {
     this.root.dataset.state = cam.state;
   }
 
+  // The viewer's own webcam: their suggestion opens in Spotify's player at once (it plays only when
+  // they press play).
+  setOwn(own) {
+    this.own = own;
+    this.root.classList.toggle("own", own);
+    this.root.dataset.own = own ? "1" : "";
+  }
+
   showFrame(frame, ack) {
     const blob = new Blob([frame.jpeg], { type: "image/jpeg" });
     const url = URL.createObjectURL(blob);
@@ -131,6 +139,9 @@ export class Tile {
       list.appendChild(li);
     }
     this.root.dataset.tracks = reco.tracks.length;
+    const player = section.querySelector(".player");
+    const first = reco.tracks.find((t) => t.embed_url);
+    if (this.own && first && !player.childElementCount) this.preview({ ...first, preview_url: null });
     section.classList.remove("fresh");
     void section.offsetWidth;
     section.classList.add("fresh");
