@@ -30,6 +30,7 @@ from moodstream.streams import consumer_groups, dead_letters, heartbeats
 from moodstream.streams.bus import Bus
 from moodstream.streams.client import answers
 from moodstream.streams.connection import resolve_url
+from moodstream.streams.schemas import CaptureStatus
 from moodstream.streams.stages import STAGES, stage_named
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -167,6 +168,21 @@ class BenchRun:
                 self._spawn(launcher.worker(self.config, capture, f"cam{i}"), f"capture-cam{i}")
             )
 
+    def wait_for_cameras(self, timeout_s: float = 120.0) -> None:
+        """Until every camera publishes: with many cameras their processes take a while to start, and a
+        window that begins before they all stream counts some from their start and others not at all."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            streaming = [
+                h
+                for h in heartbeats.live(self.bus, "capture")
+                if isinstance(h.detail, CaptureStatus) and h.detail.state == "streaming" and h.detail.frames
+            ]
+            if len(streaming) >= self.opts.cameras:
+                return
+            time.sleep(0.5)
+        self.say(f"not every camera streams after {timeout_s:.0f}s; measuring anyway")
+
     def close(self) -> None:
         for p in self.dashboards + self.workers:
             p.terminate()
@@ -291,6 +307,7 @@ def run_bench(settings: Settings, opts: BenchOptions | None = None, **options: A
     viewers: Viewers | None = None
     try:
         run.start_pipeline()
+        run.wait_for_cameras()
         run.say(f"warming up {opts.warmup_s:.0f}s")
         time.sleep(opts.warmup_s)
         if opts.ab_rounds:

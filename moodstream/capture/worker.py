@@ -285,7 +285,7 @@ class CaptureLoop:
         skip = max(0, target - self.pass_start)
         for _ in range(skip):
             try:
-                self.source.read()
+                self.source.grab()  # skipped frames are never converted
             except (SourceEnded, SourceError):
                 break  # the source changed under us: go on from where it is
         self.seq = self.pass_start + skip

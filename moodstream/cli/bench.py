@@ -265,7 +265,7 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
         help="with --rtsp: capture fps (default 15,10,5)",
     )
     p.add_argument(
-        "--rtsp-max-cameras", type=common.positive_int, default=24, help="with --rtsp: most cameras tried"
+        "--rtsp-max-cameras", type=common.positive_int, default=32, help="with --rtsp: most cameras tried"
     )
     p.add_argument(
         "--detector-recall",
