@@ -151,4 +151,5 @@ class ClassifierWorker(StreamWorker):
 
 def run(settings: Settings, client: Client | None = None, stopper: Stopper | None = None) -> int:
     setup_logging(settings.runtime.log_level)
+    settings.check_lawful()  # no emotion is inferred where the law prohibits it: refused at start
     return ClassifierWorker(settings, client, stopper or Stopper().install()).run()

@@ -21,6 +21,7 @@ from moodstream.config.pipeline import (
     StreamSettings,
     WebhookSettings,
 )
+from moodstream.config.privacy import MaskSettings, PrivacySettings, duration_s
 from moodstream.config.settings import (
     Settings,
     apply_env_overrides,
@@ -43,6 +44,8 @@ __all__ = [
     "ClassifierSettings",
     "ConfigError",
     "DashboardSettings",
+    "MaskSettings",
+    "PrivacySettings",
     "DetectorSettings",
     "RecommenderSettings",
     "RedisSettings",
@@ -56,6 +59,7 @@ __all__ = [
     "WebhookSettings",
     "apply_env_overrides",
     "config_path",
+    "duration_s",
     "load_settings",
     "settings_from_dict",
 ]

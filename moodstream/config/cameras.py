@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from moodstream.config.base import CAMERA_ID_RE, Section
+from moodstream.config.privacy import PROHIBITED_CONTEXTS, Context, MaskSettings
 
 
 class CameraSettings(Section):
@@ -36,6 +37,32 @@ class CameraSettings(Section):
         default=1280, ge=64, le=7680, description="frames wider than this are downscaled at capture"
     )
     jpeg_quality: int = Field(default=80, ge=10, le=100, description="JPEG quality of published frames")
+    # What leaves the pipeline for this camera, and whether it may be analysed at all (privacy.md).
+    blur_faces: bool | None = Field(
+        default=None, description="this camera's `[privacy] blur_faces`; unset: the section's"
+    )
+    masks: list[MaskSettings] = Field(
+        default_factory=list,
+        description="`[[cameras.masks]]`: areas where nothing is detected or classified, blacked out in every frame that leaves",
+    )
+    privacy: Literal["full", "aggregate"] = Field(
+        default="full",
+        description='`"aggregate"`: no per-face event, box, track or frame leaves for this camera; only its mood over time (timeline buckets), its suggestions and its alerts',
+    )
+    context: Context = Field(
+        default="other",
+        description="where the camera films; `workplace` and `education` need an `exemption` (EU AI Act Art. 5(1)(f))",
+    )
+    exemption: Literal["", "medical", "safety"] = Field(
+        default="",
+        description="the medical or safety reason that allows emotion recognition in a workplace or school",
+    )
+    purpose: str = Field(
+        default="", description="why this camera's emotions are inferred (printed on its notice)"
+    )
+    notice: str = Field(
+        default="", description="a short text for the people filmed, shown on the page with the camera"
+    )
 
     @model_validator(mode="after")
     def _detect_source_is_live_video(self) -> CameraSettings:
@@ -44,6 +71,15 @@ class CameraSettings(Section):
                 "every_frame and detect_source do not go together: every_frame is for files whose every frame is analysed"
             )
         return self
+
+    def prohibited(self) -> bool:
+        """Emotion recognition here is prohibited (EU AI Act Art. 5(1)(f)): a workplace or an education
+        institution, with no medical or safety exemption declared."""
+        return self.context in PROHIBITED_CONTEXTS and not self.exemption
+
+    def blurs(self, default: bool) -> bool:
+        """Whether this camera's faces are pixelated in what leaves (its own setting, else the section's)."""
+        return default if self.blur_faces is None else self.blur_faces
 
     @field_validator("id")
     @classmethod

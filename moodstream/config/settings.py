@@ -29,6 +29,7 @@ from moodstream.config.pipeline import (
     StreamSettings,
     WebhookSettings,
 )
+from moodstream.config.privacy import PrivacySettings
 from moodstream.config.spotify import SpotifySettings
 
 
@@ -46,6 +47,7 @@ class Settings(Section):
     runtime: RuntimeSettings = RuntimeSettings()
     dashboard: DashboardSettings = DashboardSettings()
     browser_cameras: BrowserCameraSettings = BrowserCameraSettings()
+    privacy: PrivacySettings = PrivacySettings()
     spotify: SpotifySettings = SpotifySettings()
     alerts: list[AlertRule] = []
     webhook: WebhookSettings = WebhookSettings()
@@ -64,6 +66,17 @@ class Settings(Section):
         if twice:
             raise ValueError(f"alert rule name(s) {twice} appear twice: give each rule its own name")
         return self
+
+    def check_lawful(self) -> None:
+        """Refuse, in one line, to infer emotions where the EU AI Act prohibits it (Art. 5(1)(f)): a
+        camera in a workplace or an education institution without a medical or safety exemption."""
+        for cam in self.cameras:
+            if cam.prohibited():
+                raise ConfigError(
+                    f"camera {cam.id}: context {cam.context!r}: inferring emotions in workplaces and "
+                    "education institutions is prohibited by the EU AI Act, Art. 5(1)(f), except for "
+                    'medical or safety reasons; declare exemption = "medical" or "safety" if one applies'
+                )
 
     def run_path(self) -> Path:
         """The run folder of ``up``: ``[runtime] dir``, else one derived from the config file's name."""

@@ -296,6 +296,7 @@ def up(
         raise ConfigError(
             "no [[cameras]] configured: add a camera, or enable the dashboard for viewers' own webcams"
         )
+    settings.check_lawful()
     if is_running(settings):
         raise StackError(f"already running (run dir {run_dir(settings)}); use `moodstream down` first")
     if settings.dashboard.enabled:
