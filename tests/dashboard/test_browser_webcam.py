@@ -18,7 +18,7 @@ from tests.helpers import moodstream, wait_for, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-OWN = '[data-camera^="browser-"]'
+OWN = '.tile[data-camera^="browser-"]'
 
 
 @pytest.fixture
@@ -74,19 +74,28 @@ def test_the_viewers_webcam_becomes_a_camera_with_emotions_and_a_suggestion(
         page = webcam_browser.new_page(viewport={"width": 1200, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.goto(url)
         button = page.locator('[data-action="use-camera"]')
         button.click()
         page.wait_for_selector(f'{OWN}[data-own="1"]', timeout=60_000)
         camera = page.get_attribute(OWN, "data-camera")
-        assert button.get_attribute("data-state") == "on" and button.get_attribute("data-camera") == camera
+        assert (
+            button.get_attribute("data-state") == "on" and button.get_attribute("data-own-camera") == camera
+        )
 
         def emotions() -> list[dict]:
             return [e for e in feed.events["emotion"] if e["camera"] == camera]
 
         wait_for(emotions, 90, what=f"emotion events for {camera} on the feed ({errors})")
         page.wait_for_selector(f"{OWN} .video.live, {OWN}.live", timeout=30_000)
-        wait_for(lambda: int(page.get_attribute(OWN, "data-tracks") or 0) > 0, 90, what="a suggestion")
+        try:
+            wait_for(lambda: int(page.get_attribute(OWN, "data-tracks") or 0) > 0, 90, what="a suggestion")
+        except AssertionError:
+            counts = {k: len(v) for k, v in feed.events.items()}
+            raise AssertionError(
+                f"no suggestion shown; the feed had {counts}; page errors {errors}"
+            ) from None
         player = page.locator(f"{OWN} .player iframe")
         player.wait_for(timeout=10_000)  # Spotify's player, shown: it plays only when pressed
         assert player.get_attribute("src").startswith("https://open.spotify.com/embed/track/")

@@ -114,7 +114,7 @@ export class OwnCamera {
     this.button.dataset.state = state;
     this.button.textContent = state === "on" ? "Stop my camera" : "Use my camera";
     this.button.setAttribute("aria-pressed", String(state === "on"));
-    if (this.camera) this.button.dataset.camera = this.camera;
-    else delete this.button.dataset.camera;
+    if (this.camera) this.button.dataset.ownCamera = this.camera;
+    else delete this.button.dataset.ownCamera;
   }
 }
