@@ -229,13 +229,8 @@ def _add_bench(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
     p.set_defaults(fn=cmd_bench)
 
 
-def _bench_modes(p: argparse.ArgumentParser) -> None:
-    """The bench's other measurements: against fer, detector recall, fuzz and soak."""
-    p.add_argument(
-        "--compare-fer",
-        action="store_true",
-        help="after the window, run the fer library's own frame-by-frame loop on the same video; report the ratio",
-    )
+def _camera_modes(p: argparse.ArgumentParser) -> None:
+    """Real cameras' costs: decoding, RTSP cameras held, viewers' webcams."""
     p.add_argument(
         "--decode",
         action="store_true",
@@ -267,6 +262,16 @@ def _bench_modes(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rtsp-max-cameras", type=common.positive_int, default=32, help="with --rtsp: most cameras tried"
     )
+
+
+def _bench_modes(p: argparse.ArgumentParser) -> None:
+    """The bench's other measurements: against fer, detector recall, fuzz and soak."""
+    p.add_argument(
+        "--compare-fer",
+        action="store_true",
+        help="after the window, run the fer library's own frame-by-frame loop on the same video; report the ratio",
+    )
+    _camera_modes(p)
     p.add_argument(
         "--detector-recall",
         action="store_true",

@@ -279,6 +279,16 @@ def refuse_a_live_prefix(settings: Settings, redis_url: str) -> None:
         )
 
 
+def _check_cameras(settings: Settings, join: bool) -> None:
+    """Something to analyse (a camera, or the dashboard's viewers' webcams), and nothing unlawful."""
+    browser_only = settings.dashboard.enabled and settings.browser_cameras.enabled  # viewers' webcams
+    if not settings.cameras and not join and not browser_only:
+        raise ConfigError(
+            "no [[cameras]] configured: add a camera, or enable the dashboard for viewers' own webcams"
+        )
+    settings.check_lawful()
+
+
 def up(
     settings: Settings,
     config_file: Path,
@@ -291,12 +301,7 @@ def up(
     (not refused), and the host may run no camera. If what it started does not come up, it is stopped
     again: a failed `up` leaves nothing running. With no camera configured, the dashboard's browser
     cameras (viewers' own webcams) may be the only ones."""
-    browser_only = settings.dashboard.enabled and settings.browser_cameras.enabled  # viewers' webcams
-    if not settings.cameras and not join and not browser_only:
-        raise ConfigError(
-            "no [[cameras]] configured: add a camera, or enable the dashboard for viewers' own webcams"
-        )
-    settings.check_lawful()
+    _check_cameras(settings, join)
     if is_running(settings):
         raise StackError(f"already running (run dir {run_dir(settings)}); use `moodstream down` first")
     if settings.dashboard.enabled:
