@@ -227,8 +227,9 @@ class CaptureLoop:
 
     def _publish_kept(self, frame: Frame) -> bool:
         """Publish a frame that must not be lost, checking that Redis still holds every earlier one."""
+        camera, latest = self.opts.camera, self.opts.for_viewers
         done, held = capture_frames.publish_kept(
-            self.rt.bus, self.opts.camera, frame.encode(), frame.seq, self.cursor
+            self.rt.bus, camera, frame.encode(), frame.seq, self.cursor, latest=latest
         )
         if not done and held is not None and held < frame.seq:
             log.warning(
@@ -243,7 +244,7 @@ class CaptureLoop:
             log.warning(
                 "camera %s: the frame cursor in Redis moved (to %s); going on", self.opts.camera, held
             )
-            capture_frames.publish_kept(self.rt.bus, self.opts.camera, frame.encode(), frame.seq, None)
+            capture_frames.publish_kept(self.rt.bus, camera, frame.encode(), frame.seq, None, latest=latest)
         self.cursor = frame.seq + 1
         return True
 
@@ -401,7 +402,8 @@ def run(
 ) -> int:
     setup_logging(settings.runtime.log_level)
     cam = settings.camera(camera_id)
-    register_url_secrets(cam.source)  # masked alone too, wherever FFmpeg quotes part of it
+    for spec in (cam.source, cam.detect_source):
+        register_url_secrets(spec)  # masked alone too, wherever FFmpeg quotes part of it
     stopper = stopper or Stopper().install()
     rt = Runtime("capture", settings, client, stopper, name_suffix=camera_id)
     capture = settings.capture
@@ -416,9 +418,11 @@ def run(
         )
 
     opts = CaptureOptions.from_camera(cam)
-    if not cam.detect_source:
-        return CaptureLoop(rt, source(cam.source), opts, clock).run()
-    register_url_secrets(cam.detect_source)
+    # A camera whose faces are blurred or areas masked is shown by the detector's frames, and an
+    # aggregate-only one not at all: its raw frames never become what viewers see.
+    opts.for_viewers = settings.protection(camera_id).raw_frames_leave
+    if not cam.detect_source or not opts.for_viewers:
+        return CaptureLoop(rt, source(cam.detect_source or cam.source), opts, clock).run()
     opts.for_viewers = False
     view = ViewStream(rt, source(cam.source), opts, clock)
     return CaptureLoop(rt, source(cam.detect_source), opts, clock, view).run()

@@ -45,13 +45,15 @@ def _add_status(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
 def cmd_watch(args: argparse.Namespace) -> int:
     from moodstream.ops.observe import follow
 
-    bus = common.connect_bus(common.load(args))
+    settings = common.load(args)
+    bus = common.connect_bus(settings)
     if not common.reporting(bus, "*"):
         print(f"{common.NOTHING_RUNS}: no events will come", file=sys.stderr)
         return 1
     deadline = time.monotonic() + args.seconds if args.seconds else None
     count = 0
-    for event in follow(bus, camera=args.camera, from_start=args.from_start):
+    aggregate = settings.aggregate_cameras()
+    for event in follow(bus, camera=args.camera, from_start=args.from_start, aggregate=aggregate):
         if deadline is not None and time.monotonic() >= deadline:
             break
         if event is None:
@@ -93,7 +95,8 @@ def _add_watch(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_dead(args: argparse.Namespace) -> int:
-    bus = common.connect_bus(common.load(args))
+    settings = common.load(args)
+    bus = common.connect_bus(settings)
     if args.replay:
         replayed, left = dead_letters.replay(bus, args.count)
         print(f"replayed {replayed} dead letter(s); {left} left (kept in part, or unreadable)")

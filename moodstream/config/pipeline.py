@@ -95,6 +95,12 @@ class DetectorSettings(Section):
         default=500, ge=10, le=60_000, description="live frames older than this are skipped"
     )
     max_faces: int = Field(default=16, ge=1, le=256, description="most faces kept per frame (largest first)")
+    view_jpeg_quality: int = Field(
+        default=80,
+        ge=10,
+        le=100,
+        description="JPEG quality of the frames viewers see of a camera whose faces are blurred or areas masked (the detector makes them, only while someone watches)",
+    )
     batch: int = Field(default=8, ge=1, le=256, description="frames read per call")
     full_scan_every: int = Field(
         default=8,

@@ -5,6 +5,7 @@ camera's own privacy settings (docs/privacy.md says which obligation each serves
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -86,3 +87,23 @@ class MaskSettings(Section):
         if any(not (0.0 <= c <= 1.0) for point in value for c in point):
             raise ValueError("mask points are relative coordinates: each between 0 and 1")
         return value
+
+
+@dataclass(frozen=True)
+class Protection:
+    """What a camera's frames and events must hide when they leave the pipeline (Settings.protection)."""
+
+    blur: bool = True
+    margin: float = 0.25
+    masks: tuple[tuple[tuple[float, float], ...], ...] = ()
+    aggregate: bool = False
+
+    @property
+    def frames_need_work(self) -> bool:
+        """Raw frames may not be shown: the detector writes the viewers' frame (blurred, masked)."""
+        return self.blur or bool(self.masks)
+
+    @property
+    def raw_frames_leave(self) -> bool:
+        """The capture's own frame may be what viewers see."""
+        return not (self.frames_need_work or self.aggregate)

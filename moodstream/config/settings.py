@@ -29,7 +29,7 @@ from moodstream.config.pipeline import (
     StreamSettings,
     WebhookSettings,
 )
-from moodstream.config.privacy import PrivacySettings
+from moodstream.config.privacy import PrivacySettings, Protection
 from moodstream.config.spotify import SpotifySettings
 
 
@@ -116,6 +116,24 @@ class Settings(Section):
             if camera.id == camera_id:
                 return camera
         raise ConfigError(f"no camera {camera_id!r} in config (cameras: {[c.id for c in self.cameras]})")
+
+    def protection(self, camera_id: str) -> Protection:
+        """What leaves for this camera: its own privacy settings, else the section's (a camera the
+        config does not name, a viewer's webcam say, gets the section's)."""
+        default = self.privacy
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return Protection(
+                    blur=cam.blurs(default.blur_faces),
+                    margin=default.blur_margin,
+                    masks=tuple(tuple(m.points) for m in cam.masks),
+                    aggregate=cam.privacy == "aggregate",
+                )
+        return Protection(blur=default.blur_faces, margin=default.blur_margin)
+
+    def aggregate_cameras(self) -> frozenset[str]:
+        """Cameras of which only the mood over time, suggestions and alerts leave (``privacy``)."""
+        return frozenset(c.id for c in self.cameras if c.privacy == "aggregate")
 
     def resolve_path(self, value: str) -> Path:
         """Relative paths in a config file are relative to that file, as users expect."""

@@ -19,6 +19,7 @@ from moodstream.config import CAMERA_ID_RE, DashboardSettings
 from moodstream.dashboard import prometheus, vendoring
 from moodstream.dashboard.auth import host_allowed, token_from_request, token_matches
 from moodstream.dashboard.bridge import stats_payload
+from moodstream.dashboard.privacy import PageInfo
 from moodstream.dashboard.timeline import timeline
 from moodstream.ops.observe import collect_status, current_suggestion, public_body
 from moodstream.runtime.liveness import Liveness
@@ -70,14 +71,15 @@ def build_blueprint(
     latest_stats: LatestStats,
     info: Info,
     liveness: Liveness | None = None,
-    browser_cameras: dict[str, Any] | None = None,
+    page: PageInfo | None = None,
 ) -> Blueprint:
     """The page and the API; ``latest_stats`` and ``info`` are this process's newest stats and its own
     counters (read, never written, here)."""
     bp = Blueprint("dashboard", __name__)
     _require_token(bp, cfg.token, cfg.host)
-    _pages(bp, cfg, browser_cameras or {"enabled": False})
-    _camera_api(bp, cfg, bus, latest_stats, info)
+    page = page or PageInfo()
+    _pages(bp, cfg, page)
+    _camera_api(bp, cfg, bus, latest_stats, info, page.aggregate)
     _operations(bp, bus, info, liveness or Liveness())
     bp.after_request(_security_headers)
     return bp
@@ -103,7 +105,7 @@ def _require_token(bp: Blueprint, token: str, bind: str) -> None:
         return jsonify(error=getattr(exc, "description", "bad request")), 400
 
 
-def _pages(bp: Blueprint, cfg: DashboardSettings, browser_cameras: dict[str, Any]) -> None:
+def _pages(bp: Blueprint, cfg: DashboardSettings, page: PageInfo) -> None:
     @bp.get("/")
     def index() -> Any:
         return render_template(
@@ -115,7 +117,8 @@ def _pages(bp: Blueprint, cfg: DashboardSettings, browser_cameras: dict[str, Any
                     "feed": "/feed",
                     "emotions": list(EMOTIONS),  # the page's lines and labels, in the model's order
                     "colors": EMOTION_COLORS,
-                    "browserCameras": browser_cameras,
+                    "browserCameras": page.browser_cameras,
+                    "privacy": page.privacy,
                 }
             ),
         )
@@ -143,7 +146,12 @@ def _pages(bp: Blueprint, cfg: DashboardSettings, browser_cameras: dict[str, Any
 
 
 def _camera_api(
-    bp: Blueprint, cfg: DashboardSettings, bus: Bus, latest_stats: LatestStats, info: Info
+    bp: Blueprint,
+    cfg: DashboardSettings,
+    bus: Bus,
+    latest_stats: LatestStats,
+    info: Info,
+    aggregate: frozenset[str],
 ) -> None:
     @bp.get("/api/cameras")
     def cameras() -> Any:
@@ -182,7 +190,7 @@ def _camera_api(
         found = []
         for stream in streams:
             for entry in bus.recent(stream, str(int(since * 1000)), limit):
-                body = public_body(entry, AlertEvent)
+                body = public_body(entry, AlertEvent, aggregate)
                 if body is not None and (camera is None or body["camera"] == camera):
                     found.append(body)
         found.sort(key=lambda b: (id_order(b["id"]), b["camera"]))

@@ -26,6 +26,7 @@ from moodstream.dashboard.clients import Clients
 from moodstream.dashboard.feed import FEED, FeedNamespace
 from moodstream.dashboard.frames import FramePump
 from moodstream.dashboard.history import FeedHistory
+from moodstream.dashboard.privacy import PageInfo, camera_privacy
 from moodstream.runtime.liveness import Liveness, guarded
 from moodstream.runtime.worker import Runtime, Stopper
 from moodstream.streams.client import Client, RedisError
@@ -115,9 +116,15 @@ def create_app(
     app.config["JSON_SORT_KEYS"] = False
     socketio = _socketio(app, settings, mq)
     outbox, clients, latest = Outbox(socketio), Clients(), LatestStats()
-    browser = BrowserCameras(rt.bus, settings.browser_cameras, settings.streams, settings.runtime.heartbeat_s)
-    bridge = EventBridge(rt.bus, outbox.event, shared=mq is not None, errors=rt.counters)
-    pump = FramePump(rt.bus, clients, outbox.frame, latest.cameras, cfg.max_fps, cfg.frame_ack_timeout_s)
+    raw_view = settings.protection("browser-").raw_frames_leave  # the section's: no config names them
+    browser = BrowserCameras(
+        rt.bus, settings.browser_cameras, settings.streams, settings.runtime.heartbeat_s, raw_view
+    )
+    aggregate = settings.aggregate_cameras()
+    bridge = EventBridge(rt.bus, outbox.event, shared=mq is not None, errors=rt.counters, aggregate=aggregate)
+    pump = FramePump(
+        rt.bus, clients, outbox.frame, latest.cameras, cfg.max_fps, cfg.frame_ack_timeout_s, aggregate
+    )
 
     def info() -> DashboardStatus:
         return process_status(clients, bridge, pump)
@@ -133,13 +140,14 @@ def create_app(
         guarded(name, run, liveness)
         for name, run in (("bridge", bridge.run), ("frames", pump.run), ("stats", stats.run))
     ]
-    app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info, liveness, browser.page_config()))
+    page = PageInfo(browser.page_config(), camera_privacy(settings))
+    app.register_blueprint(build_blueprint(cfg, rt.bus, latest.get, info, liveness, page))
     configured = [camera.id for camera in settings.cameras]
 
     def known_cameras() -> list[str]:
         return sorted({*configured, *latest.cameras()})
 
-    history = FeedHistory(rt.bus, known_cameras, settings.smoother.track_ttl_s, cfg.resume_max)
+    history = FeedHistory(rt.bus, known_cameras, settings.smoother.track_ttl_s, cfg.resume_max, aggregate)
     socketio.on_namespace(
         FeedNamespace(cfg.token, cfg.max_fps, clients, latest.get, history, browser, cfg.host)
     )

@@ -23,7 +23,7 @@ from dataclasses import asdict
 from typing import Any
 
 from moodstream.dashboard.clients import ALL_ROOM, camera_room
-from moodstream.ops.observe import Status, collect_status, public_decoders
+from moodstream.ops.observe import Status, collect_status, disclosed, public_decoders
 from moodstream.runtime.backoff import Backoff, OnceLog
 from moodstream.runtime.metrics import Counters
 from moodstream.streams import dashboard_cursor, leases
@@ -49,7 +49,15 @@ Wait = Callable[[float], Any]
 
 
 class EventBridge:
-    def __init__(self, bus: Bus, emit: EmitEvent, shared: bool, errors: Counters) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        emit: EmitEvent,
+        shared: bool,
+        errors: Counters,
+        aggregate: frozenset[str] = frozenset(),
+    ) -> None:
+        self.aggregate = aggregate  # cameras whose per-face events never leave (observe.disclosed)
         self.bus = bus
         self.emit = emit
         self.shared = shared
@@ -94,7 +102,10 @@ class EventBridge:
             self.counters["bad_events"] += 1
             log.warning("skipping an undecodable event on %s: %s", stream, exc)
             return
-        body = {**event.public(), "id": entry_id}  # what a client resumes from after a disconnection
+        # The id is what a client resumes from after a disconnection.
+        body = disclosed({**event.public(), "id": entry_id}, self.aggregate)
+        if body is None:  # an aggregate-only camera's face: it stays in the pipeline
+            return
         self.emit(body["type"], body, [ALL_ROOM, camera_room(event.camera)])
         self.counters["events"] += 1
 

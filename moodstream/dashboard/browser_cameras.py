@@ -64,9 +64,16 @@ class BrowserCameras:
     """This dashboard process's browser cameras, by Socket.IO session."""
 
     def __init__(
-        self, bus: Bus, cfg: BrowserCameraSettings, streams: StreamSettings, heartbeat_s: float
+        self,
+        bus: Bus,
+        cfg: BrowserCameraSettings,
+        streams: StreamSettings,
+        heartbeat_s: float,
+        raw_view: bool = False,
     ) -> None:
         self.bus, self.cfg, self.streams, self.heartbeat_s = bus, cfg, streams, heartbeat_s
+        # With ``[privacy] blur_faces`` (the default) viewers see the detector's blurred frames only.
+        self.raw_view = raw_view
         self.max_bytes = min(cfg.max_frame_bytes, streams.max_frame_bytes)
         self.by_sid: dict[str, BrowserCamera] = {}
 
@@ -116,7 +123,7 @@ class BrowserCameras:
             return {"ok": True, "dropped": True}
         cam.last_sent, cam.last_frame_ts = now, time.time()
         frame = Frame(cam.camera, cam.seq, cam.last_frame_ts, width, height, bytes(jpeg), live=True)
-        capture_frames.publish_live(self.bus, cam.camera, frame.encode())
+        capture_frames.publish_live(self.bus, cam.camera, frame.encode(), latest=self.raw_view)
         cam.seq += 1
         cam.counters.inc("decoded")
         cam.counters.inc("processed")

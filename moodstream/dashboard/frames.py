@@ -1,13 +1,17 @@
 """Live video for dashboard clients: the latest frame wins.
 
 The pump never reads the pipeline's streams. Every tick it probes the first
-bytes of the newest frame each watched camera's capture worker left in
-Redis; when one is new, and at most ``max_fps`` times a second per camera,
-it reads the whole frame with the smoother's overlay and offers it to each
-client watching that camera. A client holds at most two frames in flight per camera until it
-acknowledges them; anything newer that arrives meanwhile replaces the one
-waiting instead of queueing behind it. A slow or stalled browser therefore sees a lower
-frame rate, and costs neither the pipeline nor this process any memory.
+bytes of the newest frame each watched camera's capture worker (or, for a
+camera whose faces are blurred or areas masked, the detector) left in Redis;
+when one is new, and at most ``max_fps`` times a second per camera, it reads
+the whole frame with the smoother's overlay and offers it to each client
+watching that camera. It marks the cameras it shows every second: that mark
+is what has the detector make a protected camera's frames at all
+(streams/viewable.py). A client holds at most two frames in flight per
+camera until it acknowledges them; anything newer that arrives meanwhile
+replaces the one waiting instead of queueing behind it. A slow or stalled
+browser therefore sees a lower frame rate, and costs neither the pipeline
+nor this process any memory.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from moodstream.dashboard.clients import WINDOW, Client, Clients, FrameSlot
 from moodstream.runtime.backoff import Backoff, OnceLog
-from moodstream.streams import capture_frames
+from moodstream.streams import capture_frames, viewable
 from moodstream.streams.bus import Bus
 from moodstream.streams.client import CONNECTION_ERRORS
 from moodstream.streams.schemas import Frame, Overlay, OverlayFace, SchemaError
@@ -97,8 +101,11 @@ class FramePump:
         known_cameras: Callable[[], list[str]],
         max_fps: float,
         ack_timeout_s: float,
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         self.bus = bus
+        self.hidden = hidden  # aggregate-only cameras: no frame of theirs is ever sent
+        self._marked = float("-inf")
         self.clients = clients
         self.send = send
         self.known_cameras = known_cameras
@@ -112,9 +119,12 @@ class FramePump:
     # ----- one step of the loop, testable without a server ------------------------------------------
     def poll(self, now: float) -> None:
         """Probe every tick with a few bytes per camera; fetch a whole frame only when there is a new one."""
-        cameras = sorted(self.clients.video_cameras(self.known_cameras()))
+        cameras = sorted(self.clients.video_cameras(self.known_cameras()) - self.hidden)
         if not cameras:
             return
+        if now - self._marked >= viewable.MARK_EVERY_S:  # protected cameras' frames are made while marked
+            viewable.mark_watched(self.bus, cameras)
+            self._marked = now
         heads = capture_frames.heads(self.bus, cameras)
         due = [
             camera

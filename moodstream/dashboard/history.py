@@ -38,8 +38,16 @@ def event_key(body: dict[str, Any]) -> tuple[str, str, str]:
 
 
 class FeedHistory:
-    def __init__(self, bus: Bus, cameras: Callable[[], list[str]], recent_s: float, resume_max: int) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        cameras: Callable[[], list[str]],
+        recent_s: float,
+        resume_max: int,
+        aggregate: frozenset[str] = frozenset(),
+    ) -> None:
         self.bus = bus
+        self.aggregate = aggregate  # cameras whose per-face events never leave
         self.cameras = cameras  # the cameras a "*" subscription means now
         self.recent_s = recent_s
         self.resume_max = resume_max
@@ -64,7 +72,7 @@ class FeedHistory:
         min_id = str(int((time.time() - self.recent_s) * 1000))
         for stream in self._streams(sub, "emotions"):
             for entry in self.bus.recent(stream, min_id, RECENT_MAX):
-                body = public_body(entry, EmotionEvent)
+                body = public_body(entry, EmotionEvent, self.aggregate)
                 if body is not None and sub.wants(body["camera"]):
                     newest.setdefault(
                         (body["camera"], body["track"]), {**body, "retained": True}
@@ -102,7 +110,7 @@ class FeedHistory:
         while True:
             page = self.bus.history(stream, position, PAGE)
             for entry in page:
-                body = public_body(entry, decoder)
+                body = public_body(entry, decoder, self.aggregate)
                 if body is not None and sub.wants(body["camera"]):
                     out.append(body)
             if len(page) < PAGE:

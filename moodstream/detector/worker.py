@@ -19,13 +19,15 @@ import time
 import cv2
 
 from moodstream.config import Settings
+from moodstream.config.privacy import Protection
 from moodstream.detector.crops import face_crops
-from moodstream.detector.finder import FaceFinder, Image
+from moodstream.detector.finder import Box, FaceFinder, Image
 from moodstream.detector.jpeg import jpeg_size
 from moodstream.detector.methods import decode_image, method_for
+from moodstream.detector.protect import black_out, mask_polygons, protected_jpeg
 from moodstream.modelspec import ModelError, ModelSpec, resolve_model_dir
 from moodstream.runtime.worker import Stopper, StreamWorker, entry_age_s, setup_logging
-from moodstream.streams import detector_tracks
+from moodstream.streams import capture_frames, detector_tracks, viewable
 from moodstream.streams.bus import Entry
 from moodstream.streams.client import Client
 from moodstream.streams.schemas import Detections, DetectorState, Face, Frame
@@ -51,6 +53,7 @@ class DetectorWorker(StreamWorker):
         self.read_count = self.cfg.batch
         self.finder: FaceFinder | None = None
         self.crop_size = 64
+        self._protections: dict[str, Protection] = {}
 
     def setup(self) -> None:
         self.finder = FaceFinder(method_for(self.cfg), self.cfg)
@@ -74,8 +77,9 @@ class DetectorWorker(StreamWorker):
                 keep.append((entry, f))
         return keep, skip
 
-    def _image(self, entry: Entry, frame: Frame) -> Image | None:
-        """The frame at full resolution, or None (dead-lettered) when it cannot or must not be decoded."""
+    def _image(self, entry: Entry, frame: Frame, color: bool = False) -> Image | None:
+        """The frame at full resolution, its masks black, or None (dead-lettered) when it cannot or must
+        not be decoded. ``color``: also in colour (for the viewers' frame) whatever the method needs."""
         limits = self.settings.streams
         dims = jpeg_size(frame.jpeg)
         if dims is None:
@@ -87,20 +91,51 @@ class DetectorWorker(StreamWorker):
             )
             return None
         assert self.finder is not None
-        image = decode_image(frame.jpeg, self.finder.method.color)
+        image = decode_image(frame.jpeg, color or self.finder.method.color)
         if image is None:
             self.reject(entry, "frame: JPEG does not decode")
+            return None
+        masks = self.protection(frame.camera).masks
+        if masks:  # nothing inside a mask is detected, classified or shown
+            h, w = image.gray.shape[:2]
+            polygons = mask_polygons(masks, w, h)
+            black_out(image.gray, polygons)
+            if image.bgr is not None:
+                black_out(image.bgr, polygons)
         return image
 
+    def protection(self, camera: str) -> Protection:
+        if camera not in self._protections:
+            self._protections[camera] = self.settings.protection(camera)
+        return self._protections[camera]
+
+    def _watched(self, cameras: set[str]) -> set[str]:
+        """The cameras whose viewers' frame this worker must make: protected, shown, and watched now."""
+        need = sorted(c for c in cameras if (p := self.protection(c)).frames_need_work and not p.aggregate)
+        return viewable.watched(self.bus, need) if need else set()
+
+    def _show(self, frame: Frame, image: Image, boxes: list[Box]) -> None:
+        """Publish the frame as viewers may see it: masks black, faces (this frame's, and the last
+        frame's where a region search may have missed one) blurred beyond recognition."""
+        assert image.bgr is not None
+        started = time.process_time()
+        jpeg = protected_jpeg(image.bgr, boxes, self.protection(frame.camera), self.cfg.view_jpeg_quality)
+        shown = Frame(frame.camera, frame.seq, frame.ts, frame.width, frame.height, jpeg, frame.live)
+        capture_frames.publish_view(self.bus, frame.camera, shown.encode())
+        self.counters.inc("protected_frames")
+        self.counters.inc("protect_cpu_us", round((time.process_time() - started) * 1e6))
+
     def _detect(
-        self, entry: Entry, frame: Frame, state: DetectorState
+        self, entry: Entry, frame: Frame, state: DetectorState, shown: bool = False
     ) -> tuple[Detections, DetectorState] | None:
-        image = self._image(entry, frame)
+        image = self._image(entry, frame, color=shown)
         if image is None:
             return None
         assert self.finder is not None
         after, how, found = self.finder.find(image, frame.seq, state)
         self.counters.inc(f"{how}_scans")  # full, region, still, miss (a region search lost a face)
+        if shown:
+            self._show(frame, image, [f.box for f in found] + state.priors())
         crops = face_crops(image.gray, found, self.crop_size, self.cfg.align)
         self.counters.inc("faces", len(found))
         h, w = image.gray.shape[:2]
@@ -129,9 +164,10 @@ class DetectorWorker(StreamWorker):
             self.bus.ack(stream, self.group, [e.id for e in skipped])
         self.counters.inc("skipped", len(skip))
         states = self._states({f.camera for _, f in keep}) if keep else {}
+        shown = self._watched(set(states))
         for entry, frame in keep:
             try:
-                done = self._detect(entry, frame, states[frame.camera])
+                done = self._detect(entry, frame, states[frame.camera], frame.camera in shown)
             except Exception as exc:  # a frame that breaks OpenCV must not break the worker
                 log.exception("detection failed")
                 self.reject(entry, f"detection failed: {exc.__class__.__name__}: {exc}")

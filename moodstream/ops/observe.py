@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -232,15 +232,30 @@ def public_decoders(keys: Keys, partitions: Sequence[int] | None = None) -> dict
     return {stream: kind for name, kind in PUBLIC_STREAMS for stream in keys.streams(name, partitions)}
 
 
-def public_body(entry: Entry, decoder: PublicDecoder) -> dict[str, Any] | None:
+def disclosed(body: dict[str, Any], aggregate: Collection[str]) -> dict[str, Any] | None:
+    """What of a public event may leave for its camera: an aggregate-only camera (``privacy =
+    "aggregate"``) gives no per-face emotion event, and its alerts name no face track (-1)."""
+    if body["camera"] not in aggregate:
+        return body
+    if body["type"] == "emotion":
+        return None
+    if body["type"] == "alert":
+        return {**body, "track": -1}
+    return body
+
+
+def public_body(
+    entry: Entry, decoder: PublicDecoder, aggregate: Collection[str] = ()
+) -> dict[str, Any] | None:
     """An entry as the feed and `watch --json` show it, with its stream id (what a client resumes
-    from); None when it cannot be decoded."""
+    from); None when it cannot be decoded, or must not leave (``disclosed``)."""
     if entry.payload is None:
         return None
     try:
-        return {**decoder.decode(entry.payload).public(), "id": entry.id}
+        body = {**decoder.decode(entry.payload).public(), "id": entry.id}
     except SchemaError:
         return None
+    return disclosed(body, aggregate)
 
 
 def current_suggestion(bus: Bus, camera: str) -> dict[str, Any] | None:
@@ -258,6 +273,7 @@ def follow(
     from_start: bool = False,
     block_ms: int = 1000,
     stop: Callable[[], bool] | None = None,
+    aggregate: Collection[str] = (),
 ) -> Iterator[dict[str, Any] | None]:
     """Yield public events as dicts; yields None on each idle second so callers can check a deadline."""
     keys = bus.keys
@@ -271,6 +287,6 @@ def follow(
             continue
         for entry in entries:
             streams[entry.stream] = entry.id
-            body = public_body(entry, decoders[entry.stream])
+            body = public_body(entry, decoders[entry.stream], aggregate)
             if body is not None and (camera is None or body["camera"] == camera):
                 yield body

@@ -15,7 +15,7 @@ if ARGV[5] ~= '' then
   if cur ~= ARGV[5] then return {0, cur or ''} end
 end
 redis.call('xadd', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
-redis.call('set', KEYS[2], ARGV[1], 'EX', ARGV[3])
+if ARGV[3] ~= '0' then redis.call('set', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
 redis.call('set', KEYS[3], tostring(tonumber(ARGV[4]) + 1), 'EX', ARGV[6])
 return {1, ''}
 """
@@ -35,19 +35,34 @@ def publish_live(bus: Bus, camera: str, payload: bytes, ttl_s: int = 30, latest:
 
 
 def publish_view(bus: Bus, camera: str, payload: bytes, ttl_s: int = 30) -> None:
-    """A frame of the stream viewers watch, when detection reads another (``detect_source``)."""
+    """A frame as viewers may see it, apart from the frames stream: the stream viewers watch when
+    detection reads another (``detect_source``), or a protected camera's frame (viewable.py)."""
     bus._client.set(bus.keys.latest_frame(camera), payload, ex=ttl_s)
 
 
 def publish_kept(
-    bus: Bus, camera: str, payload: bytes, seq: int, expected: int | None, ttl_s: int = 30
+    bus: Bus,
+    camera: str,
+    payload: bytes,
+    seq: int,
+    expected: int | None,
+    ttl_s: int = 30,
+    latest: bool = True,
 ) -> tuple[bool, int | None]:
-    """Publish frame ``seq`` and move the camera's cursor past it, atomically, if the cursor holds
+    """Publish frame ``seq`` (``latest``: also as the camera's latest frame, as publish_live does) and
+    move the camera's cursor past it, atomically, if the cursor holds
     ``expected`` (None: whatever it holds). Otherwise nothing is written and the cursor Redis holds
     comes back (None when it holds none): Redis has lost frames, or never had them."""
     frames = bus.keys.camera_stream("frames", camera)
     keys = [frames, bus.keys.latest_frame(camera), bus.keys.capture_cursor(camera)]
-    args = [payload, bus.cfg.frames_maxlen, ttl_s, seq, "" if expected is None else expected, CURSOR_TTL_S]
+    args = [
+        payload,
+        bus.cfg.frames_maxlen,
+        ttl_s if latest else 0,
+        seq,
+        "" if expected is None else expected,
+        CURSOR_TTL_S,
+    ]
     done, held = bus.script(_PUBLISH_KEPT)(keys=keys, args=args)
     return bool(done), (int(held) if held not in (b"", "", None) else None)
 

@@ -145,8 +145,14 @@ class Keys:
 
     # ----- what the dashboard shows ------------------------------------------------------------------
     def latest_frame(self, camera: str) -> str:
-        """A camera's newest frame, overwritten by its capture worker (short TTL)."""
+        """A camera's newest frame as viewers may see it (short TTL): written by its capture worker, or,
+        for a camera whose faces are blurred or areas masked, by the detector (viewable.py)."""
         return f"{self._camera(camera)}:frame:{camera}"
+
+    def watched(self, camera: str) -> str:
+        """Set (short TTL) by the dashboard while someone watches a camera's video: the detector then
+        writes the viewers' frame of a camera whose faces or masked areas must not leave raw."""
+        return f"{self._camera(camera)}:watched:{camera}"
 
     def overlay(self, camera: str) -> str:
         """The smoother's current face boxes and labels for a camera, drawn over the dashboard's video."""

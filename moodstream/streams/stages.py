@@ -52,7 +52,13 @@ STAGES: tuple[Stage, ...] = (
         per_camera=True,
         also_writes=("latest_frame", "capture_cursor"),
     ),
-    Stage("detector", "frames", "detections", "detector.worker:run", also_writes=("detector_tracks",)),
+    Stage(
+        "detector",
+        "frames",
+        "detections",
+        "detector.worker:run",
+        also_writes=("detector_tracks", "latest_frame"),
+    ),
     Stage("classifier", "detections", "classified", "classifier.worker:run"),
     Stage(
         "smoother",

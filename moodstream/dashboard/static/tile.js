@@ -2,7 +2,7 @@
 // and suggestion, and playback that is always the viewer's choice.
 
 import { ALERT_BADGE_S } from "./alerts.js";
-import { COLORS, el } from "./page.js";
+import { COLORS, CONFIG, el } from "./page.js";
 import { Timeline } from "./timeline.js";
 
 export class Tile {
@@ -19,12 +19,48 @@ export class Tile {
     this.frames = 0;
     this.boxesDrawn = 0;
     this.objectUrl = null;
+    this.showPrivacy(CONFIG.privacy?.[camera]);
     root.addEventListener("click", (ev) => {
       if (ev.target.closest("a, button, iframe, audio")) return;
       onFocus(root.classList.contains("focused") ? null : camera);
     });
     root.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && ev.target === root) onFocus(camera);
+    });
+  }
+
+  // What the people filmed are told (notice), the masks' outlines (toggled), and, for an aggregate-only
+  // camera, no video: its mood over time, reloaded as the rollups come, and its suggestion.
+  showPrivacy(privacy) {
+    if (!privacy) return;
+    const root = this.root;
+    if (privacy.notice) root.querySelector(".notice").textContent = privacy.notice;
+    root.querySelector(".notice").hidden = !privacy.notice;
+    root.dataset.blurred = privacy.blurred ? "1" : "";
+    if (privacy.aggregate) {
+      root.classList.add("aggregate");
+      root.dataset.aggregate = "1";
+      root.querySelector(".video").hidden = true;
+      setInterval(() => this.timeline.load(this.timeline.range), 10000);
+    }
+    if (privacy.masks.length) this.showMasks(privacy.masks);
+  }
+
+  showMasks(masks) {
+    const svg = this.root.querySelector(".masks");
+    for (const mask of masks) {
+      const poly = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+      poly.setAttribute("points", mask.points.map(([x, y]) => `${x},${y}`).join(" "));
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = mask.name || "privacy mask";
+      poly.appendChild(title);
+      svg.appendChild(poly);
+    }
+    const button = this.root.querySelector(".show-masks");
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const shown = svg.toggleAttribute("hidden") === false; // an SVG element has no .hidden
+      button.setAttribute("aria-pressed", String(shown));
     });
   }
 
