@@ -1,6 +1,6 @@
 """Write a config dict back as TOML (the standard library only reads it).
 
-Enough for moodstream's own configs: sections of scalars and lists, plus the
+Enough for moodstream's own configs: sections of scalars, lists and inline tables, plus the
 ``[[cameras]]`` and ``[[alerts]]`` arrays of tables. Used by ``bench`` and the tests to start
 real workers from generated configs.
 """
@@ -19,6 +19,8 @@ def toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table: a camera's masks, say
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items() if v is not None) + "}"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
