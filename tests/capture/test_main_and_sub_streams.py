@@ -26,6 +26,7 @@ def test_detection_reads_the_sub_stream_and_viewers_get_the_main_stream(
         config.read_text()
         + f'\n[[cameras]]\nid = "hall"\nsource = "{server.url("main")}"\n'
         + f'detect_source = "{server.url("sub")}"\nfps = 10.0\n'
+        + "blur_faces = false\n"  # with blurring, viewers get the detector's blurred sub-stream frames
     )
     workers = [WorkerProcess(config, "capture", "hall", log_dir=tmp_path)]
     workers += [WorkerProcess(config, s, log_dir=tmp_path) for s in ("detector", "classifier", "smoother")]

@@ -239,7 +239,8 @@ def test_latest_frame_wins_for_a_stalled_viewer(
     """One viewer stops acknowledging; it holds two frames, and the other viewer still gets ~10 fps."""
     from tests.helpers import WorkerProcess
 
-    cameras = [{"id": "cam1", "source": str(sample_video), "fps": 20, "loop": True}]
+    # Blurring off: the capture's own frames are shown, with no detector running.
+    cameras = [{"id": "cam1", "source": str(sample_video), "fps": 20, "loop": True, "blur_faces": False}]
     dash = start_dashboard(cameras=cameras, frame_ack_timeout_s=60)
     capture = WorkerProcess(dash.config, "capture", "cam1", log_dir=tmp_path)
     stalled = FeedClient(dash.url, ack_frames=False)

@@ -9,6 +9,7 @@ face, watched through the feed, REST, `watch` and a real Chromium.
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -127,7 +128,7 @@ def by_camera(events: list[dict[str, Any]], camera: str) -> list[dict[str, Any]]
 def check_feed(stack: dict[str, Any]) -> None:
     feed = FeedClient(stack["url"])
     try:
-        assert feed.subscribe(cameras="*", frames=True, binary=True)["ok"]
+        assert feed.subscribe(cameras="*", frames=True)["ok"]
         frames, emotions = feed.events["frame"], feed.events["emotion"]
         wait_for(
             lambda: (
@@ -137,7 +138,10 @@ def check_feed(stack: dict[str, Any]) -> None:
             120,
             what="frames of three cameras and emotions of the open one",
         )
-        last = {c: gray_of(bytes(by_camera(frames, c)[-1]["jpeg"])) for c in ("open", "blurred", "masked")}
+        last = {
+            c: gray_of(base64.b64decode(by_camera(frames, c)[-1]["jpeg"]))
+            for c in ("open", "blurred", "masked")
+        }
         assert_blurred(last["open"], last["blurred"], stack["box"])
         x, y, w, h = stack["box"]
         assert last["masked"][y : y + h, x : x + w].mean() < 8, "the masked face is not black"

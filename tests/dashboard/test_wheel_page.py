@@ -69,7 +69,10 @@ def test_the_wheel_serves_the_page_with_a_camera_tile(
             "redis": {"url": redis_base_url, "prefix": prefix},
             "runtime": {"heartbeat_s": 0.5, "dir": str(tmp_path / "run")},
             "dashboard": {"enabled": True, "port": port, "token": TOKEN, "stats_interval_s": 0.5},
-            "cameras": [{"id": "lobby", "source": str(sample_video), "fps": 5, "loop": True}],
+            # Blurring off: only capture runs, and its own frames are shown.
+            "cameras": [
+                {"id": "lobby", "source": str(sample_video), "fps": 5, "loop": True, "blur_faces": False}
+            ],
         },
     )
     bin_ = installed / "bin" / "moodstream"
