@@ -22,11 +22,13 @@ log = logging.getLogger("moodstream")
 def cmd_status(args: argparse.Namespace) -> int:
     from moodstream.ops import stack
     from moodstream.ops.observe import collect_status, format_status
+    from moodstream.streams.retention import oldest_ages
 
     settings = common.load(args)
     bus = common.connect_bus(settings)
     status = collect_status(bus)
     status.processes = stack.describe(settings)
+    status.oldest_s = oldest_ages(bus)  # what retention (``[privacy] retention``) bounds
     print(json.dumps(status.to_json()) if args.json else format_status(status))
     if not heartbeats.live(bus):
         print(common.NOTHING_RUNS, file=sys.stderr)

@@ -12,6 +12,8 @@ from moodstream.cli import common
 from moodstream.cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from moodstream.config import Settings
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 log = logging.getLogger("moodstream")
@@ -20,14 +22,19 @@ log = logging.getLogger("moodstream")
 def cmd_record(args: argparse.Namespace) -> int:
     from moodstream.ops.recording import record
     from moodstream.runtime.worker import Stopper
+    from moodstream.streams.retention import register_recording
 
-    bus = common.connect_bus(common.load(args))
+    settings = common.load(args)
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(
             f"--out {out} is a folder: name the .msrec file to write, e.g. {out / 'lobby.msrec'}"
         )
+    _check_raw_recording_allowed(settings, args.camera)
+    bus = common.connect_bus(settings)
     n = record(bus, args.camera, out, args.seconds, Stopper().install())
+    if n:  # deleted once older than [privacy] retention
+        register_recording(bus, out, bus.server_time_ms())
     if n == 0:
         print(
             f"moodstream: recorded no frames: camera {args.camera} published none (is its capture running? "
@@ -37,6 +44,18 @@ def cmd_record(args: argparse.Namespace) -> int:
         return 1
     print(f"recorded {n} frames of camera {args.camera} to {out}")
     return 0
+
+
+def _check_raw_recording_allowed(settings: Settings, camera: str) -> None:
+    """A recording keeps raw frames (re-analysis needs them): refused where faces must not leave raw."""
+    protection = settings.protection(camera)
+    if settings.privacy.allow_raw_recording or protection.raw_frames_leave:
+        return
+    why = "is aggregate-only" if protection.aggregate else "has its faces blurred or areas masked"
+    raise UsageError(
+        f"camera {camera} {why}, and a recording keeps raw frames: set [privacy] allow_raw_recording = true "
+        "to record it anyway"
+    )
 
 
 def _add_record(sub: Subparsers, parent: argparse.ArgumentParser) -> None:

@@ -88,6 +88,7 @@ class Status:
     cameras: list[CameraStatus]
     dead_letters: int
     processes: list[str] = field(default_factory=list)  # supervisor's lines, when it runs the stack here
+    oldest_s: dict[str, float | None] = field(default_factory=dict)  # each stream's oldest entry's age
 
     def to_json(self) -> dict[str, Any]:
         """``moodstream status --json``: stages without a stream have no pending/lag, only the
@@ -189,6 +190,15 @@ def _camera_line(cam: CameraStatus) -> str:
     return text
 
 
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 def format_status(status: Status) -> str:
     lines = [
         f"{'stage':<12}{'workers':>8}{'rate/s':>9}{'pending':>9}{'lag':>7}{'skipped':>9}{'errors':>8}{'p95 ms':>9}"
@@ -212,6 +222,9 @@ def format_status(status: Status) -> str:
         lines.append(f"dashboards: {d.processes} process(es), {d.clients} viewer(s)")
         lines += [f"STALLED dashboard {what}" for what in d.stalled]
     lines.append(f"dead letters: {status.dead_letters}")
+    if status.oldest_s:
+        ages = ", ".join(f"{k} {_age(v)}" for k, v in status.oldest_s.items())
+        lines.append(f"oldest entries: {ages}")
     if status.processes:
         lines.append("\nprocesses:\n  " + "\n  ".join(status.processes))
     return "\n".join(lines)

@@ -35,6 +35,10 @@ def build_provider(settings: Settings, bus: Bus | None = None) -> MusicProvider:
         raise ValueError("the Spotify provider caches in Redis: pass the bus")
     from moodstream.recommender.spotify import SpotifyProvider
 
-    provider = SpotifyProvider(catalog, bus, settings.spotify, cfg.strategy)
+    spotify = settings.spotify
+    retention_s = settings.privacy.retention_s()
+    if retention_s is not None and retention_s < spotify.cache_ttl_s:  # nothing is kept longer
+        spotify = spotify.model_copy(update={"cache_ttl_s": max(1, int(retention_s))})
+    provider = SpotifyProvider(catalog, bus, spotify, cfg.strategy)
     provider.prefetch()
     return provider

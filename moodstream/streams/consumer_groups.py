@@ -61,21 +61,31 @@ def trim_finished(bus: Bus, stream: str, groups: Sequence[str]) -> int:
     """Delete the entries every one of ``groups`` has finished (acked), none other; returns the length
     left. What remains is unfinished work plus entries newer than the oldest unfinished one, so a
     producer that keeps this under MAXLEN can never have an unread entry trimmed."""
+    safe = finished_before(bus, stream, groups) if groups else None
+    if safe is not None:
+        bus._client.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=False)
+    return int(bus._client.xlen(stream))
+
+
+def finished_before(bus: Bus, stream: str, groups: Sequence[str]) -> tuple[int, int] | None:
+    """The oldest id some of ``groups`` has not finished: every entry before it is done with. None when
+    nothing may go (no stream yet, or a group that has not started reads from the beginning); with no
+    groups, the stream's end."""
     try:
         infos = {text(g["name"]): g for g in bus._client.xinfo_groups(stream)}
     except ResponseError:  # no stream yet
-        return 0
+        return None
+    if not groups:
+        return (2**63 - 1, 0)
     safe: tuple[int, int] | None = None
     for group in groups:
         if group not in infos:  # a reader that has not started: it will read from the beginning
-            return int(bus._client.xlen(stream))
+            return None
         pending = bus._client.xpending(stream, group)
         ms, seq = id_order(text(infos[group]["last-delivered-id"]))
         oldest = id_order(text(pending["min"])) if pending["pending"] else (ms, seq + 1)
         safe = oldest if safe is None else min(safe, oldest)
-    if safe is not None:
-        bus._client.xtrim(stream, minid=f"{safe[0]}-{safe[1]}", approximate=False)
-    return int(bus._client.xlen(stream))
+    return safe
 
 
 def trimmed_after(bus: Bus, stream: str, entry_id: str) -> bool:

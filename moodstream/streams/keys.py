@@ -166,6 +166,10 @@ class Keys:
         days where the emotion streams keep minutes; the recommender writes it."""
         return f"{self._camera(camera)}:timeline:{camera}"
 
+    def timeline_pattern(self) -> str:
+        """Every camera's timeline stream, in every partition (for SCAN)."""
+        return f"{self.prefix}:{{p*}}:timeline:*"
+
     def is_timeline(self, key: str) -> bool:
         return key.startswith(f"{self.prefix}:{{p") and key.rpartition("}:")[2].startswith("timeline:")
 
@@ -180,6 +184,14 @@ class Keys:
     def dashboard_channel(self) -> str:
         """The pub/sub channel of the dashboards' shared Socket.IO message queue (Flask-SocketIO's)."""
         return f"{self.prefix}-dashboard"
+
+    def retention_lease(self) -> str:
+        """Held by the one rollup worker that trims the deployment's streams by age, each period."""
+        return f"{self.prefix}:lock:retention"
+
+    def recordings(self) -> str:
+        """``record``'s files, for deletion by age: a sorted set of ``host`` NUL ``path`` by finish time."""
+        return f"{self.prefix}:recordings"
 
     # ----- caches ------------------------------------------------------------------------------------
     def spotify_search(self, digest: str) -> str:

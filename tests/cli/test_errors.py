@@ -64,6 +64,9 @@ def test_bad_paths_and_files(nowhere: Path, tmp_path: Path, sample_video: Path) 
     one_error(run("replay", str(sample_video), *config), "not a moodstream recording")
     one_error(run("replay", str(tmp_path), *config), "Is a directory")
     one_error(run("record", "--camera", "lobby", "--out", str(tmp_path), *config), "is a folder")
+    one_error(  # the camera blurs faces (the default) and a recording keeps raw frames
+        run("record", "--camera", "lobby", "--out", str(tmp_path / "x.msrec"), *config), "allow_raw_recording"
+    )
     one_error(run("evaluate", "fer-vgg32", "--data", str(tmp_path / "nope")), "nope")
     one_error(run("evaluate", "fer-vgg32", "--data", str(tmp_path)), "no folder for split")
     one_error(run("evaluate", "no-such-model"), "no-such-model", "not found")
