@@ -1,4 +1,4 @@
-"""Assets, the config, Spotify playlists and resetting a deployment's keys."""
+"""Assets, the config, cameras' notices, Spotify playlists and resetting a deployment's keys."""
 
 from __future__ import annotations
 
@@ -102,8 +102,32 @@ def _add_config(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
     p.set_defaults(fn=cmd_config)
 
 
+def cmd_notice(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from moodstream.ops.notice import render_notice
+
+    page = render_notice(common.load(args), args.camera)
+    if args.out:
+        Path(args.out).write_text(page, encoding="utf-8")
+        print(f"notice for camera {args.camera} written to {args.out} (open it in a browser to print, A4)")
+    else:
+        sys.stdout.write(page)
+    return 0
+
+
+def _add_notice(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "notice", parents=[parent], help="print a camera's A4 notice for the people it films (HTML)"
+    )
+    p.add_argument("--camera", type=common.camera_id, required=True, help="the camera")
+    p.add_argument("--out", help="write the HTML here (default: standard output)")
+    p.set_defaults(fn=cmd_notice)
+
+
 def register(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
     _add_assets(sub, parent)
+    _add_notice(sub, parent)
     _add_spotify_save(sub, parent)
     _add_reset(sub, parent)
     _add_config(sub, parent)
