@@ -19,6 +19,14 @@ def test_readme_config_example_is_valid() -> None:
     assert [c.id for c in settings.cameras] == ["entrance", "replay"]
 
 
+def test_the_privacy_example_is_valid() -> None:
+    doc = (ROOT / "docs" / "privacy.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", doc, re.S).group(1)
+    settings = settings_from_dict(tomllib.loads(block))
+    assert settings.protection("bar").masks and settings.protection("lounge").aggregate
+    assert settings.privacy.retention_s() == 7 * 86400
+
+
 def test_demo_config_is_valid() -> None:
     settings = settings_from_dict(tomllib.loads((ROOT / "moodstream.toml").read_text()))
     assert len(settings.cameras) >= 2
@@ -115,7 +123,7 @@ def test_the_contracts_table_matches_keys_the_registry_and_the_schemas() -> None
         "prefix",
     }
     helpers |= {"partitions", "tag", "partition_of", "partition_of_key", "camera_stream", "stream_name"}
-    helpers |= {"is_timeline"}
+    helpers |= {"is_timeline", "timeline_pattern"}
     public = {n for n in dir(Keys) if not n.startswith("_")} - helpers
     assert set(by_key) == public, "every key in keys.py has its row, and every row its key"
 

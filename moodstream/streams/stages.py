@@ -77,7 +77,14 @@ STAGES: tuple[Stage, ...] = (
         also_writes=("latest_recommendation", "state", "spotify_search"),
     ),
     Stage("alerter", "emotions", "alerts", "alerter.worker:run", stateful=True, also_writes=("state",)),
-    Stage("rollup", "emotions", None, "rollup.worker:run", stateful=True, also_writes=("state", "timeline")),
+    Stage(
+        "rollup",
+        "emotions",
+        None,
+        "rollup.worker:run",
+        stateful=True,
+        also_writes=("state", "timeline", "retention_lease", "recordings"),
+    ),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 _BY_NAME = {s.name: s for s in STAGES}
