@@ -65,6 +65,7 @@ class BenchOptions:
     ab_rounds: int = 0
     compare_fer: bool = False  # then run the fer library's own loop on the same video, after the window
     browser_cameras: int = 0  # viewers' webcams the dashboard must admit (bench --browser-cameras)
+    blur_faces: bool | None = None  # None: the config's [privacy] blur_faces
 
 
 class BenchRun:
@@ -114,6 +115,10 @@ class BenchRun:
             "classifier": {**s.classifier.model_dump(), "instances": o.classifiers},
             "smoother": s.smoother.model_dump(),
             "recommender": {"cooldown_s": s.recommender.cooldown_s},
+            "privacy": {
+                **s.privacy.model_dump(),
+                "blur_faces": s.privacy.blur_faces if o.blur_faces is None else o.blur_faces,
+            },
             "cameras": [
                 {"id": f"cam{i}", "source": o.video.replace("{i}", str(i)), "fps": o.fps, "loop": True}
                 for i in range(o.cameras)

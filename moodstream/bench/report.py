@@ -104,6 +104,7 @@ def window_result(w: Window, opts: Any, detectors: int) -> dict[str, Any]:
         + counter_delta(a, b, "classifier", "skipped"),
         "faces_classified": counter_delta(a, b, "classifier", "faces"),
         "emotion_events": counter_delta(a, b, "smoother", "published"),
+        "blurred": blurred(a, b),
         "stage_rates_per_s": {stage: round(stage_rate(a, b, stage, "processed"), 1) for stage in NAMES},
         "latency_ms": {k: (round(v, 1) if v is not None else None) for k, v in latency.summary().items()},
         "detector_backlog": {
@@ -147,6 +148,7 @@ def ab_summary(raw: dict[str, list[Window]], opts: Any, detectors: int) -> dict[
             "per_window": [window_result(w, opts, detectors) for w in windows],
             "pipeline_cores": round(cpu / seconds, 2),
             "dashboard_cores": round(dash / seconds, 2),
+            "blurred": blurred_total([(w.a, w.b) for w in windows]),
         }
         if kind == "with_viewers":
             out[kind]["viewers"] = [w.viewers for w in windows]
@@ -175,12 +177,30 @@ def format_ab(r: dict[str, Any]) -> str:
         lines.append(
             f"{kind.replace('_', ' '):<16} processed {k['processed_per_s']}/s of {k['captured_per_s']}/s captured; "
             f"latency p50 {lat['p50']} / p95 {lat['p95']} / p99 {lat['p99']} ms; pipeline {k['pipeline_cores']} "
-            f"cores, dashboard {k['dashboard_cores']} cores"
+            f"cores, dashboard {k['dashboard_cores']} cores; {_blur_line(k['blurred'])}"
         )
     for v in r["with_viewers"]["viewers"]:
         lines.append(f"viewers: {v}")
     lines.append(f"change with viewers (%): {r['change_percent']}")
     return "\n".join(lines)
+
+
+def blurred(a: Snapshot, b: Snapshot) -> dict[str, Any]:
+    """The frames the detector blurred for viewers (privacy.md), and the CPU each took (decoding in
+    colour aside): blurring, masking and encoding the JPEG, by the detector's own process clock."""
+    return blurred_total([(a, b)])
+
+
+def blurred_total(windows: list[tuple[Snapshot, Snapshot]]) -> dict[str, Any]:
+    frames = sum(counter_delta(a, b, "detector", "protected_frames") for a, b in windows)
+    cpu_us = sum(counter_delta(a, b, "detector", "protect_cpu_us") for a, b in windows)
+    return {"frames": frames, "cpu_ms_per_frame": round(cpu_us / frames / 1000, 2) if frames else None}
+
+
+def _blur_line(b: dict[str, Any]) -> str:
+    if not b["frames"]:
+        return "no frames blurred"
+    return f"{b['frames']} frames blurred, {b['cpu_ms_per_frame']} ms CPU each"
 
 
 def format_result(r: dict[str, Any]) -> str:
@@ -189,7 +209,7 @@ def format_result(r: dict[str, Any]) -> str:
         f"{r['cameras']} cameras x {r['fps']} fps for {r['seconds']} s "
         f"({r['detectors']} detector(s), {r['classifiers']} classifier(s))",
         f"frames captured {r['frames_captured']}, processed {r['frames_processed']}, skipped {r['frames_skipped']}",
-        f"faces classified {r['faces_classified']}, emotion events {r['emotion_events']}",
+        f"faces classified {r['faces_classified']}, emotion events {r['emotion_events']}; {_blur_line(r['blurred'])}",
         f"latency capture->smoothed: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms",
         f"stage rates /s: {r['stage_rates_per_s']}",
         f"detector backlog first/last/max: {r['detector_backlog']}",
