@@ -71,6 +71,25 @@ class Source:
     def describe(self) -> str:
         return self.kind
 
+    def open_with_backoff(
+        self,
+        initial_s: float,
+        max_s: float,
+        stopped: Callable[[], bool],
+        failed: Callable[[str, float], None],
+    ) -> bool:
+        """Open, retrying with a doubling delay until it opens (True) or ``stopped`` (False).
+        ``failed(reason, delay)`` reports each failure and waits the delay (a camera retries forever)."""
+        delay = initial_s
+        while not stopped():
+            try:
+                self.open()
+                return True
+            except SourceError as exc:
+                failed(str(exc), delay)
+                delay = min(delay * 2, max_s)
+        return False
+
 
 class OpenCVSource(Source):
     def __init__(

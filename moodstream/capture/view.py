@@ -46,17 +46,17 @@ class ViewStream(threading.Thread):
 
     def _open(self) -> bool:
         cfg = self.rt.settings.capture
-        delay = cfg.reconnect_initial_s
-        while not self.stop.is_set():
-            try:
-                self.source.open()
-                self._set_state("streaming")
-                return True
-            except SourceError as exc:
-                self._set_state("reconnecting", str(exc))
-                self.stop.wait(delay)
-                delay = min(delay * 2, cfg.reconnect_max_s)
-        return False
+
+        def failed(reason: str, delay: float) -> None:
+            self._set_state("reconnecting", reason)
+            self.stop.wait(delay)
+
+        opened = self.source.open_with_backoff(
+            cfg.reconnect_initial_s, cfg.reconnect_max_s, self.stop.is_set, failed
+        )
+        if opened:
+            self._set_state("streaming")
+        return opened
 
     def run(self) -> None:
         pacer: Pacer | None = None

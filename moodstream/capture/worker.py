@@ -130,20 +130,20 @@ class CaptureLoop:
 
     def _open_with_backoff(self) -> bool:
         cfg = self.rt.settings.capture
-        delay = cfg.reconnect_initial_s
-        while not self.stop.is_set():
-            try:
-                self.source.open()
-                self._say_decoder()
-                self._set_state("streaming")
-                return True
-            except SourceError as exc:
-                self._set_state("reconnecting", str(exc))
-                self._beat()
-                self.reconnects += 1
-                self._wait_beating(delay)
-                delay = min(delay * 2, cfg.reconnect_max_s)
-        return False
+
+        def failed(reason: str, delay: float) -> None:
+            self._set_state("reconnecting", reason)
+            self._beat()
+            self.reconnects += 1
+            self._wait_beating(delay)
+
+        opened = self.source.open_with_backoff(
+            cfg.reconnect_initial_s, cfg.reconnect_max_s, self.stop.is_set, failed
+        )
+        if opened:
+            self._say_decoder()
+            self._set_state("streaming")
+        return opened
 
     def _say_decoder(self) -> None:
         """One line when the decoder is known or changes: hardware, or software and why."""

@@ -17,14 +17,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("moodstream")
 
 
-def _batch_sizes(text: str) -> tuple[int, ...]:
+def _positive_list(text: str, kind: type[int] | type[float], example: str) -> list[Any]:
+    """A comma-separated list of positive numbers, or a one-line argparse error naming an example."""
     try:
-        sizes = tuple(int(part) for part in text.split(","))
+        values = [kind(part) for part in text.split(",")]
     except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected batch sizes like 1,8,32, got {text!r}")
-    return sizes
+        values = []
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected {example}, got {text!r}")
+    return values
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    return tuple(_positive_list(text, int, "batch sizes like 1,8,32"))
 
 
 def cmd_bench_classifier(args: argparse.Namespace) -> int:
@@ -101,13 +106,7 @@ def cmd_bench_decode(args: argparse.Namespace) -> int:
 
 
 def _fps_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",")]
-    except ValueError:
-        values = []
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"expected frame rates like 5,10,15, got {text!r}")
-    return values
+    return _positive_list(text, float, "frame rates like 5,10,15")
 
 
 def _streams(text: str) -> list[str]:

@@ -12,15 +12,13 @@ How many exist is counted from those heartbeats, across every dashboard process.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from moodstream.config import CAMERA_ID_RE, BrowserCameraSettings, StreamSettings
+from moodstream.config import BrowserCameraSettings, StreamSettings
 from moodstream.detector.jpeg import jpeg_size
 from moodstream.runtime.metrics import Counters
 from moodstream.streams import capture_frames, heartbeats
@@ -54,10 +52,7 @@ def camera_id(name: Any) -> str:
     text = name.strip().lower() if isinstance(name, str) else ""
     if not NAME_RE.match(text):
         text = uuid.uuid4().hex[:8]
-    camera = PREFIX + text
-    if not CAMERA_ID_RE.match(camera):  # cannot happen with the pattern above; kept as the one rule
-        raise BrowserCameraError(f"camera id {camera!r} is not valid")
-    return camera
+    return PREFIX + text  # NAME_RE keeps it within CAMERA_ID_RE
 
 
 class BrowserCameras:
@@ -174,17 +169,5 @@ class BrowserCameras:
             decoder="browser",
             last_frame_ts=cam.last_frame_ts,
         )
-        beat = Heartbeat(
-            stage=STAGE,
-            worker=cam.worker,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            started=cam.started,
-            ts=time.time(),
-            counters=snap.counters,
-            rates=snap.rates,
-            latency_hist=snap.latency_hist,
-            latency_recent=snap.latency_recent,
-            detail=detail,
-        )
+        beat = Heartbeat.of_this_process(STAGE, cam.worker, cam.started, snap, detail)
         heartbeats.beat(self.bus, STAGE, cam.worker, beat.encode(), self.heartbeat_s * 3 + 1)

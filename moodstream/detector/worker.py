@@ -54,6 +54,7 @@ class DetectorWorker(StreamWorker):
         self.finder: FaceFinder | None = None
         self.crop_size = 64
         self._protections: dict[str, Protection] = {}
+        self._shown_at: dict[str, float] = {}  # monotonic: when each camera's viewers' frame was last made
 
     def setup(self) -> None:
         self.finder = FaceFinder(method_for(self.cfg), self.cfg)
@@ -110,9 +111,20 @@ class DetectorWorker(StreamWorker):
         return self._protections[camera]
 
     def _watched(self, cameras: set[str]) -> set[str]:
-        """The cameras whose viewers' frame this worker must make: protected, shown, and watched now."""
-        need = sorted(c for c in cameras if (p := self.protection(c)).frames_need_work and not p.aggregate)
-        return viewable.watched(self.bus, need) if need else set()
+        """The cameras whose viewers' frame this worker must make now: protected, watched, and due at
+        the rate the dashboard sends video (``[dashboard] max_fps``), not the camera's."""
+        now, gap = time.monotonic(), 0.9 / self.settings.dashboard.max_fps
+        need = sorted(
+            c
+            for c in cameras
+            if (p := self.protection(c)).frames_need_work
+            and not p.aggregate
+            and now - self._shown_at.get(c, float("-inf")) >= gap
+        )
+        watched = viewable.watched(self.bus, need) if need else set()
+        for camera in watched:
+            self._shown_at[camera] = now
+        return watched
 
     def _show(self, frame: Frame, image: Image, boxes: list[Box]) -> None:
         """Publish the frame as viewers may see it: masks black, faces (this frame's, and the last

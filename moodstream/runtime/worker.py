@@ -16,7 +16,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -147,18 +146,12 @@ class Runtime:
             return False
         self._last_beat = now
         snap = self.counters.snapshot()
-        beat = Heartbeat(
-            stage=self.stage,
-            worker=self.worker,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            started=self.started,
-            ts=time.time(),
-            counters=snap.counters,
-            rates=snap.rates,
-            latency_hist=snap.latency_hist,
-            latency_recent=snap.latency_recent,
-            detail=self.detail,
+        beat = Heartbeat.of_this_process(
+            self.stage,
+            self.worker,
+            self.started,
+            snap,
+            self.detail,
             stalled=self.liveness.stalled(),
             cpu_s=time.process_time(),
         )

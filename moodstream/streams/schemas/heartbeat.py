@@ -8,7 +8,11 @@ one. What only one kind of process knows travels in ``detail``, one typed record
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from moodstream.streams.schemas.codec import Record
 
@@ -99,6 +103,26 @@ class Heartbeat(Record):
     # The process's CPU seconds since it started, all its threads: benchmarks subtract two heartbeats
     # to get each stage's CPU per frame from the worker's own clock.
     cpu_s: float = 0.0
+
+    @classmethod
+    def of_this_process(
+        cls, stage: str, worker: str, started: float, snap: Any, detail: StageDetail | None, **more: Any
+    ) -> Heartbeat:
+        """This process's heartbeat now, from its counters' snapshot (``runtime.metrics.Snapshot``)."""
+        return cls(
+            stage=stage,
+            worker=worker,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started=started,
+            ts=time.time(),
+            counters=snap.counters,
+            rates=snap.rates,
+            latency_hist=snap.latency_hist,
+            latency_recent=snap.latency_recent,
+            detail=detail,
+            **more,
+        )
 
 
 @dataclass
