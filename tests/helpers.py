@@ -165,6 +165,7 @@ class WorkerProcess(Process):
     ) -> None:
         default = f"{stage}-{camera}" if camera else stage
         super().__init__(launcher.worker(config, stage, camera), log_dir, name or default, env)
+        self.stage = stage
 
 
 class RedisServer:

@@ -35,6 +35,8 @@ def test_hostile_entries_in_every_stream_are_dead_lettered_and_real_frames_still
     ]
     try:
         wait_for(lambda: bus.stream_length(bus.keys.emotions) > 0, 180, interval=0.5, what="first emotions")
+        detector = next(w for w in workers if w.stage == "detector")
+        rss_before = rss_mb(detector.pid)
         before = bus.stream_length(bus.keys.dead)
         total = inject(bus, PER_STREAM, lambda cond, what: wait_for(cond, 120, interval=0.1, what=what))
         wait_for(
@@ -46,6 +48,10 @@ def test_hostile_entries_in_every_stream_are_dead_lettered_and_real_frames_still
         assert all(w.alive() for w in workers), [w.output()[-1500:] for w in workers if not w.alive()]
         letters = dead_letters.newest(bus, count=total)
         assert all(letter.reason for letter in letters)
+        reasons = " ".join(letter.reason for letter in letters)
+        assert "JPEG header" in reasons and "exceeds max_frame_pixels" in reasons  # the bombs, refused
+        grown = rss_mb(detector.pid) - rss_before
+        assert grown < 64, f"the detector's memory grew by {grown:.0f} MB"
         after = bus.history(bus.keys.classified, count=1_000_000)[-1].id  # the newest, hostile or not
 
         def real_frames_classified() -> bool:
@@ -56,6 +62,14 @@ def test_hostile_entries_in_every_stream_are_dead_lettered_and_real_frames_still
     finally:
         for w in workers:
             w.stop()
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def _classified_camera(payload: bytes | None) -> str | None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from moodstream.bench.jpeg_bombs import BOMBS
 from moodstream.streams import consumer_groups
 from moodstream.streams.bus import Bus
 from moodstream.streams.schemas.codec import pack
 from moodstream.streams.stages import consumers
 
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
-KINDS = 7  # random bytes, truncated, wrong types, huge array, wrong version, bad JPEG, out of range
+# random bytes, truncated, wrong types, huge array, wrong version, bad JPEG, out of range, and the
+# JPEG bombs of jpeg_bombs.py: a forged header, a truncated scan, a progressive one, a decodable one
+KINDS = 7 + len(BOMBS)
 STEP = 200  # entries written at once: the frames stream's MAXLEN must never trim one before it is read
 
 
@@ -35,6 +38,8 @@ def hostile(kind: str, rng: random.Random, i: int) -> bytes:
         return pack({**header, "v": 99})  # wrong version
     if choice == 5:
         return pack({**header, "jpeg": JPEG_HEAD + bytes(50), "live": False})  # garbage JPEG body
+    if choice >= 7:
+        return pack({**header, "jpeg": BOMBS[choice - 7](), "live": False})
     bad = rng.choice([{"seq": -5}, {"w": 0}, {"ts": -1e300}])  # out of range
     return pack({**header, **bad, "faces": [], "crop": 8, "model": "m", "live": False})
 

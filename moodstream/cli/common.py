@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from moodstream.config import ConfigError, Settings, config_path, load_settings
+from moodstream.runtime.limits import cap_image_decoding
 from moodstream.streams import heartbeats
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def load(args: argparse.Namespace, required: bool = True) -> Settings:
             "$MOODSTREAM_CONFIG (docs/configuration.md lists every key)"
         )
     settings = load_settings(explicit)
+    cap_image_decoding(settings.streams.max_frame_pixels)  # before any stage loads OpenCV
     # Said to people: not with --json (for scripts), nor by the processes supervisor or a pod runs.
     quiet = getattr(args, "json", False) or getattr(args, "command", "") in ("worker", "dashboard")
     if required and not quiet:

@@ -24,10 +24,13 @@ def method_for(cfg: DetectorSettings) -> Method:
 def decode_image(jpeg: bytes, color: bool) -> Image | None:
     """The frame as the method needs it (gray, or colour and gray), or None when it does not decode."""
     data = np.frombuffer(jpeg, np.uint8)
-    if not color:
-        gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-        return Image(gray) if gray is not None else None
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        if not color:
+            gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+            return Image(gray) if gray is not None else None
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:  # over OpenCV's pixel ceiling (runtime/limits.py), say
+        return None
     return Image(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), bgr) if bgr is not None else None
 
 

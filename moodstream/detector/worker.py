@@ -22,7 +22,7 @@ from moodstream.config import Settings
 from moodstream.config.privacy import Protection
 from moodstream.detector.crops import face_crops
 from moodstream.detector.finder import Box, FaceFinder, Image
-from moodstream.detector.jpeg import jpeg_size
+from moodstream.detector.jpeg import JpegHeaderError, read_jpeg_size
 from moodstream.detector.methods import decode_image, method_for
 from moodstream.detector.protect import black_out, mask_polygons, protected_jpeg
 from moodstream.modelspec import ModelError, ModelSpec, resolve_model_dir
@@ -82,9 +82,10 @@ class DetectorWorker(StreamWorker):
         """The frame at full resolution, its masks black, or None (dead-lettered) when it cannot or must
         not be decoded. ``color``: also in colour (for the viewers' frame) whatever the method needs."""
         limits = self.settings.streams
-        dims = jpeg_size(frame.jpeg)
-        if dims is None:
-            self.reject(entry, "frame: cannot read JPEG header")
+        try:
+            dims = read_jpeg_size(frame.jpeg)
+        except JpegHeaderError as exc:  # refused as libjpeg would read it differently, or not at all
+            self.reject(entry, f"frame: JPEG header: {exc}")
             return None
         if dims[0] * dims[1] > limits.max_frame_pixels:
             self.reject(

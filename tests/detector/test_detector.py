@@ -82,11 +82,7 @@ def test_worker_skips_stale_live_frames_and_rejects_bad_ones(make_settings, bus:
         size = crop_size_for(settings)  # the classifier model's input size (48 for the default)
         assert size == 48 and all(len(d.faces) == 1 and d.crop_size == size for d in out)
         reasons = " | ".join(d.reason for d in dead_letters.newest(bus))
-        assert (
-            "exceeds max_frame_pixels" in reasons
-            and "cannot read JPEG header" in reasons
-            and "msgpack" in reasons
-        )
+        assert "exceeds max_frame_pixels" in reasons and "JPEG header" in reasons and "msgpack" in reasons
         assert "unsupported schema version 2" in reasons
         assert worker.counters.values["skipped"] == 2
         assert thread.is_alive()
