@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 
 from moodstream.analysis.run import FaceRow
+from moodstream.config.privacy import Protection
+from moodstream.detector.protect import protect
 from moodstream.errors import UserError
 
 FORMATS = (".csv", ".jsonl", ".parquet")
@@ -86,12 +88,13 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 class Annotator:
-    """The input's frames with each face's box, track and smoothed label, as an MP4."""
+    """The input's frames with each face's box, track and smoothed label, as an MP4; with
+    ``protection`` (``[privacy] blur_faces``, the default), each face blurred as the page shows it."""
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path, fps: float, protection: Protection | None = None) -> None:
         if path.suffix.lower() != ".mp4":
             raise UserError(f"--annotate {path}: name an .mp4 file")
-        self.path, self.fps = path, fps
+        self.path, self.fps, self.protection = path, fps, protection
         self._writer: cv2.VideoWriter | None = None
         self._size = (0, 0)
 
@@ -102,7 +105,8 @@ class Annotator:
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
                 raise UserError(f"--annotate {self.path}: cannot write an MP4 there")
-        frame = bgr.copy()
+        boxes = [row.box for row in rows]
+        frame = protect(bgr, boxes, self.protection) if self.protection else bgr.copy()
         for row in rows:
             x, y, w, h = row.box
             cv2.rectangle(frame, (x, y), (x + w, y + h), (80, 220, 80), 2)

@@ -19,11 +19,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from moodstream.analysis.inputs import fps_of, frame_count, kind_of
     from moodstream.analysis.outputs import Annotator, RowWriter
     from moodstream.analysis.run import Analyzer
+    from moodstream.config.privacy import Protection
 
     settings = common.load(args, required=False)
     kind_of(args.input)  # a missing input fails before the model loads
     writer = RowWriter(args.out)
-    annotator = Annotator(args.annotate, fps_of(args.input)) if args.annotate else None
+    blur = Protection(margin=settings.privacy.blur_margin) if settings.privacy.blur_faces else None
+    annotator = Annotator(args.annotate, fps_of(args.input), blur) if args.annotate else None
     analyzer = Analyzer(settings)
     frames = faces = 0
     try:

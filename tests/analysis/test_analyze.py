@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import redis
 
@@ -58,6 +59,18 @@ def test_images_and_folders_are_unrelated_pictures(tmp_path: Path, assets) -> No
     assert all(row["smoothed"] == row["label"] for row in lines), "nothing is smoothed across pictures"
     cap = cv2.VideoCapture(str(tmp_path / "a.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+    # Faces are blurred in the annotated video, as on the page ([privacy] blur_faces, the default).
+    ok, annotated = cap.read()
+    original = cv2.imread(str(folder / "multi_face.jpg"))[: annotated.shape[0], : annotated.shape[1]]
+    assert ok and annotated.shape == original.shape  # MP4 keeps even sizes
+    for row in (r for r in lines if r["frame"] == 0):
+        x, y, w, h = row["box"]
+        inner = np.s_[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4]
+        detail = [
+            cv2.Laplacian(cv2.cvtColor(i[inner], cv2.COLOR_BGR2GRAY), cv2.CV_32F).var()
+            for i in (annotated, original)
+        ]
+        assert detail[0] < 0.3 * detail[1], detail
 
 
 @pytest.mark.parametrize(
