@@ -2,24 +2,24 @@
 
 Delivery runs in its own thread with its own consumer group (`webhook`) on the alert streams, so a slow
 or dead receiver never holds up the pipeline, and several alerter instances share deliveries: each
-alert is POSTed by one of them. An alert is acknowledged once delivered or once `[webhook] attempts`
-tries have failed (then logged and counted); one left pending by a sender that died is taken over by
+alert is POSTed by one of them (http_post.py: no redirects, one deadline, https). An alert is
+acknowledged once delivered, or dead-lettered with the last reason once `[webhook] attempts` tries have
+failed (and logged and counted); one left pending by a sender that died is taken over by
 another after `[streams] claim_idle_ms`. So delivery is at least once: receivers drop repeats by the
 `X-Moodstream-Alert-Id` header (the body's `id`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from moodstream.alerter.http_post import post
 from moodstream.config import AlertRule, WebhookSettings
 from moodstream.runtime.backoff import Backoff, OnceLog
 from moodstream.runtime.metrics import Counters
+from moodstream.streams import dead_letters
 from moodstream.streams.bus import Bus, Entry
 from moodstream.streams.schemas import AlertEvent, SchemaError
 
@@ -28,22 +28,6 @@ GROUP = "webhook"
 
 Stopped = Callable[[], bool]
 Wait = Callable[[float], Any]
-
-
-def post(url: str, body: dict[str, Any], alert_id: str, timeout_s: float) -> None:
-    """One POST; raises OSError (urllib's errors) on a network error or a status other than 2xx."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "moodstream-alerts/1",
-            "X-Moodstream-Alert-Id": alert_id,
-        },
-    )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        response.read()
 
 
 class WebhookSender:
@@ -96,18 +80,22 @@ class WebhookSender:
         url = rule.webhook() if rule is not None else ""
         if not url:
             return
+        assert rule is not None
         backoff = Backoff(self.cfg.backoff_s, maximum=60.0)
+        body = {**alert.public(), "id": entry.id}
+        reason = ""
         for attempt in range(1, self.cfg.attempts + 1):
             try:
-                post(url, {**alert.public(), "id": entry.id}, entry.id, self.cfg.timeout_s)
+                post(url, body, entry.id, self.cfg.timeout_s, rule.allow_http, self.cfg.allow_private)
                 self.counters.inc("webhooks_sent")
                 return
-            except (OSError, ValueError) as exc:  # urllib's URLError and HTTPError are OSErrors
-                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            except OSError as exc:  # WebhookError, and whatever the socket raises
+                reason = str(exc)
                 log.warning("webhook for alert %s: try %d failed: %s", entry.id, attempt, reason)
             if attempt < self.cfg.attempts and not stopped():
                 wait(backoff.next())
         self.counters.inc("webhooks_failed")
+        dead_letters.park(self.bus, entry, GROUP, "alerter", f"webhook of rule {alert.rule}: {reason}")
         self._failed(
             alert.rule,
             "webhook of rule %s: gave up on alert %s after %d tries",

@@ -283,6 +283,10 @@ class AlertRule(Section):
         pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",
         description="the name of an environment variable holding the URL instead: the better place for one that carries a secret",
     )
+    allow_http: bool = Field(
+        default=False,
+        description="allow a plain `http://` webhook URL to a host other than loopback (the alert then crosses the network unencrypted)",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> AlertRule:
@@ -292,8 +296,13 @@ class AlertRule(Section):
             bad = [c for c in self.cameras if not CAMERA_ID_RE.match(c)]
             if bad:
                 raise ValueError(f"bad camera id(s) {bad}: letters, digits, '_' and '-', at most 64")
-        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
-            raise ValueError("webhook_url must be an http:// or https:// URL")
+        if self.webhook_url:
+            from moodstream.alerter.http_post import WebhookError, check_url
+
+            try:
+                check_url(self.webhook_url, self.allow_http)
+            except WebhookError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
     def applies_to(self, camera: str) -> bool:
@@ -314,13 +323,17 @@ class WebhookSettings(Section):
         default=5,
         ge=1,
         le=100,
-        description="tries before an alert's delivery is given up (logged and counted as `webhooks_failed`)",
+        description="tries before an alert's delivery is given up (dead-lettered with the reason, logged and counted as `webhooks_failed`)",
     )
     backoff_s: float = Field(
         default=1.0,
         gt=0,
         le=300,
         description="wait after the first failed try; it doubles after each, up to 60 s",
+    )
+    allow_private: bool = Field(
+        default=False,
+        description="POST to hosts that resolve to private, link-local or metadata addresses (a loopback URL is always allowed)",
     )
 
 
