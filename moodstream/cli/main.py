@@ -11,6 +11,8 @@ import sys
 
 from moodstream.cli import analysis, bench, maintenance, observing, recording, stack, training
 from moodstream.cli.errors import Parser, report
+from moodstream.config.pipeline import MAX_FRAME_PIXELS
+from moodstream.runtime.limits import cap_image_decoding
 from moodstream.training import TENSORFLOW_COMMANDS, use_stable_kernels
 
 # In the order `moodstream --help` lists them.
@@ -50,6 +52,9 @@ def _command(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notes are not ours to print
+    # OpenCV's pixel ceiling, before anything loads it: the default max_frame_pixels; the config's own
+    # value replaces it when the command loads its settings first (cli/common.py).
+    cap_image_decoding(MAX_FRAME_PIXELS)
     if _command(argv) in TENSORFLOW_COMMANDS:
         use_stable_kernels()
     if _command(argv) == "dashboard":

@@ -12,6 +12,9 @@ from pydantic import Field, model_validator
 from moodstream.config.base import CAMERA_ID_RE, Section
 from moodstream.streams.schemas.fields import EMOTIONS
 
+# The largest frame decoded by default, and OpenCV's ceiling before any config is read (runtime/limits.py).
+MAX_FRAME_PIXELS = 4096 * 4096
+
 
 class RedisSettings(Section):
     """Where Redis is, and how to reach it: every process of a deployment uses the same server (or cluster) and
@@ -358,7 +361,7 @@ class StreamSettings(Section):
     )
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="largest JPEG accepted")
     max_frame_pixels: int = Field(
-        default=4096 * 4096, ge=64 * 64, description="largest frame (width × height) decoded"
+        default=MAX_FRAME_PIXELS, ge=64 * 64, description="largest frame (width × height) decoded"
     )
     claim_idle_ms: int = Field(
         default=10_000, ge=100, description="pending entries idle this long are reclaimed from their consumer"

@@ -19,9 +19,8 @@ OPENCV_PIXELS = "OPENCV_IO_MAX_IMAGE_PIXELS"
 
 def cap_image_decoding(max_pixels: int) -> bool:
     """Set OpenCV's pixel ceiling; False (and a warning) when OpenCV is already loaded and keeps its own."""
-    if "cv2" in sys.modules:
-        if os.environ.get(OPENCV_PIXELS) != str(max_pixels):
-            log.warning("OpenCV was loaded before its pixel ceiling was set; frames are still checked first")
+    if "cv2" in sys.modules:  # the ceiling set at start stays (cli/main.py); headers are checked anyway
+        log.debug("OpenCV already loaded with ceiling %s", os.environ.get(OPENCV_PIXELS))
         return False
     os.environ[OPENCV_PIXELS] = str(max_pixels)
     return True

@@ -107,8 +107,8 @@ def oldest_ages(bus: Bus) -> dict[str, float | None]:
     for stream in names:
         pipe.xrange(stream, "-", "+", count=1)
     ages: dict[str, float | None] = {name: None for name in (*STREAMS, "timeline")}
-    for stream, first in zip(names, pipe.execute(), strict=True):
-        if first:
+    for stream, first in zip(names, pipe.execute(raise_on_error=False), strict=True):
+        if first and not isinstance(first, Exception):  # a key of another type: not an age to show
             raw = first[0][0]
             age = (now_ms - int((raw.decode() if isinstance(raw, bytes) else raw).split("-")[0])) / 1000
             ages[names[stream]] = max(age, ages[names[stream]] or 0.0)

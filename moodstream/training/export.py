@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from moodstream.classifier.layers import MirrorFaces, load_saved
+from moodstream.modelspec import record_sums
 from moodstream.streams.schemas import EMOTIONS
 
 METRIC_KEYS = ("accuracy", "macro_f1", "balanced_accuracy", "kappa", "log_loss")
@@ -48,6 +49,7 @@ def export(
         shutil.copyfile(core_path, out / "model.keras")
     card = _sidecar(name or out.name, config, summary, _run_metrics(run), mirror_average)
     (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+    record_sums(out)
     if mirror_average and card["metrics"] and Path(config.get("data", "")).exists():
         from moodstream.training.evaluate import evaluate_model
 
@@ -55,6 +57,7 @@ def export(
         report = evaluate_model(out, config["data"], "val")
         card["metrics"] = {"val": {k: report[k] for k in METRIC_KEYS}, **card["metrics"]}
         (out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+        record_sums(out)
     (out / "MODEL_CARD.md").write_text(model_card(card, summary, config))
     if tflite:  # after the card: add_tflite names the file in model.json and adds its section to the card
         data = config.get("data") or ""
@@ -189,12 +192,14 @@ def add_tflite(
     entry: dict[str, Any] = {"file": name, "quantization": mode, "converted": time.strftime("%Y-%m-%d")}
     card["tflite"] = entry
     card_path.write_text(json.dumps(card, indent=2) + "\n")
+    record_sums(folder)
     if data is not None:
         from moodstream.training.evaluate import evaluate_model
 
         report = evaluate_model(folder, data, "val", runtime="tflite")
         entry["metrics"] = {"val": {k: report[k] for k in METRIC_KEYS}}
         card_path.write_text(json.dumps(card, indent=2) + "\n")
+        record_sums(folder)
     _card_tflite_section(folder / "MODEL_CARD.md", entry)
     return entry
 

@@ -16,7 +16,7 @@ from moodstream.detector.crops import square_crop
 from moodstream.detector.finder import FaceFinder
 from moodstream.detector.haar import Haar
 from moodstream.detector.methods import image_of
-from moodstream.modelspec import PROJECT_MODELS, ModelError, ModelSpec
+from moodstream.modelspec import PROJECT_MODELS, ModelError, ModelSpec, resolve_model_dir
 
 DEFAULT = PROJECT_MODELS / "fer-vgg32"
 
@@ -106,3 +106,49 @@ def test_tflite_reads_real_faces_as_keras_does(spec: ModelSpec, sample_video: Pa
     assert (a.argmax(axis=1) == b.argmax(axis=1)).mean() >= 0.9
     # The per-face baseline of the benchmark is the Keras model's predict, under either runtime.
     np.testing.assert_allclose(lite.predict_per_face(crops[:2]), b[:2], atol=1e-4)
+
+
+def copy_model(folder: Path) -> dict:
+    card = json.loads((DEFAULT / "model.json").read_text())
+    for name in (card["file"], card["tflite"]["file"]):
+        shutil.copyfile(DEFAULT / name, folder / name)
+    (folder / "model.json").write_text(json.dumps(card))
+    return card
+
+
+def test_model_files_must_match_their_sums_and_lie_in_the_folder(tmp_path: Path) -> None:
+    card = copy_model(tmp_path)
+    assert ModelSpec.load(tmp_path).name == "fer-vgg32"
+    with (tmp_path / card["file"]).open("ab") as f:
+        f.write(b"\0")  # one byte more: not the file model.json vouches for
+    with pytest.raises(ModelError, match="does not match model.json"):
+        ModelSpec.load(tmp_path)
+    escaping = {**card, "file": "../elsewhere/model.keras"}
+    (tmp_path / "model.json").write_text(json.dumps(escaping))
+    with pytest.raises(ModelError, match="outside the model folder"):
+        ModelSpec.load(tmp_path)
+    unsummed = {k: v for k, v in card.items() if k != "sha256"}
+    copy_model(tmp_path)
+    (tmp_path / "model.json").write_text(json.dumps(unsummed))
+    with pytest.raises(ModelError, match="no sha256 recorded"):
+        ModelSpec.load(tmp_path)
+
+
+def test_h5_is_loaded_only_when_it_is_the_pinned_borrowed_model(tmp_path: Path, assets) -> None:
+    assert ModelSpec.load(assets["model"]).format == "keras-h5"  # the pinned default
+    card = {**json.loads((assets["model"] / "model.json").read_text()), "sha256": {}}
+    (tmp_path / card["file"]).write_bytes((assets["model"] / card["file"]).read_bytes() + b"\0")
+    (tmp_path / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="H5 models are loaded only when sha-pinned"):
+        ModelSpec.load(tmp_path)
+
+
+def test_names_resolve_to_the_project_and_the_cache_never_the_current_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "fer-vgg32").mkdir()
+    (tmp_path / "fer-vgg32" / "model.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model_dir("fer-vgg32") == PROJECT_MODELS / "fer-vgg32"
+    assert resolve_model_dir("./fer-vgg32") == Path("fer-vgg32")
+    assert resolve_model_dir("fer-vgg32", base=tmp_path) == PROJECT_MODELS / "fer-vgg32"
