@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, send_from_directory
 
 from moodstream.config import CAMERA_ID_RE, DashboardSettings
 from moodstream.dashboard import prometheus, vendoring
-from moodstream.dashboard.auth import host_allowed, token_from_request, token_matches
+from moodstream.dashboard.auth import COOKIE, authorized, host_allowed, session_value, token_matches
 from moodstream.dashboard.bridge import stats_payload
 from moodstream.dashboard.privacy import PageInfo
 from moodstream.dashboard.timeline import timeline
@@ -85,6 +86,22 @@ def build_blueprint(
     return bp
 
 
+def _exchange_token(token: str) -> Response:
+    """``/?token=`` (the link `moodstream url` prints): a session cookie for the page, and a redirect to
+    the address without the token, so it stays in no address bar, history, bookmark or proxy log."""
+    if not token_matches(token, request.args.get("token")):
+        return Response(
+            render_template("unauthorized.html"), status=401, headers={"Cache-Control": "no-store"}
+        )
+    rest = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "token"])
+    resp = redirect(request.path + (f"?{rest}" if rest else ""), code=303)
+    resp.set_cookie(
+        COOKIE, session_value(token), httponly=True, samesite="Strict", secure=request.is_secure, path="/"
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 def _require_token(bp: Blueprint, token: str, bind: str) -> None:
     @bp.before_request
     def _auth() -> Any:
@@ -92,7 +109,9 @@ def _require_token(bp: Blueprint, token: str, bind: str) -> None:
             return jsonify(error="forbidden: unexpected Host header (set a token to serve other names)"), 403
         if request.endpoint in OPEN_ENDPOINTS:
             return None
-        if not token_matches(token, token_from_request(request.args, request.headers)):
+        if request.endpoint == "dashboard.index" and "token" in request.args and token:
+            return _exchange_token(token)
+        if not authorized(token, request.headers, request.cookies):
             if request.path.startswith("/api/") or request.path == "/metrics":
                 return jsonify(error="unauthorized: wrong or missing token"), 401
             return Response(

@@ -1,14 +1,19 @@
 """Token checks for the page, the REST API and the Socket.IO feed.
 
-One shared token, compared in constant time. It may arrive as ``?token=``
-(the page URL, and Socket.IO clients that cannot send headers), as an
-``Authorization: Bearer`` header (REST clients, Prometheus) or in the
-Socket.IO ``auth`` payload. A dashboard reachable from other hosts must have
-one: exposing cameras without it is a configuration error, not a warning.
+One shared token, compared in constant time. API and feed clients send it as
+an ``Authorization: Bearer`` header (REST clients, Prometheus) or in the
+Socket.IO ``auth`` payload. A browser opens the page once with ``?token=``
+(the link ``moodstream url`` prints): the dashboard exchanges it for an
+HttpOnly, SameSite=Strict cookie and redirects to the bare URL, so the token
+stays out of the address bar, history, bookmarks and proxies' logs; the page,
+its API calls and its feed then use the cookie. The query string is accepted
+nowhere else. A dashboard reachable from other hosts must have a token:
+exposing cameras without it is a configuration error, not a warning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 from collections.abc import Mapping
@@ -17,6 +22,12 @@ from typing import Any
 from moodstream.config import ConfigError, DashboardSettings
 
 MIN_TOKEN_LEN = 16
+COOKIE = "moodstream_session"
+
+
+def session_value(token: str) -> str:
+    """The cookie's value: derived from the token, so the cookie never holds the token itself."""
+    return hmac.new(token.encode(), b"moodstream dashboard session", hashlib.sha256).hexdigest()
 
 
 def is_loopback(host: str) -> bool:
@@ -63,14 +74,20 @@ def token_matches(expected: str, given: Any) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-def token_from_request(args: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
+def bearer(headers: Mapping[str, str]) -> str | None:
     header = headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return args.get("token")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
 
 
-def token_from_auth(auth: Any, args: Mapping[str, str]) -> str | None:
-    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
-        return auth["token"]
-    return args.get("token")
+def authorized(
+    expected: str, headers: Mapping[str, str], cookies: Mapping[str, str], auth: Any = None
+) -> bool:
+    """A request (or a feed connection) that presents the token: as a Bearer header, in the Socket.IO
+    ``auth`` payload, or as the page's session cookie."""
+    if not expected:
+        return True
+    if isinstance(auth, dict) and token_matches(expected, auth.get("token")):
+        return True
+    if token_matches(expected, bearer(headers)):
+        return True
+    return token_matches(session_value(expected), cookies.get(COOKIE))

@@ -25,7 +25,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room
 
-from moodstream.dashboard.auth import host_allowed, token_from_auth, token_matches
+from moodstream.dashboard.auth import authorized, host_allowed
 from moodstream.dashboard.browser_cameras import BrowserCameraError, BrowserCameras
 from moodstream.dashboard.clients import Clients, Subscription, SubscriptionError
 from moodstream.dashboard.history import FeedHistory, event_key
@@ -74,7 +74,7 @@ class FeedNamespace(Namespace):
             raise ConnectionRefusedError(
                 "forbidden: unexpected Host header (set a token to serve other names)"
             )
-        if not token_matches(self.token, token_from_auth(auth, request.args)):
+        if not authorized(self.token, request.headers, request.cookies, auth):
             log.info("feed: refused a client with a wrong or missing token (%s)", request.remote_addr)
             raise ConnectionRefusedError("unauthorized: wrong or missing token")
         self.clients.add(request.sid)

@@ -66,6 +66,9 @@ def test_dashboard_page_shows_live_cameras(stack: str, browser: Any) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url)
+    # The link's token became an HttpOnly cookie: it stays in no address bar, history or script.
+    assert "token" not in page.evaluate("location.href") and page.evaluate("document.cookie") == ""
+    assert not [h for h in page.evaluate("performance.getEntries().map(e => e.name)") if "token=" in h]
 
     for camera in CAMERAS:
         page.wait_for_selector(f'[data-camera="{camera}"]', timeout=90_000)

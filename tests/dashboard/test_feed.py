@@ -7,6 +7,7 @@ recommender write); the full pipeline feeding a browser is tests/dashboard/test_
 from __future__ import annotations
 
 import base64
+import http.client
 import threading
 import time
 from typing import Any
@@ -175,22 +176,44 @@ def test_tokens(start_dashboard) -> None:
         FeedClient(dash.url, token="wrong-token")
     with pytest.raises(socketio.exceptions.ConnectionError):
         FeedClient(dash.url, token="")
-    # The token also works as ?token= on the Socket.IO URL.
+    # The query-string form is refused on the feed: it would sit in proxies' logs.
     sio = socketio.Client(reconnection=False)
-    sio.connect(f"{dash.url}?token={TOKEN}", namespaces=[FEED], wait_timeout=10, transports=["websocket"])
-    sio.disconnect()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(f"{dash.url}?token={TOKEN}", namespaces=[FEED], wait_timeout=10, transports=["websocket"])
 
     assert dash.get("/")[0] == 401
     assert dash.get("/?token=wrong")[0] == 401
-    status, body, headers = dash.get(f"/?token={TOKEN}")
+    # The page's link: its token becomes an HttpOnly cookie, and the address loses it.
+    status, headers, _ = raw_get(dash.port, f"/?token={TOKEN}&x=1")
+    assert status == 303 and headers["Location"] == "/?x=1"
+    cookie = headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+    session = {"Cookie": cookie.split(";")[0]}
+    status, headers, body = raw_get(dash.port, "/", session)
     assert status == 200 and b"tile-template" in body
     assert "frame-src https://open.spotify.com" in headers["Content-Security-Policy"]
+    assert raw_get(dash.port, "/api/cameras", session)[0] == 200
+    assert raw_get(dash.port, f"/api/cameras?token={TOKEN}")[0] == 401
+    sio = socketio.Client(reconnection=False)
+    sio.connect(dash.url, headers=session, namespaces=[FEED], wait_timeout=10, transports=["websocket"])
+    sio.disconnect()
     assert dash.get("/api/cameras")[0] == 401
     assert dash.get("/api/cameras", token="nope")[0] == 401
     assert dash.get("/metrics")[0] == 401
     assert dash.get("/api/cameras", token=TOKEN)[0] == 200
     assert dash.get("/healthz")[0] == 200  # probes need no token
     assert dash.get("/vendor/socket.io.min.js")[0] == 200
+
+
+def raw_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+    """A GET that follows no redirect."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
 
 
 def test_rest_api(start_dashboard, bus: Bus, schemas) -> None:

@@ -2,7 +2,7 @@
 // subscription, which asks for the current state the first time and for what was missed after a
 // disconnection (since).
 
-import { CONFIG, token } from "./page.js";
+import { CONFIG } from "./page.js";
 
 export function setConnection(state, text) {
   document.body.dataset.connection = state;
@@ -26,7 +26,8 @@ export function connect(lastSeen, handlers) {
     document.getElementById("empty").hidden = true; // not "no cameras": the page cannot know
     return null;
   }
-  const socket = io(CONFIG.feed, { auth: { token }, reconnectionDelayMax: 5000 });
+  // Same origin: the session cookie goes with the handshake, and no token is in any URL.
+  const socket = io(CONFIG.feed, { withCredentials: true, reconnectionDelayMax: 5000 });
   socket.on("connect", () => {
     setConnection("connected", "live");
     banner("");

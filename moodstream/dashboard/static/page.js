@@ -1,13 +1,12 @@
 // What every part of the page shares: the server's config (the emotions and their colours come from
-// there, as Python says them), the viewer's token, and two small DOM and REST helpers.
+// there, as Python says them), and two small DOM and REST helpers.
 
 export const CONFIG = JSON.parse(document.getElementById("config").textContent);
 export const EMOTIONS = CONFIG.emotions;
 export const COLORS = CONFIG.colors;
 
-const params = new URLSearchParams(window.location.search);
-export const token = params.get("token") || "";
-const authHeaders = token ? { Authorization: "Bearer " + token } : {};
+// The page is authorised by its session cookie (HttpOnly: this script never sees the token), which the
+// dashboard set when the page was opened with `?token=` and then redirected to the bare address.
 
 export function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -17,7 +16,7 @@ export function el(tag, cls, text) {
 }
 
 export function api(path) {
-  return fetch(path, { headers: authHeaders, cache: "no-store" })
+  return fetch(path, { credentials: "same-origin", cache: "no-store" })
     .then((r) => (r.ok ? r.json() : null))
     .catch(() => null); // the dashboard restarting: callers treat it as no data
 }
