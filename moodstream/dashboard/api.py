@@ -27,6 +27,7 @@ from moodstream.runtime.liveness import Liveness
 from moodstream.streams.bus import Bus, id_order
 from moodstream.streams.client import CONNECTION_ERRORS
 from moodstream.streams.schemas import EMOTIONS, AlertEvent, DashboardStatus
+from moodstream.streams.schemas.events import LINK_PREFIXES
 
 HERE = Path(__file__).resolve().parent
 # Each emotion's colour on the page (lines, labels, boxes): said here, sent to the page with its config.
@@ -63,6 +64,18 @@ def _float_arg(name: str, default: float) -> float:
         abort(400, description=f"{name} must be a number (epoch seconds)")
     if value != value or value in (float("inf"), float("-inf")):
         abort(400, description=f"{name} must be finite")
+    return value
+
+
+# Times a stream id can hold: from the epoch to the year 2100 (ids are milliseconds; XRANGE refuses
+# what does not fit, and its error text is not for clients).
+LATEST_TS = 4_102_444_800.0
+
+
+def _time_arg(name: str, default: float) -> float:
+    value = _float_arg(name, default)
+    if not 0 <= value <= LATEST_TS:
+        abort(400, description=f"{name} must be epoch seconds between 0 and {LATEST_TS:.0f}")
     return value
 
 
@@ -138,6 +151,7 @@ def _pages(bp: Blueprint, cfg: DashboardSettings, page: PageInfo) -> None:
                     "colors": EMOTION_COLORS,
                     "browserCameras": page.browser_cameras,
                     "privacy": page.privacy,
+                    "links": LINK_PREFIXES,  # where a suggestion's links may point
                 }
             ),
         )
@@ -186,8 +200,8 @@ def _camera_api(
     @bp.get("/api/cameras/<camera>/timeline")
     def camera_timeline(camera: str) -> Any:
         camera = _camera(camera)
-        until = _float_arg("until", time.time())
-        since = _float_arg("since", until - cfg.timeline_s)
+        until = _time_arg("until", time.time())
+        since = _time_arg("since", max(0.0, until - cfg.timeline_s))
         bucket = _float_arg("bucket", 1.0)
         if not 0.1 <= bucket <= 3600:
             abort(400, description="bucket must be between 0.1 and 3600 seconds")
@@ -200,7 +214,7 @@ def _camera_api(
     def alerts() -> Any:
         """Alerts fired since ``since`` (epoch seconds; default the last 24 h), of one ``camera`` or all,
         oldest first, at most ``limit`` (the newest)."""
-        since = _float_arg("since", time.time() - MAX_TIMELINE_S)
+        since = _time_arg("since", time.time() - MAX_TIMELINE_S)
         camera = request.args.get("camera")
         limit = int(min(max(_float_arg("limit", 100), 1), 1000))
         streams = (
@@ -250,7 +264,8 @@ def _security_headers(resp: Response) -> Response:
     resp.headers.setdefault("Referrer-Policy", "no-referrer")
     if resp.mimetype == "text/html":
         resp.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; "
-            "frame-src https://open.spotify.com; media-src https:; style-src 'self'; script-src 'self'"
+            "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+            "frame-src https://open.spotify.com; media-src https://p.scdn.co; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
         )
     return resp

@@ -7,7 +7,7 @@ export const ALERT_BADGE_S = 60; // how long a camera's tile shows its newest al
 // The alerts panel: newest first, the last 50; filled from the REST API on load, then by the feed.
 export function listAlert(alert) {
   const list = document.getElementById("alert-list");
-  if (list.querySelector(`[data-id="${alert.camera}/${alert.id}"]`)) return;
+  if (list.querySelector(`[data-id="${CSS.escape(`${alert.camera}/${alert.id}`)}"]`)) return;
   const li = el("li", "alert");
   li.dataset.id = `${alert.camera}/${alert.id}`;
   li.dataset.alertCamera = alert.camera; // not data-camera: that names a tile

@@ -5,6 +5,11 @@ import { ALERT_BADGE_S } from "./alerts.js";
 import { COLORS, CONFIG, el } from "./page.js";
 import { Timeline } from "./timeline.js";
 
+// A link the provider's allow-list admits (CONFIG.links, from Python): anything else is not shown.
+function allowed(field, url) {
+  return typeof url === "string" && (CONFIG.links?.[field] || []).some((prefix) => url.startsWith(prefix));
+}
+
 export class Tile {
   // onFocus(camera or null): the page focuses one camera, or none.
   constructor(camera, onFocus) {
@@ -164,19 +169,25 @@ export class Tile {
       const text = el("span", "what");
       text.append(el("span", "title", t.title), el("span", "artist", " — " + t.artist));
       if (t.reason) text.title = t.reason;
-      const open = el("a", "open", "Open in Spotify");
-      open.href = t.url;
-      open.target = "_blank";
-      open.rel = "noopener noreferrer";
-      const preview = el("button", "preview", "Preview");
-      preview.type = "button";
-      preview.addEventListener("click", () => this.preview(t));
-      li.append(text, open, preview);
+      li.append(text);
+      if (allowed("url", t.url)) {
+        const open = el("a", "open", "Open in Spotify");
+        open.href = t.url;
+        open.target = "_blank";
+        open.rel = "noopener noreferrer";
+        li.append(open);
+      }
+      if (allowed("preview_url", t.preview_url) || allowed("embed_url", t.embed_url)) {
+        const preview = el("button", "preview", "Preview");
+        preview.type = "button";
+        preview.addEventListener("click", () => this.preview(t));
+        li.append(preview);
+      }
       list.appendChild(li);
     }
     this.root.dataset.tracks = reco.tracks.length;
     const player = section.querySelector(".player");
-    const first = reco.tracks.find((t) => t.embed_url);
+    const first = reco.tracks.find((t) => allowed("embed_url", t.embed_url));
     if (this.own && first && !player.childElementCount) this.preview({ ...first, preview_url: null });
     section.classList.remove("fresh");
     void section.offsetWidth;
@@ -192,16 +203,18 @@ export class Tile {
     close.title = "close the preview";
     close.addEventListener("click", () => player.replaceChildren());
     let media;
-    if (track.preview_url) {
+    if (allowed("preview_url", track.preview_url)) {
       media = el("audio");
       media.controls = true;
       media.src = track.preview_url;
-    } else {
+    } else if (allowed("embed_url", track.embed_url)) {
       media = el("iframe");
       media.src = track.embed_url;
       media.allow = "encrypted-media";
       media.loading = "lazy";
       media.title = `${track.title} — ${track.artist}`;
+    } else {
+      return;
     }
     player.append(el("span", "playing", `${track.title} — ${track.artist}`), close, media);
   }

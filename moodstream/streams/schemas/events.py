@@ -79,6 +79,21 @@ class EmotionEvent(Message):
         return {"type": "emotion", **self.to_map()}
 
 
+# Where a suggestion's links may point: the provider's own pages, player and previews. A suggestion
+# that Redis hands over with a link elsewhere (forged by whoever can write there) loses that link.
+LINK_PREFIXES: dict[str, tuple[str, ...]] = {
+    "url": ("https://open.spotify.com/",),
+    "embed_url": ("https://open.spotify.com/embed/",),
+    "preview_url": ("https://p.scdn.co/",),
+}
+
+
+def allowed_link(field_name: str, value: Any) -> str:
+    """The link if it is a string under its field's allowed prefixes, else ""."""
+    text = value if isinstance(value, str) else ""
+    return text if text.startswith(LINK_PREFIXES[field_name]) else ""
+
+
 @dataclass
 class Track:
     title: str
@@ -115,12 +130,12 @@ class Track:
             title=required(data, "title", str, what),
             artist=required(data, "artist", str, what),
             spotify_id=required(data, "spotify_id", str, what),
-            url=required(data, "url", str, what),
+            url=allowed_link("url", required(data, "url", str, what)),
             source=required(data, "source", str, what),
             album=data.get("album", "") if isinstance(data.get("album", ""), str) else "",
             popularity=data.get("popularity", 0) if isinstance(data.get("popularity", 0), int) else 0,
-            embed_url=str(data.get("embed_url", "")),
-            preview_url=str(data.get("preview_url", "") or ""),
+            embed_url=allowed_link("embed_url", data.get("embed_url")),
+            preview_url=allowed_link("preview_url", data.get("preview_url")),
             reason=str(data.get("reason", "")),
         )
 
