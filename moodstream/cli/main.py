@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     # OpenCV's pixel ceiling, before anything loads it: the default max_frame_pixels; the config's own
     # value replaces it when the command loads its settings first (cli/common.py).
     cap_image_decoding(MAX_FRAME_PIXELS)
+    # FFmpeg's own log lines quote the addresses it tries (with the query of a camera's URL): they are
+    # not printed; capture says what failed, with credentials masked. Set it to 16 or more to debug.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     if _command(argv) in TENSORFLOW_COMMANDS:
         use_stable_kernels()
     if _command(argv) == "dashboard":

@@ -172,6 +172,12 @@ def test_redis_is_the_trust_boundary(overlay: Rendered) -> None:
     args = overlay.deployment("moodstream-redis")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
     assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
+    redis = overlay.deployment("moodstream-redis")["spec"]["template"]["spec"]["containers"][0]
+    probe = " ".join(redis["readinessProbe"]["exec"]["command"])
+    assert " -a " not in probe and "REDIS_PASSWORD" not in probe, "a password in argv shows in ps"
+    assert {e["name"]: e for e in redis["env"]}["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"][
+        "key"
+    ] == "password"
     policy = overlay.by_kind["NetworkPolicy"]["moodstream-redis"]["spec"]
     assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "moodstream-redis"}
     (rule,) = policy["ingress"]

@@ -85,6 +85,8 @@ def test_a_camera_password_reaches_no_status_api_stats_metrics_log_or_config(
     finally:
         capture.stop()
     shown["capture log"] = capture.output()
+    # FFmpeg is quiet (OPENCV_FFMPEG_LOGLEVEL): its own lines quote the addresses it tries.
+    assert "[tcp @" not in shown["capture log"] and "127.0.0.1:9" in shown["capture log"]
     for where, text in shown.items():
         assert SECRET not in text, where
         assert TOKEN not in text, where
