@@ -43,12 +43,25 @@ class RedisSettings(Section):
         description="`url` is any node of a Redis Cluster: every worker, `up`, `status`, `watch`, `dead`, `reset`, `bench` and the dashboard use redis-py's `RedisCluster` ([scaling.md](scaling.md))",
     )
 
+    tls_ca_file: str = Field(
+        default="",
+        description="with a `rediss://` url: the CA certificate (PEM) that signed the server's; empty: the system's CAs",
+    )
+    tls_cert_file: str = Field(
+        default="", description="a client certificate (PEM), for a server that asks for one"
+    )
+    tls_key_file: str = Field(default="", description="the client certificate's private key (PEM)")
+
     @model_validator(mode="after")
     def _cluster_needs_a_node(self) -> RedisSettings:
         if self.cluster and self.url in ("", "embedded"):
             raise ValueError(
                 "cluster = true needs url: any node of the cluster, e.g. redis://10.0.0.5:7000/0"
             )
+        if (self.tls_ca_file or self.tls_cert_file) and not self.url.startswith("rediss://"):
+            raise ValueError("tls_ca_file and tls_cert_file need a rediss:// url")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file and tls_key_file go together")
         return self
 
 

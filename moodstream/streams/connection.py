@@ -28,13 +28,32 @@ def resolve_url(settings: Settings) -> str | None:
     """The URL to use, or None when ``up`` should start an embedded server (``url = "embedded"`` forces it)."""
     forced = settings.redis.url == EMBEDDED
     if settings.redis.url and not forced:
-        return with_password(settings.redis.url, settings.redis.password)
+        return with_tls(with_password(settings.redis.url, settings.redis.password), settings)
     marker = embedded_url_file(settings)
     if marker.exists():
         url = marker.read_text().strip()
         if url and answers(url):
             return url
     return None
+
+
+def with_tls(url: str, settings: Settings) -> str:
+    """A ``rediss://`` URL with the CA and client certificate files in its query, where redis-py (every
+    worker and tool, and the dashboard's message queue, which takes the same URL) reads them."""
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    cfg = settings.redis
+    if parts.scheme != "rediss":
+        return url
+    files = {
+        "ssl_ca_certs": cfg.tls_ca_file,
+        "ssl_certfile": cfg.tls_cert_file,
+        "ssl_keyfile": cfg.tls_key_file,
+    }
+    extra = {k: str(settings.resolve_path(v)) for k, v in files.items() if v}
+    query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
+    return urlunsplit(parts._replace(query=query))
 
 
 def with_password(url: str, password: str) -> str:
