@@ -48,11 +48,14 @@ ENTRYPOINT ["tini", "--", "moodstream"]
 CMD ["--help"]
 
 # ----- CPU (the default target, last): the package and its dependencies in a virtual environment, and the fetched assets ----------
+# The dependencies come from requirements.lock, each file checked against its sha256 (x86-64).
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS cpu-env
 ENV MOODSTREAM_CACHE=/opt/moodstream/cache
 COPY --from=wheel /wheels /wheels
+COPY requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/moodstream \
- && /opt/moodstream/bin/pip install --no-cache-dir /wheels/*.whl \
+ && /opt/moodstream/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock \
+ && /opt/moodstream/bin/pip install --no-cache-dir --no-deps /wheels/*.whl \
  && /opt/moodstream/bin/moodstream assets fetch \
  && rm -rf /opt/moodstream/cache/wheels
 

@@ -4,13 +4,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= moodstream.toml
 
-.PHONY: demo test install assets lint format down bench clean browser deploy-tools rtsp-server
+.PHONY: demo test install assets lint format down bench clean browser deploy-tools rtsp-server lock
 
-$(BIN)/moodstream: pyproject.toml
+# The runtime dependencies come from requirements.lock, every file checked against its sha256 (made by
+# `make lock` for Linux x86-64, Python 3.11); then the package itself, and the development tools.
+$(BIN)/moodstream: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+
+# Pin the runtime dependencies again, with their hashes (after changing pyproject.toml's ranges).
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install -q pip-tools
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock pyproject.toml
+	rm -rf .lock-venv
 
 # The dashboard's front-end libraries, from the npm registry (served by the dashboard itself: no CDN).
 moodstream/dashboard/node_modules/.package-lock.json: moodstream/dashboard/package.json moodstream/dashboard/package-lock.json

@@ -2,11 +2,13 @@
 
 import json
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
 import redis
 
+from moodstream.ops.stack import free_port
 from moodstream.streams.bus import Bus
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import EmotionEvent, RecommendationEvent
@@ -106,7 +108,15 @@ def test_bad_config_fails_with_the_key(tmp_path: Path) -> None:
 def test_up_starts_an_embedded_server_when_asked(tmp_path: Path, assets) -> None:
     """The embedded server wants a generated password that no command line, log or output shows; killed,
     supervisor restarts it (empty: no persistence) and the pipeline flows again, no program left FATAL."""
-    config = pipeline_config(tmp_path, "embedded", "emb", assets["samples"])
+    web = free_port()
+    config = pipeline_config(
+        tmp_path,
+        "embedded",
+        "emb",
+        assets["samples"],
+        dashboard={"enabled": True, "port": web, "token": "t" * 24, "stats_interval_s": 0.5},
+        privacy={"retention": "1h"},
+    )
     up = moodstream("up", "--config", str(config))
     assert up.returncode == 0, up.stdout + up.stderr
     run = tmp_path / "run"
@@ -127,6 +137,18 @@ def test_up_starts_an_embedded_server_when_asked(tmp_path: Path, assets) -> None
         commands = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
         logs = "".join(p.read_text(errors="replace") for p in (run / "logs").glob("*.log"))
         assert password not in commands + logs + up.stdout + up.stderr
+        # Each process connects as its role's ACL user, never as the all-powerful default one.
+        users = {c["user"] for c in client.client_list() if c["name"] != "" or c["user"] != "default"}
+        assert {"capture", "detector", "classifier", "smoother", "recommender", "alerter", "rollup"} <= users
+        assert "dashboard" in users, users
+        assert (run / "redis-users.json").stat().st_mode & 0o077 == 0
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{web}/api/cameras", headers={"Authorization": "Bearer " + "t" * 24}
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:  # the dashboard works under its ACL
+            assert {c["camera"] for c in json.loads(resp.read())["cameras"]} == set(CAMERAS)
+        status = json.loads(moodstream("status", "--config", str(config), "--json").stdout)
+        assert all(stage["errors"] == 0 for stage in status["stages"].values()), status["stages"]
 
         client.shutdown(nosave=True)  # as a crash would: supervisor restarts it, empty
         bus = Bus(client, Keys("emb"))

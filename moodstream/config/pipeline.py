@@ -34,6 +34,11 @@ class RedisSettings(Section):
     embedded_port: int = Field(
         default=0, ge=0, le=65535, description="port of the embedded server (0: a free one)"
     )
+    username: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+        description="the ACL user this process connects as: its role's (`capture`, `detector`, …, `dashboard`, `tools`: `moodstream redis-acl` prints them), set per process with `MOODSTREAM__REDIS__USERNAME`; empty: the default user",
+    )
     password: str = Field(
         default="",
         description="Redis password, used when `url` carries none; set it with `$MOODSTREAM_REDIS_PASSWORD` (never shown: `config` prints `***`)",

@@ -107,7 +107,7 @@ def create_app(
 ) -> DashboardApp:
     cfg = settings.dashboard
     check_exposure(cfg)
-    redis_url = resolve_url(settings)
+    redis_url = resolve_url(settings, "dashboard")
     if redis_url is None and client is None:
         raise ConfigError("no Redis answers: set [redis] url or MOODSTREAM_REDIS_URL, or use `moodstream up`")
     rt = Runtime("dashboard", settings, client, stopper)

@@ -8,6 +8,8 @@ Redis-compatible server when no Redis is configured or answering.
 
 from __future__ import annotations
 
+import json
+import secrets
 import shlex
 import subprocess
 import sys
@@ -21,7 +23,16 @@ from moodstream.errors import UserError
 from moodstream.ops import launcher
 from moodstream.runtime.redact import redact
 from moodstream.streams import heartbeats
-from moodstream.streams.connection import answers, embedded_url_file, resolve_url, with_password
+from moodstream.streams.acl import ROLES, acl_line, role_of
+from moodstream.streams.connection import (
+    answers,
+    as_role,
+    embedded_url_file,
+    resolve_url,
+    role_passwords_file,
+    with_password,
+)
+from moodstream.streams.keys import Keys
 from moodstream.streams.stages import STAGES
 
 
@@ -52,16 +63,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def embedded_server_command(port: int, workdir: Path | str, password: str = "") -> list[str]:
+def embedded_server_command(
+    port: int, workdir: Path | str, password: str = "", users: list[str] | None = None
+) -> list[str]:
     """The embedded Redis-compatible server: loopback only, nothing kept on disk.
 
-    A password goes into a private config file, not onto the command line, where every local user's
-    ``ps`` would show it."""
-    conf = (
-        [private_file(Path(workdir) / "redis.conf", f"requirepass {_conf_quote(password)}")]
-        if password
-        else []
-    )
+    A password, and the roles' ACL users (``users``: acl.py's lines), go into a private config file, not
+    onto the command line, where every local user's ``ps`` would show them."""
+    lines = [f"requirepass {_conf_quote(password)}", *(users or [])] if password else []
+    conf = [private_file(Path(workdir) / "redis.conf", "\n".join(lines))] if lines else []
     return [
         valkey_binary(),
         *conf,
@@ -109,7 +119,8 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
         port = settings.redis.embedded_port or free_port()
         password = embedded_password(settings)
         redis_url = with_password(f"redis://127.0.0.1:{port}/0", password)
-        programs.append(Program("redis", embedded_server_command(port, rd, password), priority=1))
+        users = role_users(settings)
+        programs.append(Program("redis", embedded_server_command(port, rd, password, users), priority=1))
     for stage in STAGES:
         if stage.per_camera:
             programs += [
@@ -135,7 +146,18 @@ def plan(settings: Settings, config_file: Path, redis_url: str | None) -> tuple[
                 env={"MOODSTREAM_DASHBOARD_TOKEN": dashboard_token(settings)},
             )
         )
+    if programs and programs[0].name == "redis":
+        _as_roles(settings, programs[1:], redis_url)
     return programs, redis_url
+
+
+def _as_roles(settings: Settings, programs: list[Program], redis_url: str) -> None:
+    """On the embedded server, each program connects as its role's ACL user (acl.py), never as the
+    default user, whose password only `up` and the run folder's owner hold."""
+    for program in programs:
+        stage = "capture" if program.name.startswith("capture-") else program.name
+        url = as_role(redis_url, settings, role_of(stage))
+        program.env = {**(program.env or {}), "MOODSTREAM_REDIS_URL": url}
 
 
 def token_file(settings: Settings) -> Path:
@@ -145,6 +167,18 @@ def token_file(settings: Settings) -> Path:
 def dashboard_token(settings: Settings, create: bool = True) -> str:
     """The configured token, or one generated for this run directory (kept private to the user)."""
     return settings.dashboard.token or _generated_secret(token_file(settings), create)
+
+
+def role_users(settings: Settings) -> list[str]:
+    """The embedded server's ACL users, one per role, with passwords generated into the run folder
+    (each process connects as its role's: connection.as_role)."""
+    path = role_passwords_file(settings)
+    passwords = json.loads(path.read_text()) if path.exists() else {}
+    passwords = {role: passwords.get(role) or secrets.token_urlsafe(24) for role in ROLES}
+    private_file(path, json.dumps(passwords))
+    keys = Keys(settings.redis.prefix, settings.streams.partitions)
+    webcams = settings.browser_cameras.enabled
+    return [acl_line(keys, role, passwords[role], webcams) for role in ROLES]
 
 
 def embedded_password(settings: Settings) -> str:

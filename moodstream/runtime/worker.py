@@ -29,6 +29,7 @@ from moodstream.runtime.liveness import Liveness
 from moodstream.runtime.metrics import Counters
 from moodstream.runtime.redact import redact_log_handlers
 from moodstream.streams import camera_state, consumer_groups, dead_letters, heartbeats, leases
+from moodstream.streams.acl import role_of
 from moodstream.streams.bus import Bus, Entry
 from moodstream.streams.client import CONNECTION_ERRORS, Client, ResponseError, connect, consumer_name
 from moodstream.streams.connection import resolve_url
@@ -119,7 +120,7 @@ class Runtime:
         self.settings = settings
         self.keys = Keys(settings.redis.prefix, settings.streams.partitions)
         if client is None:
-            url = resolve_url(settings)
+            url = resolve_url(settings, role_of(stage))
             if url is None:
                 raise ConfigError(
                     "no Redis answers: set [redis] url or MOODSTREAM_REDIS_URL, or use `moodstream up`"

@@ -24,17 +24,40 @@ def embedded_url_file(settings: Settings) -> Path:
     return settings.run_path() / "redis.url"
 
 
-def resolve_url(settings: Settings) -> str | None:
-    """The URL to use, or None when ``up`` should start an embedded server (``url = "embedded"`` forces it)."""
+def resolve_url(settings: Settings, role: str = "tools") -> str | None:
+    """The URL to use, or None when ``up`` should start an embedded server (``url = "embedded"`` forces it).
+
+    On a named Redis, the process connects as ``[redis] username`` (its role's ACL user, set per process:
+    ``MOODSTREAM__REDIS__USERNAME``) with ``password``. On the embedded server, as ``role``'s user, whose
+    password ``up`` generated into the run folder (acl.py)."""
     forced = settings.redis.url == EMBEDDED
-    if settings.redis.url and not forced:
-        return with_tls(with_password(settings.redis.url, settings.redis.password), settings)
+    cfg = settings.redis
+    if cfg.url and not forced:
+        return with_tls(with_password(cfg.url, cfg.password, cfg.username), settings)
     marker = embedded_url_file(settings)
     if marker.exists():
         url = marker.read_text().strip()
         if url and answers(url):
-            return url
+            return as_role(url, settings, role)
     return None
+
+
+def role_passwords_file(settings: Settings) -> Path:
+    """The embedded server's ACL users' passwords (JSON, role -> password; private to the user)."""
+    return settings.run_path() / "redis-users.json"
+
+
+def as_role(url: str, settings: Settings, role: str) -> str:
+    """The embedded server's URL with ``role``'s user in place of the default one, when ``up`` made it."""
+    import json
+    from urllib.parse import urlsplit, urlunsplit
+
+    path = role_passwords_file(settings)
+    passwords = json.loads(path.read_text()) if path.exists() else {}
+    if role not in passwords:
+        return url
+    bare = urlunsplit(urlsplit(url)._replace(netloc=urlsplit(url).netloc.rpartition("@")[2]))
+    return with_password(bare, passwords[role], role)
 
 
 def with_tls(url: str, settings: Settings) -> str:
@@ -56,11 +79,13 @@ def with_tls(url: str, settings: Settings) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def with_password(url: str, password: str) -> str:
-    """``url`` with ``password`` in it, unless it carries credentials of its own (or there is none)."""
+def with_password(url: str, password: str, username: str = "") -> str:
+    """``url`` with ``username`` and ``password`` in it, unless it carries credentials of its own (or
+    there is no password)."""
     from urllib.parse import quote, urlsplit, urlunsplit
 
     parts = urlsplit(url)
     if not password or "@" in parts.netloc or parts.scheme not in ("redis", "rediss"):
         return url
-    return urlunsplit(parts._replace(netloc=f":{quote(password, safe='')}@{parts.netloc}"))
+    user = quote(username, safe="")
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{parts.netloc}"))
