@@ -72,14 +72,17 @@ def face_recording(path: Path, video: Path, frames: int) -> Path:
     return path
 
 
-def moodstream(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it."""
+def moodstream(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it (``env``: added to this process's environment)."""
     return subprocess.run(
         launcher.cli(None, *args),
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **env} if env is not None else None,
     )
 
 

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from moodstream.cli import common
+from moodstream.config import ConfigError
 from moodstream.runtime.redact import redact_log_handlers
 from moodstream.streams import suggestions
 
@@ -125,8 +126,40 @@ def _add_notice(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
     p.set_defaults(fn=cmd_notice)
 
 
+def cmd_redis_acl(args: argparse.Namespace) -> int:
+    import os
+
+    from moodstream.streams.acl import ROLES, acl_line
+    from moodstream.streams.keys import Keys
+
+    settings = common.load(args, required=False)
+    names = {role: f"MOODSTREAM_REDIS_PASSWORD_{role.upper()}" for role in ROLES}
+    missing = [name for name in names.values() if not os.environ.get(name)]
+    if missing:
+        raise ConfigError(f"set each role's password in the environment first: {', '.join(missing)} missing")
+    keys = Keys(settings.redis.prefix, settings.streams.partitions)
+    print(
+        f"# moodstream ACL users for prefix {keys.prefix!r}, {keys.partitions} partition(s): aclfile, or redis.conf"
+    )
+    print("# user default off    <- once every process connects as its role ([redis] username)")
+    webcams = settings.browser_cameras.enabled
+    for role, name in names.items():
+        print(acl_line(keys, role, os.environ[name], webcams))
+    return 0
+
+
+def _add_redis_acl(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "redis-acl",
+        parents=[parent],
+        help="print the ACL users (one per role) for an external Redis, passwords from MOODSTREAM_REDIS_PASSWORD_<ROLE>",
+    )
+    p.set_defaults(fn=cmd_redis_acl)
+
+
 def register(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
     _add_assets(sub, parent)
+    _add_redis_acl(sub, parent)
     _add_notice(sub, parent)
     _add_spotify_save(sub, parent)
     _add_reset(sub, parent)
