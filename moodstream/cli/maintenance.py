@@ -138,9 +138,9 @@ def cmd_redis_acl(args: argparse.Namespace) -> int:
     if missing:
         raise ConfigError(f"set each role's password in the environment first: {', '.join(missing)} missing")
     keys = Keys(settings.redis.prefix, settings.streams.partitions)
-    print(
-        f"# moodstream ACL users for prefix {keys.prefix!r}, {keys.partitions} partition(s): aclfile, or redis.conf"
-    )
+    deployment = settings.redis.prefix
+    where = f"{keys.partitions} partition(s) of deployment {deployment!r}"
+    print(f"# moodstream ACL users, {where}: an aclfile, or lines of redis.conf")
     print("# user default off    <- once every process connects as its role ([redis] username)")
     webcams = settings.browser_cameras.enabled
     for role, name in names.items():
