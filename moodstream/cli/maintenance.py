@@ -127,6 +127,7 @@ def _add_notice(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_redis_acl(args: argparse.Namespace) -> int:
+    import hashlib
     import os
 
     from moodstream.streams.acl import ROLES, acl_line
@@ -140,8 +141,14 @@ def cmd_redis_acl(args: argparse.Namespace) -> int:
     keys = Keys(settings.redis.prefix, settings.streams.partitions)
     deployment = settings.redis.prefix
     where = f"{keys.partitions} partition(s) of deployment {deployment!r}"
-    print(f"# moodstream ACL users, {where}: an aclfile, or lines of redis.conf")
-    print("# user default off    <- once every process connects as its role ([redis] username)")
+    # An ACL file takes no comments: what this is goes to stderr, the file to stdout.
+    print(f"moodstream: ACL users for {where} (an aclfile, or lines of redis.conf)", file=sys.stderr)
+    admin = os.environ.get("MOODSTREAM_REDIS_PASSWORD", "")
+    if admin:  # the default user, for the operator and health checks: the configured password
+        digest = hashlib.sha256(admin.encode()).hexdigest()
+        print(f"user default on #{digest} ~* &* +@all")
+    else:
+        print("user default off")
     webcams = settings.browser_cameras.enabled
     for role, name in names.items():
         print(acl_line(keys, role, os.environ[name], webcams))

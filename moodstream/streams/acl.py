@@ -9,7 +9,8 @@ Socket.IO events. So each role gets its own user:
 - the dashboard reads, and writes only its bridge cursor and lease, the watched marks, its heartbeat
   and its Pub/Sub channel (and, with viewers' webcams, their frames: the browser-camera publisher);
 - ``tools`` (status, watch, dead, record, replay, reset) may use every key of the deployment's prefix,
-  but no administrative command.
+  but no administrative command;
+- ``keda`` (Kubernetes' autoscaler) reads how far each consumer group lags, and nothing else.
 
 ``up`` creates these users on the server it embeds; ``moodstream redis-acl`` prints them for an external
 Redis (Redis 7 or Valkey: the ``%R~`` read-only key patterns). Key names come from keys.py.
@@ -31,6 +32,7 @@ ROLES = (
     "rollup",
     "dashboard",
     "tools",
+    "keda",
 )
 
 # What every role's connection needs: authenticate, ping, learn the cluster's slots, read the clock.
@@ -107,6 +109,8 @@ def _key_rules(keys: Keys, role: str, browser_cameras: bool) -> tuple[list[str],
             + heartbeats,
         ),
         "tools": ([keys.all_pattern()], []),
+        # KEDA's redis-streams scaler: how far each stage's consumer group lags, nothing else.
+        "keda": ([], streams(*STREAMS)),
     }
     return table[role]
 
@@ -114,7 +118,7 @@ def _key_rules(keys: Keys, role: str, browser_cameras: bool) -> tuple[list[str],
 def role_rules(keys: Keys, role: str, browser_cameras: bool = True) -> str:
     """The ACL rules of ``role`` (after ``user <name> on <password>``)."""
     writes, reads = _key_rules(keys, role, browser_cameras)
-    commands = "+@all -@dangerous +scan" if role == "tools" else f"{BASE} {WORKER}"
+    commands = {"tools": "+@all -@dangerous +scan", "keda": "+xinfo +xpending +xlen"}.get(role, WORKER)
     if role == "rollup":
         commands += " +zadd +zrangebyscore +zrem"
     channels = ""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from moodstream.ops.stack import free_port
 from moodstream.streams.acl import ROLES, acl_line
+from moodstream.streams.client import answers
 from moodstream.streams.keys import Keys
-from tests.helpers import RedisServer, moodstream, write_config
+from tests.helpers import Process, RedisServer, moodstream, wait_for, write_config
 
 KEYS = Keys("acl", 2)
 
@@ -74,10 +77,30 @@ def test_each_role_writes_only_its_own_keys(server: RedisServer) -> None:
 def test_redis_acl_prints_the_users_for_an_external_redis(tmp_path: Path) -> None:
     config = write_config(tmp_path / "ms.toml", {"redis": {"prefix": "acl"}, "streams": {"partitions": 2}})
     env = {f"MOODSTREAM_REDIS_PASSWORD_{role.upper()}": f"pw-{role}" for role in ROLES}
+    env["MOODSTREAM_REDIS_PASSWORD"] = "pw-admin"
     done = moodstream("--config", str(config), "redis-acl", env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert [line.split()[1] for line in lines if line.startswith("user ")] == list(ROLES)
+    assert [line.split()[1] for line in lines if line.startswith("user ")] == ["default", *ROLES]
     assert "pw-dashboard" not in done.stdout  # only the passwords' SHA-256
+    # A real redis-server loads it as its ACL file.
+    (tmp_path / "users.acl").write_text(done.stdout)
+    port = free_port()
+    server = Process(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--aclfile", str(tmp_path / "users.acl"), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        tmp_path, "redis-acl",
+    )  # fmt: skip
+    try:
+        detector = redis.Redis(port=port, username="detector", password="pw-detector", socket_timeout=2)
+        wait_for(
+            lambda: answers(f"redis://default:pw-admin@127.0.0.1:{port}/0"),
+            20,
+            what="redis with the ACL file",
+        )
+        detector.xadd(KEYS.camera_stream("detections", "lobby"), {"d": b"ok"})
+        assert refused(lambda: detector.xadd(KEYS.camera_stream("emotions", "lobby"), {"d": b"forged"}))
+    finally:
+        server.stop()
     missing = moodstream("--config", str(config), "redis-acl", env={})
     assert missing.returncode == 2 and "MOODSTREAM_REDIS_PASSWORD_CAPTURE" in missing.stderr
