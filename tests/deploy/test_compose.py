@@ -65,7 +65,23 @@ def test_services_run_every_stage_and_each_camera_once(compose: dict[str, Any], 
     for name in workers:
         service = compose["services"][name]
         assert service["healthcheck"]["test"] == ["CMD", "moodstream", "health"], name
-        assert "MOODSTREAM_REDIS_PASSWORD" in service["environment"], name
+        # Each worker connects as its stage's ACL user, with that role's own password.
+        role = workers[name][1]
+        assert service["environment"]["MOODSTREAM__REDIS__USERNAME"] == role, name
+        assert (
+            f"MOODSTREAM_REDIS_PASSWORD_{role.upper()}:?"
+            in service["environment"]["MOODSTREAM_REDIS_PASSWORD"]
+        )
+
+
+def test_redis_loads_the_role_users_and_takes_no_password_in_argv(compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    assert "--requirepass" not in command
+    assert command[command.index("--aclfile") + 1] == "/etc/redis/users.acl"
+    assert "./deploy/compose/users.acl:/etc/redis/users.acl:ro" in redis["volumes"]
+    dashboard = compose["services"]["dashboard"]["environment"]
+    assert dashboard["MOODSTREAM__REDIS__USERNAME"] == "dashboard"
 
 
 def test_build_targets_exist_and_secrets_come_from_the_environment(compose: dict[str, Any]) -> None:
