@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moodstream.cli import common
@@ -144,14 +145,15 @@ def cmd_redis_acl(args: argparse.Namespace) -> int:
     # An ACL file takes no comments: what this is goes to stderr, the file to stdout.
     print(f"moodstream: ACL users for {where} (an aclfile, or lines of redis.conf)", file=sys.stderr)
     admin = os.environ.get("MOODSTREAM_REDIS_PASSWORD", "")
-    if admin:  # the default user, for the operator and health checks: the configured password
-        digest = hashlib.sha256(admin.encode()).hexdigest()
-        print(f"user default on #{digest} ~* &* +@all")
-    else:
-        print("user default off")
+    # The default user, for the operator and health checks: the configured password.
+    digest = hashlib.sha256(admin.encode()).hexdigest()
+    lines = [f"user default on #{digest} ~* &* +@all" if admin else "user default off"]
     webcams = settings.browser_cameras.enabled
-    for role, name in names.items():
-        print(acl_line(keys, role, os.environ[name], webcams))
+    lines += [acl_line(keys, role, os.environ[name], webcams) for role, name in names.items()]
+    if args.out:  # the passwords' SHA-256 only: the Redis container's own user must read it
+        Path(args.out).write_text("\n".join(lines) + "\n")
+    else:
+        print("\n".join(lines))
     return 0
 
 
@@ -161,6 +163,7 @@ def _add_redis_acl(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
         parents=[parent],
         help="print the ACL users (one per role) for an external Redis, passwords from MOODSTREAM_REDIS_PASSWORD_<ROLE>",
     )
+    p.add_argument("--out", help="write the ACL file here (default: standard output)")
     p.set_defaults(fn=cmd_redis_acl)
 
 

@@ -79,7 +79,7 @@ def test_redis_loads_the_role_users_and_takes_no_password_in_argv(compose: dict[
     command = redis["command"]
     assert "--requirepass" not in command
     assert command[command.index("--aclfile") + 1] == "/etc/redis/users.acl"
-    assert "./deploy/compose/users.acl:/etc/redis/users.acl:ro" in redis["volumes"]
+    assert "./users.acl:/etc/redis/users.acl:ro" in redis["volumes"]
     dashboard = compose["services"]["dashboard"]["environment"]
     assert dashboard["MOODSTREAM__REDIS__USERNAME"] == "dashboard"
 

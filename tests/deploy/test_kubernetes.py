@@ -162,15 +162,31 @@ def test_redis_is_the_trust_boundary(overlay: Rendered) -> None:
     """Every moodstream container gets the password from the Secret; our own Redis requires it, evicts
     nothing silently, and lets in only moodstream's pods and KEDA's operator."""
     for name, deployment in overlay.by_kind["Deployment"].items():
+        if name == "moodstream-redis":
+            continue
         for container in deployment["spec"]["template"]["spec"]["containers"]:
+            # Each process connects as its role's ACL user with that role's own password.
             env = {e["name"]: e for e in container.get("env", [])}
-            wanted = "REDIS_PASSWORD" if name == "moodstream-redis" else "MOODSTREAM_REDIS_PASSWORD"
-            assert env[wanted]["valueFrom"]["secretKeyRef"] == {"name": "moodstream-redis", "key": "password"}
+            role = "capture" if container["args"][1:2] == ["capture"] else container["args"][-1]
+            role = "dashboard" if container["args"] == ["dashboard"] else role
+            assert env["MOODSTREAM__REDIS__USERNAME"]["value"] == role, name
+            ref = env["MOODSTREAM_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "moodstream-redis", "key": f"password-{role}"}, name
+    auth = overlay.by_kind["TriggerAuthentication"]["moodstream-redis"]["spec"]["secretTargetRef"]
+    assert {a["parameter"]: a["key"] for a in auth} == {
+        "username": "username-keda",
+        "password": "password-keda",
+    }
     if overlay.settings.redis.cluster:
         assert "moodstream-redis" not in overlay.by_kind["Deployment"]
         return
-    args = overlay.deployment("moodstream-redis")["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    spec = overlay.deployment("moodstream-redis")["spec"]["template"]["spec"]
+    args = spec["containers"][0]["args"]
+    assert "--requirepass" not in args and args[args.index("--aclfile") + 1] == "/etc/redis/users.acl"
+    acl = next(v for v in spec["volumes"] if v["name"] == "acl")["secret"]
+    assert acl["secretName"] == "moodstream-redis" and acl["items"] == [
+        {"key": "users.acl", "path": "users.acl"}
+    ]
     assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
     redis = overlay.deployment("moodstream-redis")["spec"]["template"]["spec"]["containers"][0]
     probe = " ".join(redis["readinessProbe"]["exec"]["command"])
