@@ -31,7 +31,7 @@ def keda_errors(obj: dict) -> list[str]:
 
 
 def test_the_overlays_are_the_documented_ones() -> None:
-    assert OVERLAYS == ["gpu", "redis-cluster", "single-redis"]
+    assert OVERLAYS == ["gpu", "redis-cluster", "redis-cluster-tls", "single-redis"]
 
 
 def test_every_object_is_valid_against_its_schema(overlay: Rendered) -> None:
@@ -173,10 +173,9 @@ def test_redis_is_the_trust_boundary(overlay: Rendered) -> None:
             ref = env["MOODSTREAM_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
             assert ref == {"name": "moodstream-redis", "key": f"password-{role}"}, name
     auth = overlay.by_kind["TriggerAuthentication"]["moodstream-redis"]["spec"]["secretTargetRef"]
-    assert {a["parameter"]: a["key"] for a in auth} == {
-        "username": "username-keda",
-        "password": "password-keda",
-    }
+    refs = {a["parameter"]: (a["name"], a["key"]) for a in auth}
+    assert refs["username"] == ("moodstream-redis", "username-keda")
+    assert refs["password"] == ("moodstream-redis", "password-keda")
     if overlay.settings.redis.cluster:
         assert "moodstream-redis" not in overlay.by_kind["Deployment"]
         return
@@ -199,3 +198,29 @@ def test_redis_is_the_trust_boundary(overlay: Rendered) -> None:
     (rule,) = policy["ingress"]
     assert rule["from"][0] == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "moodstream"}}}
     assert rule["from"][1]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}
+
+
+def test_over_tls_every_pod_and_keda_get_the_certificates(tmp_path: Path) -> None:
+    overlay = render(KUBERNETES / "overlays" / "redis-cluster-tls", tmp_path)
+    redis = overlay.settings.redis
+    assert redis.url.startswith("rediss://") and redis.cluster
+    files = {redis.tls_ca_file, redis.tls_cert_file, redis.tls_key_file}
+    assert files == {
+        "/etc/moodstream-tls/ca.crt",
+        "/etc/moodstream-tls/tls.crt",
+        "/etc/moodstream-tls/tls.key",
+    }
+    for name, deployment in overlay.by_kind["Deployment"].items():
+        spec = deployment["spec"]["template"]["spec"]
+        volume = next(v for v in spec["volumes"] if v["name"] == "redis-tls")
+        assert volume["secret"]["secretName"] == "moodstream-redis-tls", name
+        mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+        assert mounts["redis-tls"] == "/etc/moodstream-tls", name
+    auth = overlay.by_kind["TriggerAuthentication"]["moodstream-redis"]["spec"]["secretTargetRef"]
+    refs = {a["parameter"]: (a["name"], a["key"]) for a in auth}
+    assert refs["tls"] == ("moodstream-redis", "tls")
+    assert {refs[p] for p in ("ca", "cert", "key")} == {
+        ("moodstream-redis-tls", "ca.crt"),
+        ("moodstream-redis-tls", "tls.crt"),
+        ("moodstream-redis-tls", "tls.key"),
+    }
