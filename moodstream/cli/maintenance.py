@@ -148,8 +148,7 @@ def cmd_redis_acl(args: argparse.Namespace) -> int:
     # The default user, for the operator and health checks: the configured password.
     digest = hashlib.sha256(admin.encode()).hexdigest()
     lines = [f"user default on #{digest} ~* &* +@all" if admin else "user default off"]
-    webcams = settings.browser_cameras.enabled
-    lines += [acl_line(keys, role, os.environ[name], webcams) for role, name in names.items()]
+    lines += [acl_line(keys, role, os.environ[name]) for role, name in names.items()]
     if args.out:  # the passwords' SHA-256 only: the Redis container's own user must read it
         Path(args.out).write_text("\n".join(lines) + "\n")
     else:

@@ -29,8 +29,9 @@ from moodstream.dashboard.history import FeedHistory
 from moodstream.dashboard.privacy import PageInfo, camera_privacy
 from moodstream.runtime.liveness import Liveness, guarded
 from moodstream.runtime.worker import Runtime, Stopper
+from moodstream.streams.bus import Bus
 from moodstream.streams.client import Client, RedisError
-from moodstream.streams.connection import resolve_url
+from moodstream.streams.connection import SECOND_CONNECTION, resolve_url
 from moodstream.streams.keys import Keys
 from moodstream.streams.schemas import DashboardStatus
 
@@ -100,6 +101,17 @@ def _socketio(app: Flask, settings: Settings, mq: str | None) -> SocketIO:
     )
 
 
+def _webcams_bus(settings: Settings, rt: Runtime) -> Bus:
+    """Viewers' webcams publish frames through a connection of their own, as the Redis user ``webcams``:
+    the dashboard's own user cannot write frames (streams/acl.py)."""
+    if not settings.browser_cameras.enabled:
+        return rt.bus
+    url = resolve_url(settings, SECOND_CONNECTION)
+    if url is None:
+        return rt.bus  # a test's client, with no deployment Redis to log in to
+    return Bus.for_settings(settings, url)
+
+
 def create_app(
     settings: Settings,
     client: Client | None = None,
@@ -118,7 +130,11 @@ def create_app(
     outbox, clients, latest = Outbox(socketio), Clients(), LatestStats()
     raw_view = settings.protection("browser-").raw_frames_leave  # the section's: no config names them
     browser = BrowserCameras(
-        rt.bus, settings.browser_cameras, settings.streams, settings.runtime.heartbeat_s, raw_view
+        _webcams_bus(settings, rt),
+        settings.browser_cameras,
+        settings.streams,
+        settings.runtime.heartbeat_s,
+        raw_view,
     )
     aggregate = settings.aggregate_cameras()
     bridge = EventBridge(rt.bus, outbox.event, shared=mq is not None, errors=rt.counters, aggregate=aggregate)

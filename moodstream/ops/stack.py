@@ -177,8 +177,7 @@ def role_users(settings: Settings) -> list[str]:
     passwords = {role: passwords.get(role) or secrets.token_urlsafe(24) for role in ROLES}
     private_file(path, json.dumps(passwords))
     keys = Keys(settings.redis.prefix, settings.streams.partitions)
-    webcams = settings.browser_cameras.enabled
-    return [acl_line(keys, role, passwords[role], webcams) for role in ROLES]
+    return [acl_line(keys, role, passwords[role]) for role in ROLES]
 
 
 def embedded_password(settings: Settings) -> str:

@@ -7,7 +7,9 @@ Socket.IO events. So each role gets its own user:
 - each stage's workers write only their output stream, the dead letters and their own keys, and
   acknowledge only their input stream;
 - the dashboard reads, and writes only its bridge cursor and lease, the watched marks, its heartbeat
-  and its Pub/Sub channel (and, with viewers' webcams, their frames: the browser-camera publisher);
+  and its Pub/Sub channel;
+- ``webcams``, the browser-camera publisher (a connection of its own in the dashboard's process), writes
+  viewers' webcams' frames and their heartbeats;
 - ``tools`` (status, watch, dead, record, replay, reset) may use every key of the deployment's prefix,
   but no administrative command;
 - ``keda`` (Kubernetes' autoscaler) reads how far each consumer group lags, and nothing else.
@@ -31,6 +33,7 @@ ROLES = (
     "alerter",
     "rollup",
     "dashboard",
+    "webcams",
     "tools",
     "keda",
 )
@@ -56,7 +59,7 @@ def _reads(patterns: list[str]) -> str:
     return " ".join(f"%R~{p}" for p in patterns)
 
 
-def _key_rules(keys: Keys, role: str, browser_cameras: bool) -> tuple[list[str], list[str]]:
+def _key_rules(keys: Keys, role: str) -> tuple[list[str], list[str]]:
     """The keys ``role`` may write (and read), and those it may only read."""
 
     def streams(*names: str) -> list[str]:
@@ -98,16 +101,14 @@ def _key_rules(keys: Keys, role: str, browser_cameras: bool) -> tuple[list[str],
         ),
         "dashboard": (
             per_camera("watched")
-            + [keys.dashboard_lease(), keys.dashboard_cursor(), keys.heartbeat("dashboard", "*")]
-            + (
-                (streams("frames") + per_camera("frame") + [keys.heartbeat("capture", "*")])
-                if browser_cameras
-                else []
-            ),
+            + [keys.dashboard_lease(), keys.dashboard_cursor(), keys.heartbeat("dashboard", "*")],
             streams(*STREAMS)
             + per_camera("frame", "overlay", "reco", "timeline", "state", "tracks")
             + heartbeats,
         ),
+        # The browser-camera publisher (dashboard/browser_cameras.py), on a connection of its own in the
+        # dashboard's process: viewers' webcams' frames, and their capture heartbeats.
+        "webcams": (streams("frames") + per_camera("frame") + [keys.heartbeat("capture", "*")], heartbeats),
         "tools": ([keys.all_pattern()], []),
         # KEDA's redis-streams scaler: how far each stage's consumer group lags, nothing else.
         "keda": ([], streams(*STREAMS)),
@@ -115,9 +116,9 @@ def _key_rules(keys: Keys, role: str, browser_cameras: bool) -> tuple[list[str],
     return table[role]
 
 
-def role_rules(keys: Keys, role: str, browser_cameras: bool = True) -> str:
+def role_rules(keys: Keys, role: str) -> str:
     """The ACL rules of ``role`` (after ``user <name> on <password>``)."""
-    writes, reads = _key_rules(keys, role, browser_cameras)
+    writes, reads = _key_rules(keys, role)
     commands = {"tools": "+@all -@dangerous +scan", "keda": "+xinfo +xpending +xlen"}.get(role, WORKER)
     if role == "rollup":
         commands += " +zadd +zrangebyscore +zrem"
@@ -138,7 +139,7 @@ def role_rules(keys: Keys, role: str, browser_cameras: bool = True) -> str:
     )
 
 
-def acl_line(keys: Keys, role: str, password: str, browser_cameras: bool = True) -> str:
+def acl_line(keys: Keys, role: str, password: str) -> str:
     """A ``user`` line of an ACL file (or redis.conf), with the password as its SHA-256."""
     digest = hashlib.sha256(password.encode()).hexdigest()
-    return f"user {role} on #{digest} {role_rules(keys, role, browser_cameras)}"
+    return f"user {role} on #{digest} {role_rules(keys, role)}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from moodstream.config import Settings
+from moodstream.config import ConfigError, Settings
 from moodstream.streams.client import answers
 
 EMBEDDED = "embedded"
@@ -33,13 +33,29 @@ def resolve_url(settings: Settings, role: str = "tools") -> str | None:
     forced = settings.redis.url == EMBEDDED
     cfg = settings.redis
     if cfg.url and not forced:
-        return with_tls(with_password(cfg.url, cfg.password, cfg.username), settings)
+        username, password = cfg.username, cfg.password
+        if role == SECOND_CONNECTION and cfg.username:  # a second user in the dashboard's process
+            username, password = role, _role_password(role)
+        return with_tls(with_password(cfg.url, password, username), settings)
     marker = embedded_url_file(settings)
     if marker.exists():
         url = marker.read_text().strip()
         if url and answers(url):
             return as_role(url, settings, role)
     return None
+
+
+# The one role a process connects as besides its own: the dashboard's browser-camera publisher.
+SECOND_CONNECTION = "webcams"
+
+
+def _role_password(role: str) -> str:
+    import os
+
+    name = f"MOODSTREAM_REDIS_PASSWORD_{role.upper()}"
+    if not os.environ.get(name):
+        raise ConfigError(f"the {role} connection logs in as Redis user {role!r}: set {name}")
+    return os.environ[name]
 
 
 def role_passwords_file(settings: Settings) -> Path:

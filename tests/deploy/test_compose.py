@@ -82,6 +82,7 @@ def test_redis_loads_the_role_users_and_takes_no_password_in_argv(compose: dict[
     assert "./users.acl:/etc/redis/users.acl:ro" in redis["volumes"]
     dashboard = compose["services"]["dashboard"]["environment"]
     assert dashboard["MOODSTREAM__REDIS__USERNAME"] == "dashboard"
+    assert "MOODSTREAM_REDIS_PASSWORD_WEBCAMS:?" in dashboard["MOODSTREAM_REDIS_PASSWORD_WEBCAMS"]
 
 
 def test_build_targets_exist_and_secrets_come_from_the_environment(compose: dict[str, Any]) -> None:

@@ -172,6 +172,9 @@ def test_redis_is_the_trust_boundary(overlay: Rendered) -> None:
             assert env["MOODSTREAM__REDIS__USERNAME"]["value"] == role, name
             ref = env["MOODSTREAM_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
             assert ref == {"name": "moodstream-redis", "key": f"password-{role}"}, name
+    dashboard = overlay.deployment("moodstream-dashboard")["spec"]["template"]["spec"]["containers"][0]
+    webcams = {e["name"]: e for e in dashboard["env"]}["MOODSTREAM_REDIS_PASSWORD_WEBCAMS"]
+    assert webcams["valueFrom"]["secretKeyRef"] == {"name": "moodstream-redis", "key": "password-webcams"}
     auth = overlay.by_kind["TriggerAuthentication"]["moodstream-redis"]["spec"]["secretTargetRef"]
     refs = {a["parameter"]: (a["name"], a["key"]) for a in auth}
     assert refs["username"] == ("moodstream-redis", "username-keda")

@@ -48,6 +48,9 @@ def test_each_role_writes_only_its_own_keys(server: RedisServer) -> None:
     assert refused(lambda: dashboard.xadd(emotions, {"d": b"forged"})), "the dashboard forged an emotion"
     assert refused(lambda: dashboard.set(KEYS.latest_recommendation(cam), b"forged"))
     assert refused(lambda: dashboard.publish("elsewhere", b"x"))
+    assert refused(lambda: dashboard.xadd(frames, {"d": b"forged"})), "frames are the webcams user's"
+    as_role(server, "webcams").xadd(frames, {"d": b"a viewer's webcam"})
+    assert refused(lambda: as_role(server, "webcams").xadd(emotions, {"d": b"forged"}))
     dashboard.set(KEYS.watched(cam), b"1", ex=5)  # what it does write
     dashboard.publish(KEYS.dashboard_channel(), b"event")
     assert dashboard.xrange(emotions) == []  # and reads
