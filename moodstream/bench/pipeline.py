@@ -27,9 +27,10 @@ from moodstream.config import Settings
 from moodstream.ops import launcher
 from moodstream.ops.tomlwriter import dump_toml
 from moodstream.streams import consumer_groups, dead_letters, heartbeats
+from moodstream.streams.acl import create_users
 from moodstream.streams.bus import Bus
 from moodstream.streams.client import answers
-from moodstream.streams.connection import resolve_url
+from moodstream.streams.connection import resolve_url, without_credentials
 from moodstream.streams.schemas import CaptureStatus
 from moodstream.streams.stages import STAGES, stage_named
 
@@ -66,6 +67,7 @@ class BenchOptions:
     compare_fer: bool = False  # then run the fer library's own loop on the same video, after the window
     browser_cameras: int = 0  # viewers' webcams the dashboard must admit (bench --browser-cameras)
     blur_faces: bool | None = None  # None: the config's [privacy] blur_faces
+    acl: bool = False  # each worker connects as its role's ACL user (bench --acl), created on the server
 
 
 class BenchRun:
@@ -84,6 +86,8 @@ class BenchRun:
         self.names: dict[int, str] = {}  # pid -> the name its log has
         url = resolve_url(settings) or self._start_redis()
         self.bus = Bus.for_settings(settings, url, prefix="bench-" + uuid.uuid4().hex[:8])
+        # With --acl, the config's URL carries no credentials: each process logs in as its role (_spawn).
+        self.passwords = create_users(self.bus) if opts.acl else {}
         self.config = self.tmp / "bench.toml"
         self.config.write_text(dump_toml(self._config(url)))
 
@@ -108,7 +112,11 @@ class BenchRun:
     def _config(self, url: str) -> dict[str, Any]:
         s, o = self.settings, self.opts
         data: dict[str, Any] = {
-            "redis": {"url": url, "prefix": self.bus.keys.prefix, "cluster": s.redis.cluster},
+            "redis": {
+                "url": without_credentials(url) if self.passwords else url,
+                "prefix": self.bus.keys.prefix,
+                "cluster": s.redis.cluster,
+            },
             "runtime": {"heartbeat_s": 0.5},
             "streams": {"partitions": s.streams.partitions},
             "detector": s.detector.model_dump(),
@@ -141,6 +149,11 @@ class BenchRun:
 
     def _spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+        if self.passwords:  # its role's ACL user: the stage (its name's first part), or the dashboard
+            role = name.split("-")[0]
+            env["MOODSTREAM__REDIS__USERNAME"] = role
+            env["MOODSTREAM_REDIS_PASSWORD"] = self.passwords[role]
+            env["MOODSTREAM_REDIS_PASSWORD_WEBCAMS"] = self.passwords["webcams"]
         log = (self.tmp / f"{name}.log").open("wb")
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         self.names[proc.pid] = name

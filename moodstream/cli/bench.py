@@ -173,6 +173,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         ab_rounds=args.ab_rounds if viewers else 0,
         compare_fer=args.compare_fer,
         blur_faces=None if args.blur_faces is None else args.blur_faces == "on",
+        acl=args.acl,
     )
     if args.json:
         print(json.dumps(result))
@@ -217,6 +218,11 @@ def _add_bench(sub: Subparsers, parent: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         help="with the dashboard: alternate windows without and with this many video viewers, and compare",
+    )
+    p.add_argument(
+        "--acl",
+        action="store_true",
+        help="create the role users on the server (the config's user must be allowed to) and run each worker as its role's",
     )
     p.add_argument(
         "--blur-faces",

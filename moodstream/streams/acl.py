@@ -21,7 +21,9 @@ Redis (Redis 7 or Valkey: the ``%R~`` read-only key patterns). Key names come fr
 from __future__ import annotations
 
 import hashlib
+import secrets
 
+from moodstream.streams.bus import Bus
 from moodstream.streams.keys import STREAMS, Keys
 
 ROLES = (
@@ -137,6 +139,15 @@ def role_rules(keys: Keys, role: str) -> str:
         )
         if part
     )
+
+
+def create_users(bus: Bus) -> dict[str, str]:
+    """Create every role's user on the bus's server (as its current, administrative user), with a
+    random password each; returns the passwords (``bench --acl``)."""
+    passwords = {role: secrets.token_urlsafe(24) for role in ROLES}
+    for role, password in passwords.items():
+        bus._client.execute_command("ACL", "SETUSER", *acl_line(bus.keys, role, password).split()[1:])
+    return passwords
 
 
 def acl_line(keys: Keys, role: str, password: str) -> str:

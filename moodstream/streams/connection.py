@@ -66,14 +66,12 @@ def role_passwords_file(settings: Settings) -> Path:
 def as_role(url: str, settings: Settings, role: str) -> str:
     """The embedded server's URL with ``role``'s user in place of the default one, when ``up`` made it."""
     import json
-    from urllib.parse import urlsplit, urlunsplit
 
     path = role_passwords_file(settings)
     passwords = json.loads(path.read_text()) if path.exists() else {}
     if role not in passwords:
         return url
-    bare = urlunsplit(urlsplit(url)._replace(netloc=urlsplit(url).netloc.rpartition("@")[2]))
-    return with_password(bare, passwords[role], role)
+    return with_password(without_credentials(url), passwords[role], role)
 
 
 def with_tls(url: str, settings: Settings) -> str:
@@ -93,6 +91,14 @@ def with_tls(url: str, settings: Settings) -> str:
     extra = {k: str(settings.resolve_path(v)) for k, v in files.items() if v}
     query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
     return urlunsplit(parts._replace(query=query))
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with no user or password in it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def with_password(url: str, password: str, username: str = "") -> str:
