@@ -114,7 +114,13 @@ def test_up_starts_an_embedded_server_when_asked(tmp_path: Path, assets) -> None
         "embedded",
         "emb",
         assets["samples"],
-        dashboard={"enabled": True, "port": web, "token": "t" * 24, "stats_interval_s": 0.5},
+        dashboard={
+            "enabled": True,
+            "port": web,
+            "token": "t" * 24,
+            "stats_interval_s": 0.5,
+            "message_queue": "redis",
+        },
         privacy={"retention": "1h"},
     )
     up = moodstream("up", "--config", str(config))

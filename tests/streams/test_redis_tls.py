@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,7 +74,15 @@ def test_the_pipeline_runs_over_tls_with_client_certificates(tmp_path: Path, tls
         "tls_cert_file": str(certs / "client.crt"),
         "tls_key_file": str(certs / "client.key"),
     }
-    config = pipeline_config(tmp_path, "", "tls", assets["samples"], redis=redis_cfg)
+    web = free_port()
+    dashboard = {
+        "enabled": True,
+        "port": web,
+        "token": "t" * 24,
+        "stats_interval_s": 0.5,
+        "message_queue": "redis",
+    }
+    config = pipeline_config(tmp_path, "", "tls", assets["samples"], redis=redis_cfg, dashboard=dashboard)
     # Nothing in the clear, and no client without a certificate the CA signed.
     assert not answers(f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
     assert not answers(f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={certs / 'ca.crt'}")
@@ -89,6 +98,12 @@ def test_the_pipeline_runs_over_tls_with_client_certificates(tmp_path: Path, tls
         status = moodstream("status", "--config", str(config), "--json")
         assert status.returncode == 0, status.stderr
         assert json.loads(status.stdout)["stages"]["smoother"]["workers"] == 1
+        # The dashboard, its API and its message queue over TLS too.
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{web}/api/cameras", headers={"Authorization": "Bearer " + "t" * 24}
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert {c["camera"] for c in json.loads(resp.read())["cameras"]} == {"lobby", "desk"}
         assert isinstance(client, redis.Redis)
     finally:
         moodstream("down", "--config", str(config))
