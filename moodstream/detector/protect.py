@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from moodstream.config.privacy import Protection
+from moodstream.detector.regions import Box, region
 
-Box = tuple[int, int, int, int]
 Polygon = Sequence[tuple[float, float]]
 
 # A face is shrunk to at most this many samples across, then smoothly enlarged again: no feature of
@@ -37,15 +37,6 @@ def black_out(pixels: np.ndarray, polygons: list[np.ndarray]) -> None:
         cv2.fillPoly(pixels, polygons, 0 if pixels.ndim == 2 else (0, 0, 0))
 
 
-def grown(box: Box, margin: float, width: int, height: int) -> Box:
-    """A face box grown by ``margin`` of its size on each side, clipped to the frame."""
-    x, y, w, h = box
-    dx, dy = round(w * margin), round(h * margin)
-    x0, y0 = max(0, x - dx), max(0, y - dy)
-    x1, y1 = min(width, x + w + dx), min(height, y + h + dy)
-    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
-
-
 def blur_region(pixels: np.ndarray, box: Box) -> None:
     """Make one region unrecognisable, in place: shrunk to a few samples and smoothly enlarged."""
     x, y, w, h = box
@@ -65,7 +56,7 @@ def protect(pixels: np.ndarray, boxes: Iterable[Box], protection: Protection) ->
     black_out(out, mask_polygons(protection.masks, width, height))
     if protection.blur:
         for box in boxes:
-            blur_region(out, grown(box, protection.margin, width, height))
+            blur_region(out, region(box, protection.margin, width, height))
     return out
 
 

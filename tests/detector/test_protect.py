@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 from moodstream.config.privacy import Protection
-from moodstream.detector.protect import grown, mask_polygons, protect, protected_jpeg
+from moodstream.detector.protect import mask_polygons, protect, protected_jpeg
+from moodstream.detector.regions import region
 
 
 def picture() -> np.ndarray:
@@ -22,7 +23,7 @@ def detail(pixels: np.ndarray) -> float:
 def test_a_face_box_and_its_margin_lose_their_detail_and_nothing_else_changes() -> None:
     image = picture()
     out = protect(image, [(100, 80, 40, 40)], Protection(blur=True, margin=0.25))
-    x, y, w, h = grown((100, 80, 40, 40), 0.25, 320, 240)
+    x, y, w, h = region((100, 80, 40, 40), 0.25, 320, 240)
     assert (x, y, w, h) == (90, 70, 60, 60)
     assert detail(out[y : y + h, x : x + w]) < 0.01 * detail(image[y : y + h, x : x + w])
     outside = np.ones(image.shape[:2], bool)
@@ -33,7 +34,7 @@ def test_a_face_box_and_its_margin_lose_their_detail_and_nothing_else_changes() 
 
 def test_boxes_at_the_edge_are_clipped_and_blurring_off_leaves_faces() -> None:
     image = picture()
-    assert grown((300, 220, 40, 40), 0.5, 320, 240) == (280, 200, 40, 40)
+    assert region((300, 220, 40, 40), 0.5, 320, 240) == (280, 200, 40, 40)
     assert np.array_equal(protect(image, [(100, 80, 40, 40)], Protection(blur=False)), image)
 
 
