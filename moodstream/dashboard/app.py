@@ -101,6 +101,13 @@ def _socketio(app: Flask, settings: Settings, mq: str | None) -> SocketIO:
     )
 
 
+def _browser_cameras(settings: Settings, rt: Runtime) -> BrowserCameras:
+    """Viewers' own webcams, shown raw only where the section does not blur faces (no config names them)."""
+    raw_view = settings.protection("browser-").raw_frames_leave
+    cfg, heartbeat_s = settings.browser_cameras, settings.runtime.heartbeat_s
+    return BrowserCameras(_webcams_bus(settings, rt), cfg, settings.streams, heartbeat_s, raw_view)
+
+
 def _webcams_bus(settings: Settings, rt: Runtime) -> Bus:
     """Viewers' webcams publish frames through a connection of their own, as the Redis user ``webcams``:
     the dashboard's own user cannot write frames (streams/acl.py)."""
@@ -128,14 +135,7 @@ def create_app(
     app.config["JSON_SORT_KEYS"] = False
     socketio = _socketio(app, settings, mq)
     outbox, clients, latest = Outbox(socketio), Clients(), LatestStats()
-    raw_view = settings.protection("browser-").raw_frames_leave  # the section's: no config names them
-    browser = BrowserCameras(
-        _webcams_bus(settings, rt),
-        settings.browser_cameras,
-        settings.streams,
-        settings.runtime.heartbeat_s,
-        raw_view,
-    )
+    browser = _browser_cameras(settings, rt)
     aggregate = settings.aggregate_cameras()
     bridge = EventBridge(rt.bus, outbox.event, shared=mq is not None, errors=rt.counters, aggregate=aggregate)
     pump = FramePump(
