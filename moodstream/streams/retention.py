@@ -5,7 +5,7 @@ one rollup worker of the deployment (whichever holds a short lease) trims every 
 dead letter stream and camera timeline with ``XTRIM MINID``, by Redis's own clock. An entry that a
 consumer group has not finished is kept until it is: work in hand is never lost to retention.
 ``record``'s files are deleted by the rollup workers of the host that wrote them; the Spotify cache's
-entries expire within the retention (recommender/spotify.py).
+entries expire within the retention (recommender/provider.py).
 """
 
 from __future__ import annotations
