@@ -13,6 +13,7 @@ How many exist is counted from those heartbeats, across every dashboard process.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class BrowserCameras:
         self.raw_view = raw_view
         self.max_bytes = min(cfg.max_frame_bytes, streams.max_frame_bytes)
         self.by_sid: dict[str, BrowserCamera] = {}
+        self._starting = threading.Lock()  # gevent's, in the dashboard (it patches threading)
 
     def page_config(self) -> dict[str, Any]:
         return {"enabled": self.cfg.enabled, "fps": self.cfg.fps, "maxWidth": self.cfg.max_width}
@@ -84,6 +86,12 @@ class BrowserCameras:
         }
 
     def start(self, sid: str, data: Any) -> dict[str, Any]:
+        # One at a time: a start waits on Redis (the live count), and two from one connection must not
+        # both pass the check below and start two cameras.
+        with self._starting:
+            return self._start(sid, data)
+
+    def _start(self, sid: str, data: Any) -> dict[str, Any]:
         if not self.cfg.enabled:
             raise BrowserCameraError("browser cameras are turned off ([browser_cameras] enabled)")
         if sid in self.by_sid:

@@ -29,9 +29,10 @@ export class OwnCamera {
       button.title = "Browsers allow the camera only on pages served over HTTPS or from localhost.";
     }
     button.addEventListener("click", () => (this.stream ? this.stop() : this.start()));
-    // A reconnection ends the camera on the server's side: start it again if the viewer had it on.
+    // A reconnection ends the camera on the server's side: start it again if the viewer had it on. (A
+    // start sent before the first connection is buffered and delivered then: not sent twice.)
     socket.on("connect", () => {
-      if (this.stream) this.announce();
+      if (this.stream && this.camera) this.announce();
     });
   }
 
